@@ -1,0 +1,59 @@
+"""Parley: a self-hosted comment server."""
+from pathlib import Path
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .config import Config, database_url_from_env, instance_secret_key
+from .extensions import db, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides=None):
+    """Build the app: config, extensions, blueprints, CLI."""
+    app = Flask(
+        __name__,
+        static_folder=str(ROOT / "static"),
+        template_folder=str(ROOT / "templates"),
+        instance_relative_config=True,
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("PARLEY")
+    if database_url := database_url_from_env():
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    app.config.update(overrides or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+
+    from . import database
+    database.configure(app)
+
+    from .api import bp as api_bp, http_error
+    from .cli import bp as cli_bp
+    from .health import bp as health_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health_bp)
+    app.register_blueprint(cli_bp)
+
+    @app.errorhandler(HTTPException)
+    def routing_error(error):
+        # Unmatched URLs never reach a blueprint: answer JSON under /api, plain pages elsewhere.
+        if request.path.startswith("/api/"):
+            return http_error(error)
+        return error
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        if request.path.startswith("/api/"):
+            response = jsonify(error={"code": "internal_error", "message": "something went wrong on the server"})
+            return response, 500
+        return "Internal Server Error", 500
+
+    return app

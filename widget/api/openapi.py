@@ -1,0 +1,226 @@
+"""The OpenAPI 3.1 description of API v1, served at /api/v1/openapi.json."""
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema, description):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses):
+    return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in statuses}
+
+
+SITE = {"name": "site", "in": "query", "required": True, "description": "The site's public id.",
+        "schema": {"type": "string", "maxLength": 40}}
+COMMENT_ID = {"name": "comment_id", "in": "path", "required": True,
+              "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+READER_TOKEN = {"name": "X-Reader-Token", "in": "header", "required": False,
+                "description": "The anonymous reader token the server issued with an earlier like or comment.",
+                "schema": {"type": "string", "maxLength": 200}}
+EDIT_TOKEN = {"name": "X-Edit-Token", "in": "header", "required": True,
+              "description": "The edit_token returned when the comment was posted.",
+              "schema": {"type": "string", "maxLength": 500}}
+
+
+def openapi_document():
+    schemas = {
+        "Error": {
+            "type": "object", "required": ["error"],
+            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string", "description": "Stable machine-readable reason."},
+                "message": {"type": "string", "description": "What is wrong, in words."},
+            }}},
+        },
+        "Author": {
+            "type": "object", "required": ["name", "website", "avatar_url", "provider"],
+            "properties": {
+                "name": {"type": ["string", "null"]},
+                "website": {"type": ["string", "null"], "format": "uri"},
+                "avatar_url": {"type": ["string", "null"], "format": "uri"},
+                "provider": {"type": ["string", "null"]},
+            },
+        },
+        "Comment": {
+            "type": "object",
+            "required": ["id", "parent_id", "author", "html", "created_at", "edited_at", "likes",
+                         "liked_by_me", "status", "can_edit", "replies"],
+            "properties": {
+                "id": {"type": "integer"},
+                "parent_id": {"type": ["integer", "null"]},
+                "depth": {"type": "integer", "description": "Level in the conversation, 1 for top-level."},
+                "author": _ref("Author"),
+                "html": {"type": "string", "description": "Sanitised HTML rendered from the Markdown body."},
+                "created_at": {"type": "string", "format": "date-time"},
+                "edited_at": {"type": ["string", "null"], "format": "date-time"},
+                "likes": {"type": "integer"},
+                "liked_by_me": {"type": "boolean"},
+                "status": {"enum": ["approved", "pending", "deleted"]},
+                "can_edit": {"type": "boolean"},
+                "in_reply_to": {
+                    "description": "Set on a reply shown at the deepest level instead of under its parent.",
+                    "oneOf": [{"type": "null"}, {"type": "object", "properties": {
+                        "id": {"type": "integer"}, "author": {"type": ["string", "null"]}}}],
+                },
+                "replies": {"type": "array", "items": _ref("Comment")},
+            },
+        },
+        "Thread": {
+            "type": "object", "required": ["id", "url", "title", "locked", "comment_count"],
+            "properties": {
+                "id": {"type": ["integer", "null"], "description": "Null until the page's first comment."},
+                "url": {"type": ["string", "null"]},
+                "title": {"type": ["string", "null"]},
+                "locked": {"type": "boolean", "description": "Locked by a moderator or closed by age."},
+                "comment_count": {"type": "integer"},
+            },
+        },
+        "ThreadPage": {
+            "type": "object", "required": ["thread", "comments", "next_cursor"],
+            "properties": {
+                "thread": _ref("Thread"),
+                "comments": {"type": "array", "items": _ref("Comment")},
+                "next_cursor": {"type": ["string", "null"]},
+            },
+        },
+        "NewComment": {
+            "type": "object", "required": ["site", "body"], "additionalProperties": False,
+            "description": "Give url or thread_id (or both: the thread id keys the thread, the URL is remembered).",
+            "properties": {
+                "site": {"type": "string", "maxLength": 40},
+                "url": {"type": "string", "format": "uri", "maxLength": 2048},
+                "thread_id": {"type": "string", "minLength": 1, "maxLength": 200},
+                "title": {"type": "string", "maxLength": 300},
+                "parent_id": {"type": ["integer", "null"], "minimum": 1},
+                "body": {"type": "string", "minLength": 1, "description": "Markdown; the site sets the maximum length."},
+                "author": {
+                    "type": "object", "required": ["name", "email"], "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "email": {"type": "string", "format": "email", "maxLength": 254,
+                                  "description": "Never shown or returned."},
+                        "website": {"type": ["string", "null"], "format": "uri", "maxLength": 500},
+                    },
+                },
+                "notify": {"enum": ["replies", "all", None]},
+            },
+        },
+        "CommentEdit": {
+            "type": "object", "required": ["body"], "additionalProperties": False,
+            "properties": {"body": {"type": "string", "minLength": 1}},
+        },
+        "LikeState": {
+            "type": "object", "required": ["id", "likes", "liked_by_me"],
+            "properties": {
+                "id": {"type": "integer"}, "likes": {"type": "integer"}, "liked_by_me": {"type": "boolean"},
+                "reader_token": {"type": "string", "description": "Issued when the request carried none."},
+            },
+        },
+    }
+    responses = {
+        f"E{status}": _json(_ref("Error"), text) for status, text in {
+            400: "The input is wrong; the message says what.",
+            403: "Not allowed: origin, edit token, edit window, locked thread or site rules.",
+            404: "Unknown site or comment.",
+            413: "The request body is larger than the server accepts.",
+            415: "The body was not sent as application/json.",
+        }.items()
+    }
+    paths = {
+        "/threads": {"get": {
+            "summary": "A page of a thread's top-level comments, each with all its replies.",
+            "operationId": "readThread",
+            "parameters": [
+                SITE,
+                {"name": "url", "in": "query", "schema": {"type": "string", "maxLength": 2048}},
+                {"name": "thread_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                {"name": "sort", "in": "query", "schema": {"enum": ["oldest", "newest", "top"], "default": "oldest"}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 500}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
+                                                             "default": 50}},
+                {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+                READER_TOKEN,
+            ],
+            "responses": {
+                "200": _json(_ref("ThreadPage"), "The thread (or an empty one if the page has no comments yet)."),
+                "304": {"description": "Unchanged since the ETag given in If-None-Match."},
+            } | _errors(400, 404),
+        }},
+        "/comments": {"post": {
+            "summary": "Post a comment or a reply.",
+            "operationId": "postComment",
+            "parameters": [READER_TOKEN],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewComment")}}},
+            "responses": {
+                "201": _json({
+                    "type": "object", "required": ["comment", "edit_token"],
+                    "properties": {
+                        "comment": _ref("Comment"),
+                        "edit_token": {"type": "string", "description": "Send as X-Edit-Token to edit or delete."},
+                        "reader_token": {"type": "string", "description": "Issued when the request carried none."},
+                    },
+                }, "Stored; status is approved or pending."),
+            } | _errors(400, 403, 404, 413, 415),
+        }},
+        "/comments/{comment_id}": {
+            "parameters": [COMMENT_ID],
+            "patch": {
+                "summary": "Edit a comment within the site's edit window.",
+                "operationId": "editComment",
+                "parameters": [EDIT_TOKEN],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CommentEdit")}}},
+                "responses": {"200": _json({"type": "object", "properties": {"comment": _ref("Comment")}},
+                                           "The edited comment.")} | _errors(400, 403, 404, 413, 415),
+            },
+            "delete": {
+                "summary": "Delete a comment; one with replies stays as a placeholder.",
+                "operationId": "deleteComment",
+                "parameters": [EDIT_TOKEN],
+                "responses": {"204": {"description": "Deleted."}} | _errors(403, 404),
+            },
+        },
+        "/comments/{comment_id}/like": {
+            "parameters": [COMMENT_ID, READER_TOKEN],
+            "post": {"summary": "Like a comment (once per reader).", "operationId": "likeComment",
+                     "responses": {"200": _json(_ref("LikeState"), "The new like count.")} | _errors(403, 404)},
+            "delete": {"summary": "Take a like back.", "operationId": "unlikeComment",
+                       "responses": {"200": _json(_ref("LikeState"), "The new like count.")} | _errors(403, 404)},
+        },
+        "/counts": {"get": {
+            "summary": "Approved comment counts for up to 100 page URLs of a site.",
+            "operationId": "countComments",
+            "parameters": [SITE, {"name": "url", "in": "query", "required": True, "style": "form", "explode": True,
+                                  "schema": {"type": "array", "minItems": 1, "maxItems": 100,
+                                             "items": {"type": "string", "maxLength": 2048}}}],
+            "responses": {"200": _json({
+                "type": "object", "required": ["counts"],
+                "properties": {"counts": {"type": "object", "additionalProperties": {"type": "integer"}}},
+            }, "Counts keyed by each URL as given.")} | _errors(400, 404),
+        }},
+        "/avatars/{seed}.svg": {"get": {
+            "summary": "A generated avatar.",
+            "operationId": "avatar",
+            "parameters": [{"name": "seed", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"}}],
+            "responses": {"200": {"description": "SVG image.", "content": {"image/svg+xml": {}}},
+                          "404": {"$ref": "#/components/responses/E404"}},
+        }},
+        "/openapi.json": {"get": {
+            "summary": "This document.", "operationId": "openapi",
+            "responses": {"200": {"description": "OpenAPI 3.1 document.", "content": {"application/json": {}}}},
+        }},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Parley API",
+            "version": "1",
+            "description": "Threaded comments per page for many sites. Errors are "
+                           '{"error": {"code", "message"}} with a 4xx status.',
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": paths,
+        "components": {"schemas": schemas, "responses": responses},
+    }

@@ -1,0 +1,65 @@
+"""The one way each resource leaves the server: allow-listed fields, never an email or IP."""
+from flask import current_app, url_for
+
+from .. import tree
+from ..comments import edit_window_open, thread_is_closed
+from ..tokens import keyed_hash
+
+
+def iso(moment):
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def avatar_url(comment):
+    # Keyed with the server's secret, so the URL reveals nothing about the email behind it.
+    seed = keyed_hash(current_app.secret_key, (comment.author_email or comment.author_name or "").lower())[:32]
+    return url_for("api.avatar", seed=seed, _external=True)
+
+
+def author_json(comment):
+    if comment.status == "deleted":
+        return {"name": None, "website": None, "avatar_url": None, "provider": None}
+    return {
+        "name": comment.author_name,
+        "website": comment.author_website,
+        "avatar_url": avatar_url(comment),
+        "provider": None,
+    }
+
+
+def comment_json(comment, site, viewer, liked, now):
+    mine = bool(viewer.reader_key) and comment.reader_key == viewer.reader_key
+    return {
+        "id": comment.id,
+        "parent_id": comment.parent_id,
+        "depth": comment.depth,
+        "author": author_json(comment),
+        "html": comment.html,
+        "created_at": iso(comment.created_at),
+        "edited_at": iso(comment.edited_at),
+        "likes": comment.likes,
+        "liked_by_me": liked,
+        "status": comment.status,
+        "can_edit": mine and comment.status != "deleted" and edit_window_open(site, comment, now),
+    }
+
+
+def thread_json(site, thread, url, count, now):
+    if thread is None:
+        return {"id": None, "url": url, "title": None, "locked": False, "comment_count": 0}
+    return {
+        "id": thread.id,
+        "url": thread.url or url,
+        "title": thread.title,
+        "locked": thread.locked or thread_is_closed(site, thread, now),
+        "comment_count": count,
+    }
+
+
+def page_json(site, page, url, viewer, now):
+    rows = [comment_json(c, site, viewer, c.id in page.liked_ids, now) for c in page.comments]
+    return {
+        "thread": thread_json(site, page.thread, url, page.comment_count, now),
+        "comments": tree.prune_deleted(tree.build_tree(rows, site.max_depth)),
+        "next_cursor": page.next_cursor,
+    }

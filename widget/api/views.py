@@ -1,0 +1,226 @@
+"""API routes: parse and check input, call a service, serialise the result."""
+import hashlib
+import re
+
+from flask import current_app, g, jsonify, request
+from werkzeug.exceptions import NotFound as HTTPNotFound
+
+from .. import comments as service
+from ..avatars import identicon_svg
+from ..comments import Author, Viewer
+from ..errors import InvalidInput, NotAllowed
+from ..models import utcnow
+from ..sites import get_site
+from ..tokens import edit_token_allows, make_edit_token, new_reader_token, reader_key_from_token
+from . import bp, inputs
+from .cors import origin_allowed
+from .openapi import openapi_document
+from .serializers import comment_json, page_json
+
+MAX_COUNT_URLS = 100
+THREAD_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+
+
+def _site(public_id):
+    site = get_site(inputs.text(public_id, "site", 40, required=True))
+    g.site = site
+    return site
+
+
+def _require_origin(site):
+    """Browsers send Origin with every write: refuse those from pages the site does not list."""
+    origin = request.headers.get("Origin")
+    if origin is not None and not origin_allowed(site, origin):
+        raise NotAllowed(f"the origin {origin[:100]!r} may not post to site {site.public_id!r}",
+                         code="origin_not_allowed")
+
+
+def _viewer():
+    key = reader_key_from_token(current_app.secret_key, request.headers.get("X-Reader-Token"))
+    return Viewer(reader_key=key)
+
+
+def _thread_id(value):
+    value = inputs.text(value, "thread_id", 200)
+    if value is not None and not THREAD_ID.match(value):
+        raise InvalidInput("thread_id must be 1 to 200 printable characters", code="invalid_thread_id")
+    return value
+
+
+def _etag(site, thread, viewer, sort, cursor, limit, now):
+    """Changes with every write to the thread or the site's settings, and per reader."""
+    parts = [site.id, site.updated_at.isoformat(), thread.id if thread else 0,
+             thread.version if thread else 0, sort, cursor, limit, viewer.reader_key]
+    if viewer.reader_key:
+        # can_edit ends with the edit window: let a reader's copy go stale within a minute.
+        parts.append(int(now.timestamp() // 60))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+@bp.get("/threads")
+def read_thread():
+    site = _site(request.args.get("site"))
+    url = inputs.query_arg("url")
+    thread_id = _thread_id(inputs.query_arg("thread_id", 200))
+    sort = inputs.choice(request.args.get("sort", "oldest"), "sort", service.SORTS)
+    cursor = inputs.query_arg("cursor", 500)
+    limit_text = request.args.get("limit", str(current_app.config["PAGE_SIZE"]))
+    max_limit = current_app.config["MAX_PAGE_SIZE"]
+    if not re.fullmatch(r"\d{1,4}", limit_text) or not 1 <= int(limit_text) <= max_limit:
+        raise InvalidInput(f"limit must be a whole number from 1 to {max_limit}", code="invalid_limit")
+    limit = int(limit_text)
+    thread = service.find_thread(site, url=url, thread_id=thread_id)
+    viewer = _viewer()
+    now = utcnow()
+    etag = _etag(site, thread, viewer, sort, cursor, limit, now)
+    if request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304)
+    else:
+        page = service.read_thread(thread, viewer, sort=sort, cursor=cursor, limit=limit)
+        response = jsonify(page_json(site, page, url, viewer, now))
+    response.set_etag(etag)
+    response.cache_control.no_cache = True
+    response.vary.update(["X-Reader-Token", "Authorization"])
+    return response
+
+
+POST_FIELDS = ("site", "url", "thread_id", "title", "parent_id", "body", "author", "notify")
+AUTHOR_FIELDS = ("name", "email", "website")
+
+
+def _author(value):
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput("author must be an object with name, email and website", code="invalid_author")
+    unknown = sorted(set(value) - set(AUTHOR_FIELDS))
+    if unknown:
+        raise InvalidInput(f"unknown author field(s): {', '.join(unknown)[:200]}", code="unknown_field")
+    return Author(
+        name=inputs.text(value.get("name"), "name", 100, required=True),
+        email=inputs.email(value.get("email")),
+        website=inputs.web_url(value.get("website"), "website", 500),
+    )
+
+
+@bp.post("/comments")
+def post_comment():
+    data = inputs.json_object(POST_FIELDS)
+    site = _site(data.get("site"))
+    _require_origin(site)
+    url = inputs.text(data.get("url"), "url", 2048)
+    thread_id = _thread_id(data.get("thread_id"))
+    title = inputs.text(data.get("title"), "title", 300)
+    parent_id = inputs.identifier(data.get("parent_id"), "parent_id")
+    body = inputs.text(data.get("body"), "body", site.max_body_length, required=True, multiline=True,
+                       strip=False)
+    author = _author(data.get("author"))
+    notify = inputs.choice(data.get("notify"), "notify", service.NOTIFY_CHOICES)
+    viewer = _viewer()
+    reader_token = None
+    if viewer.reader_key is None:
+        key, reader_token = new_reader_token(current_app.secret_key)
+        viewer = Viewer(reader_key=key)
+    comment = service.post_comment(
+        site, body=body, author=author, viewer=viewer, url=url, thread_id=thread_id, title=title,
+        parent_id=parent_id, notify=notify,
+    )
+    result = {
+        "comment": dict(comment_json(comment, site, viewer, False, utcnow()), replies=[], in_reply_to=None),
+        "edit_token": make_edit_token(current_app.secret_key, comment.id),
+    }
+    if reader_token:
+        result["reader_token"] = reader_token
+    return jsonify(result), 201
+
+
+def _comment_for_author(comment_id):
+    """The comment, its site, and the check that the caller's edit token still opens it."""
+    if comment_id > inputs.MAX_ID:
+        raise HTTPNotFound()
+    comment = service.get_comment(comment_id)
+    site = comment.thread.site
+    g.site = site
+    _require_origin(site)
+    window = site.edit_window_minutes * 60
+    token_valid = edit_token_allows(current_app.secret_key, request.headers.get("X-Edit-Token"), comment.id, window)
+    service.check_author_may_change(site, comment, token_valid, utcnow())
+    return comment, site
+
+
+@bp.patch("/comments/<int:comment_id>")
+def edit_comment(comment_id):
+    comment, site = _comment_for_author(comment_id)
+    data = inputs.json_object(("body",))
+    body = inputs.text(data.get("body"), "body", site.max_body_length, required=True, multiline=True,
+                       strip=False)
+    service.edit_comment(site, comment, body)
+    viewer = _viewer()
+    liked = service.liked_by(comment, viewer)
+    return jsonify(comment=dict(comment_json(comment, site, viewer, liked, utcnow()), in_reply_to=None))
+
+
+@bp.delete("/comments/<int:comment_id>")
+def delete_comment(comment_id):
+    comment, _ = _comment_for_author(comment_id)
+    service.delete_comment(comment)
+    return "", 204
+
+
+def _like(comment_id, liked):
+    if comment_id > inputs.MAX_ID:
+        raise HTTPNotFound()
+    comment = service.get_comment(comment_id)
+    site = comment.thread.site
+    g.site = site
+    _require_origin(site)
+    viewer = _viewer()
+    reader_token = None
+    if viewer.reader_key is None:
+        key, reader_token = new_reader_token(current_app.secret_key)
+        viewer = Viewer(reader_key=key)
+    comment = service.set_like(comment, viewer, liked)
+    result = {"id": comment.id, "likes": comment.likes, "liked_by_me": liked}
+    if reader_token:
+        result["reader_token"] = reader_token
+    return jsonify(result)
+
+
+@bp.post("/comments/<int:comment_id>/like")
+def like(comment_id):
+    return _like(comment_id, True)
+
+
+@bp.delete("/comments/<int:comment_id>/like")
+def unlike(comment_id):
+    return _like(comment_id, False)
+
+
+@bp.get("/counts")
+def counts():
+    site = _site(request.args.get("site"))
+    urls = request.args.getlist("url")
+    if not urls:
+        raise InvalidInput("give at least one url", code="missing_url")
+    if len(urls) > MAX_COUNT_URLS:
+        raise InvalidInput(f"{len(urls)} URLs asked for; one call takes at most {MAX_COUNT_URLS}",
+                           code="too_many_urls")
+    for url in urls:
+        inputs.text(url, "url", 2048, required=True, strip=False)
+    return jsonify(counts=service.count_comments(site, urls))
+
+
+@bp.get("/avatars/<seed>.svg")
+def avatar(seed):
+    if not re.fullmatch(r"[0-9a-f]{32}", seed):
+        raise HTTPNotFound()
+    response = current_app.response_class(identicon_svg(seed), mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 31_536_000
+    response.cache_control.immutable = True
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())

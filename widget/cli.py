@@ -1,0 +1,62 @@
+"""Command line: `flask --app app site ...`."""
+import click
+from flask import Blueprint
+
+from . import sites
+from .errors import ParleyError
+
+bp = Blueprint("cli", __name__, cli_group=None)
+
+SETTING_HELP = "\n".join(f"  {key:<17} {help_}" for key, (_, _, help_) in sites.SETTINGS.items())
+
+
+@bp.cli.group("site")
+def site_group():
+    """Register sites and change their settings."""
+
+
+def _fail(error):
+    raise click.ClickException(error.message)
+
+
+@site_group.command("add")
+@click.argument("public_id")
+@click.option("--name", required=True, help="The site's display name.")
+@click.option("--origin", "origins", multiple=True, required=True,
+              help="An origin allowed to embed the comments, e.g. https://blog.example.com (repeatable).")
+def add_site(public_id, name, origins):
+    """Register a site: its short public id, name and allowed origins."""
+    try:
+        site = sites.create_site(public_id, name, list(origins))
+    except ParleyError as error:
+        _fail(error)
+    click.echo(f"Added site {site.public_id} ({site.name}) for {', '.join(site.origins)}.")
+
+
+@site_group.command("list")
+def list_sites():
+    """Every site with its settings."""
+    from .extensions import db
+    from .models import Site
+
+    found = db.session.scalars(db.select(Site).order_by(Site.public_id)).all()
+    if not found:
+        click.echo("No sites yet. Add one with: flask --app app site add ID --name NAME --origin ORIGIN")
+        return
+    for site in found:
+        click.echo(site.public_id)
+        for key, value in sites.site_settings(site).items():
+            click.echo(f"  {key:<17} {value}")
+
+
+@site_group.command("set", epilog="Settings:\n\n\b\n" + SETTING_HELP)
+@click.argument("public_id")
+@click.argument("key", metavar="KEY")
+@click.argument("value")
+def set_setting(public_id, key, value):
+    """Change one setting of a site (see the list below)."""
+    try:
+        site = sites.update_setting(sites.get_site(public_id), key, value)
+    except ParleyError as error:
+        _fail(error)
+    click.echo(f"{site.public_id}: {key} = {sites.site_settings(site)[key]}")

@@ -1,0 +1,380 @@
+"""Comment services: plain arguments in, models out; each write is one transaction."""
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.exc import IntegrityError
+
+from . import markup
+from .errors import Conflict, InvalidInput, NotAllowed, NotFound
+from .extensions import db
+from .models import Comment, Thread, Vote, utcnow
+from .urls import normalise_url
+
+SORTS = ("oldest", "newest", "top")
+NOTIFY_CHOICES = ("replies", "all", None)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading or writing: an anonymous reader key, or nobody."""
+
+    reader_key: str | None = None
+
+    @property
+    def voter(self):
+        return f"r:{self.reader_key}" if self.reader_key else None
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str
+    email: str
+    website: str | None = None
+
+
+@dataclass
+class ThreadPage:
+    thread: Thread | None
+    comments: list[Comment]  # roots of the page in sort order, then their replies oldest first
+    liked_ids: set[int]
+    comment_count: int
+    next_cursor: str | None
+
+
+# Threads -----------------------------------------------------------------------------
+
+def _digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def thread_key(url=None, thread_id=None):
+    """The (key, normalised url) a page is stored under; the explicit thread id wins."""
+    normalised = None
+    if url is not None:
+        normalised = normalise_url(url)
+        if normalised is None:
+            raise InvalidInput("url must be an absolute http or https URL", code="invalid_url")
+    if thread_id is not None:
+        return _digest(f"id:{thread_id}"), normalised
+    if normalised is None:
+        raise InvalidInput("give the page's url or a thread_id", code="missing_thread")
+    return _digest(f"url:{normalised}"), normalised
+
+
+def find_thread(site, url=None, thread_id=None):
+    key, _ = thread_key(url, thread_id)
+    return db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
+
+
+def thread_is_closed(site, thread, now):
+    return bool(site.close_after_days) and thread.created_at < now - timedelta(days=site.close_after_days)
+
+
+def _get_or_create_thread(site, url, thread_id, title):
+    key, normalised = thread_key(url, thread_id)
+    thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
+    if thread is None:
+        try:
+            # A savepoint, so a concurrent first comment on the same page only costs a retry.
+            with db.session.begin_nested():
+                thread = Thread(site_id=site.id, key=key, url=normalised, title=title,
+                                url_hash=normalised and _digest(normalised))
+                db.session.add(thread)
+        except IntegrityError:
+            thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
+    else:
+        if title and thread.title != title:
+            thread.title = title
+        if normalised and thread.url is None:
+            thread.url, thread.url_hash = normalised, _digest(normalised)
+    return thread
+
+
+def _bump(thread_id):
+    db.session.execute(update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1))
+
+
+# Reading -----------------------------------------------------------------------------
+
+def _visible_to(viewer):
+    shown = Comment.status.in_(("approved", "deleted"))
+    if viewer.reader_key:
+        shown = or_(shown, and_(Comment.status == "pending", Comment.reader_key == viewer.reader_key))
+    return shown
+
+
+def _encode_cursor(sort, comment):
+    value = comment.likes if sort == "top" else comment.created_at.isoformat()
+    raw = json.dumps([sort, value, comment.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(sort, cursor):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, value, last_id = json.loads(raw)
+        if cursor_sort != sort or not isinstance(last_id, int) or isinstance(last_id, bool):
+            raise ValueError
+        if sort == "top":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError
+        else:
+            value = datetime.fromisoformat(value)
+        return value, last_id
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidInput("cursor is not one this server gave for this sort", code="invalid_cursor") from None
+
+
+def _root_order(sort, cursor):
+    """ORDER BY and the keyset condition for a page of top-level comments."""
+    if sort == "top":
+        order = (Comment.likes.desc(), Comment.id.asc())
+    elif sort == "newest":
+        order = (Comment.created_at.desc(), Comment.id.desc())
+    else:
+        order = (Comment.created_at.asc(), Comment.id.asc())
+    if cursor is None:
+        return order, None
+    value, last_id = _decode_cursor(sort, cursor)
+    if sort == "top":
+        after = or_(Comment.likes < value, and_(Comment.likes == value, Comment.id > last_id))
+    elif sort == "newest":
+        after = or_(Comment.created_at < value, and_(Comment.created_at == value, Comment.id < last_id))
+    else:
+        after = or_(Comment.created_at > value, and_(Comment.created_at == value, Comment.id > last_id))
+    return order, after
+
+
+def read_thread(thread, viewer, sort="oldest", cursor=None, limit=50):
+    """One page of top-level comments with all their replies, in a fixed number of queries."""
+    if thread is None:
+        if cursor is not None:
+            _decode_cursor(sort, cursor)
+        return ThreadPage(None, [], set(), 0, None)
+    visible = _visible_to(viewer)
+    order, after = _root_order(sort, cursor)
+    roots_query = db.select(Comment).where(Comment.thread_id == thread.id, Comment.parent_id.is_(None), visible)
+    if after is not None:
+        roots_query = roots_query.where(after)
+    roots = list(db.session.scalars(roots_query.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(roots) > limit:
+        roots = roots[:limit]
+        next_cursor = _encode_cursor(sort, roots[-1])
+    replies = []
+    if roots:
+        replies = list(db.session.scalars(
+            db.select(Comment)
+            .where(Comment.thread_id == thread.id, Comment.root_id.in_([r.id for r in roots]),
+                   Comment.parent_id.is_not(None), visible)
+            .order_by(Comment.created_at, Comment.id)
+        ))
+    comments = roots + replies
+    liked = set()
+    if viewer.voter and comments:
+        liked = set(db.session.scalars(
+            db.select(Vote.comment_id).where(Vote.voter == viewer.voter,
+                                             Vote.comment_id.in_([c.id for c in comments]))
+        ))
+    count = db.session.scalar(
+        db.select(func.count(Comment.id)).where(Comment.thread_id == thread.id, Comment.status == "approved")
+    )
+    return ThreadPage(thread, comments, liked, count, next_cursor)
+
+
+def count_comments(site, urls):
+    """Approved comments per page URL (as given), for up to 100 URLs in one query."""
+    hashes = {}
+    for url in urls:
+        normalised = normalise_url(url)
+        if normalised is None:
+            raise InvalidInput(f"not an http or https URL: {url[:200]!r}", code="invalid_url")
+        hashes[url] = _digest(normalised)
+    rows = db.session.execute(
+        db.select(Thread.url_hash, func.count(Comment.id))
+        .join(Comment, and_(Comment.thread_id == Thread.id, Comment.status == "approved"))
+        .where(Thread.site_id == site.id, Thread.url_hash.in_(set(hashes.values())))
+        .group_by(Thread.url_hash)
+    ).all()
+    per_url = dict(rows)
+    return {url: per_url.get(digest, 0) for url, digest in hashes.items()}
+
+
+# Writing -----------------------------------------------------------------------------
+
+def _check_body(site, body):
+    """Limits before any processing; then the rendered HTML."""
+    if not isinstance(body, str) or not body.strip():
+        raise InvalidInput("the comment is empty", code="empty_body")
+    if len(body) > site.max_body_length:
+        raise InvalidInput(
+            f"the comment is {len(body)} characters long; this site allows {site.max_body_length}",
+            code="body_too_long",
+        )
+    links = markup.count_links(body)
+    if links > site.max_links:
+        raise InvalidInput(f"the comment has {links} links; this site allows {site.max_links}",
+                           code="too_many_links")
+    return markup.render(body)
+
+
+def _has_approved_comment(site, author):
+    return db.session.scalar(
+        db.select(Comment.id)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == site.id, Comment.status == "approved",
+               func.lower(Comment.author_email) == author.email.lower())
+        .limit(1)
+    ) is not None
+
+
+def _initial_status(site, author):
+    if site.moderation == "all":
+        return "pending"
+    if site.moderation == "first-time" and not _has_approved_comment(site, author):
+        return "pending"
+    return "approved"
+
+
+def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=None,
+                 parent_id=None, notify=None, now=None):
+    """Store a new comment (and its thread on first use) or raise; nothing is written on failure."""
+    now = now or utcnow()
+    if author is None:
+        raise InvalidInput("guests must give a name and an email address", code="missing_author")
+    if not site.guests_allowed:
+        raise NotAllowed("this site does not accept comments from guests; log in to comment",
+                         code="guests_not_allowed")
+    thread = _get_or_create_thread(site, url, thread_id, title)
+    if thread.locked:
+        raise NotAllowed("this thread is locked: it takes no new comments", code="thread_locked")
+    if thread_is_closed(site, thread, now):
+        raise NotAllowed("this thread is closed to new comments", code="thread_closed")
+    depth = 1
+    root_id = None
+    if parent_id is not None:
+        parent = db.session.get(Comment, parent_id)
+        if parent is None:
+            raise InvalidInput(f"there is no comment {parent_id} to reply to", code="unknown_parent")
+        if parent.thread_id != thread.id:
+            raise InvalidInput("the comment replied to belongs to another thread", code="foreign_parent")
+        if parent.status != "approved":
+            raise InvalidInput("the comment replied to is not open for replies (it is "
+                               f"{'deleted' if parent.status == 'deleted' else 'not published'})",
+                               code="parent_not_open")
+        depth = parent.depth + 1
+        root_id = parent.root_id
+    html = _check_body(site, body)
+    comment = Comment(
+        thread=thread, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,
+        status=_initial_status(site, author), author_name=author.name, author_email=author.email,
+        author_website=author.website, reader_key=viewer.reader_key, notify=notify, created_at=now,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    if comment.root_id is None:
+        comment.root_id = comment.id
+    _bump(thread.id)
+    db.session.commit()
+    return comment
+
+
+def get_comment(comment_id):
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound(f"there is no comment {comment_id}", code="unknown_comment")
+    return comment
+
+
+def edit_window_open(site, comment, now):
+    return now - comment.created_at <= timedelta(minutes=site.edit_window_minutes)
+
+
+def check_author_may_change(site, comment, token_valid, now):
+    """Raise unless the author (proved by token) may still change this comment."""
+    if comment.status == "deleted":
+        raise NotFound(f"comment {comment.id} was deleted", code="unknown_comment")
+    if not token_valid:
+        raise NotAllowed("the edit token is missing, wrong or expired", code="invalid_edit_token")
+    if not edit_window_open(site, comment, now):
+        raise NotAllowed(f"comments can only be changed within {site.edit_window_minutes} minutes of posting",
+                         code="edit_window_closed")
+
+
+def edit_comment(site, comment, body, now=None):
+    comment.html = _check_body(site, body)
+    comment.body = body
+    comment.edited_at = now or utcnow()
+    _bump(comment.thread_id)
+    db.session.commit()
+    return comment
+
+
+def delete_comment(comment):
+    """Remove a comment; one with replies stays as an empty placeholder to keep them in place."""
+    thread_id = comment.thread_id
+    has_replies = db.session.scalar(db.select(Comment.id).where(Comment.parent_id == comment.id).limit(1))
+    if has_replies is not None:
+        comment.status = "deleted"
+        comment.body = comment.html = ""
+        comment.author_name = comment.author_email = comment.author_website = None
+        comment.reader_key = None
+        comment.edited_at = None
+        db.session.execute(db.delete(Vote).where(Vote.comment_id == comment.id))
+        comment.likes = 0
+    else:
+        parent_id = comment.parent_id
+        db.session.delete(comment)
+        db.session.flush()
+        # A placeholder whose last reply just went has nothing left to hold in place.
+        while parent_id is not None:
+            parent = db.session.get(Comment, parent_id)
+            still_has = db.session.scalar(db.select(Comment.id).where(Comment.parent_id == parent_id).limit(1))
+            if parent is None or parent.status != "deleted" or still_has is not None:
+                break
+            parent_id = parent.parent_id
+            db.session.delete(parent)
+            db.session.flush()
+    _bump(thread_id)
+    db.session.commit()
+
+
+def set_like(comment, viewer, liked):
+    """Add or remove this reader's one like; returns the comment with its new count."""
+    if comment.status != "approved":
+        raise NotFound(f"there is no comment {comment.id} to like", code="unknown_comment")
+    if not viewer.voter:
+        raise NotAllowed("a reader identity is needed to like", code="no_reader")
+    existing = db.session.scalar(
+        db.select(Vote).where(Vote.comment_id == comment.id, Vote.voter == viewer.voter)
+    )
+    if liked and existing is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(Vote(comment_id=comment.id, voter=viewer.voter))
+        except IntegrityError:
+            db.session.commit()  # a concurrent request of the same reader liked it first
+            return db.session.get(Comment, comment.id)
+        delta = 1
+    elif not liked and existing is not None:
+        db.session.delete(existing)
+        delta = -1
+    else:
+        return comment
+    db.session.execute(update(Comment).where(Comment.id == comment.id).values(likes=Comment.likes + delta))
+    _bump(comment.thread_id)
+    db.session.commit()
+    db.session.refresh(comment)
+    return comment
+
+
+def liked_by(comment, viewer):
+    if not viewer.voter:
+        return False
+    return db.session.scalar(
+        db.select(Vote.id).where(Vote.comment_id == comment.id, Vote.voter == viewer.voter)
+    ) is not None

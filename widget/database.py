@@ -1,0 +1,61 @@
+"""Database set-up: SQLite pragmas, and the schema upgraded on first start."""
+import fcntl
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import event, inspect, text
+
+from .extensions import db
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers go on while a comment is written; foreign keys are off by default in SQLite.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@contextmanager
+def _migration_lock(app, engine):
+    """One process migrates at a time when several workers start together."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(727274)"))
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(727274)"))
+                connection.commit()
+    else:
+        with open(Path(app.instance_path) / ".migrate.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+
+def _schema_is_current(engine, head):
+    if not inspect(engine).has_table("alembic_version"):
+        return False
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+
+
+def configure(app):
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+            engine.dispose()  # connections made before the listener get the pragmas too
+        if not app.config["AUTO_MIGRATE"]:
+            return
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_current_head()
+        if _schema_is_current(engine, head):
+            return
+        with _migration_lock(app, engine):
+            if not _schema_is_current(engine, head):
+                upgrade()

@@ -1,0 +1,160 @@
+"""Sites and their settings: plain functions used by the CLI (and later the dashboard)."""
+import re
+
+from .errors import Conflict, InvalidInput, NotFound
+from .extensions import db
+from .models import MODERATION_MODES, Site
+from .urls import is_web_url, normalise_origin
+
+PUBLIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
+TRUE_WORDS = {"true", "yes", "on", "1"}
+FALSE_WORDS = {"false", "no", "off", "0"}
+
+
+def _bool(value):
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise InvalidInput(f"expected yes or no, got {value!r}")
+
+
+def _int_between(low, high, off_allowed=False):
+    def parse(value):
+        word = str(value).strip().lower()
+        if off_allowed and word in {"off", "none", "0", ""}:
+            return None
+        if not re.fullmatch(r"\d{1,9}", word):
+            raise InvalidInput(f"expected a whole number, got {value!r}")
+        number = int(word)
+        if not low <= number <= high:
+            raise InvalidInput(f"expected a number from {low} to {high}, got {number}")
+        return number
+    return parse
+
+
+def _choice(options):
+    def parse(value):
+        if value not in options:
+            raise InvalidInput(f"expected one of {', '.join(options)}, got {value!r}")
+        return value
+    return parse
+
+
+def _optional_email(value):
+    value = str(value).strip()
+    if value.lower() in {"", "none", "off"}:
+        return None
+    if len(value) > 254 or not EMAIL.match(value):
+        raise InvalidInput(f"not an email address: {value!r}")
+    return value
+
+
+def _optional_web_url(value):
+    value = str(value).strip()
+    if value.lower() in {"", "none", "off"}:
+        return None
+    if len(value) > 500 or not is_web_url(value):
+        raise InvalidInput(f"not an http or https URL: {value!r}")
+    return value
+
+
+def _name(value):
+    value = str(value).strip()
+    if not 1 <= len(value) <= 200:
+        raise InvalidInput("a site name is 1 to 200 characters")
+    return value
+
+
+def parse_origins(values):
+    """Normalised, de-duplicated origins; every one must be scheme://host[:port]."""
+    if isinstance(values, str):
+        values = [v for v in re.split(r"[\s,]+", values) if v]
+    origins = []
+    for value in values:
+        origin = normalise_origin(value)
+        if origin is None:
+            raise InvalidInput(f"not an origin (scheme://host[:port] with http or https): {value!r}")
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def _providers(value):
+    value = str(value).strip().lower()
+    if value in {"", "all"}:
+        return None
+    if value == "none":
+        return []
+    names = [v for v in re.split(r"[\s,]+", value) if v]
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9_]{1,40}", name):
+            raise InvalidInput(f"not a provider name: {name!r}")
+    return names
+
+
+# Setting name -> (model attribute, parser, help). The CLI and the dashboard share this table.
+SETTINGS = {
+    "name": ("name", _name, "the site's display name"),
+    "origins": ("origins", parse_origins, "allowed origins, comma or space separated"),
+    "guests_allowed": ("guests_allowed", _bool, "whether readers may comment without logging in (yes/no)"),
+    "providers": ("providers", _providers, "login providers shown: all, none, or a comma-separated list"),
+    "moderation": ("moderation", _choice(MODERATION_MODES), "none, first-time or all"),
+    "edit_window": ("edit_window_minutes", _int_between(0, 10_080), "minutes an author may edit or delete"),
+    "max_depth": ("max_depth", _int_between(1, 20), "deepest nesting level of replies"),
+    "close_after_days": ("close_after_days", _int_between(1, 36_500, off_allowed=True),
+                         "close threads to new comments after N days (off to keep them open)"),
+    "max_body_length": ("max_body_length", _int_between(1, 100_000), "longest comment, in characters"),
+    "max_links": ("max_links", _int_between(0, 1_000), "most links allowed in one comment"),
+    "notify_email": ("notify_email", _optional_email, "address told of new comments (off for none)"),
+    "privacy_url": ("privacy_url", _optional_web_url, "link to the site's privacy notice (off for none)"),
+}
+
+
+def get_site(public_id):
+    site = db.session.scalar(db.select(Site).where(Site.public_id == public_id)) if isinstance(public_id, str) else None
+    if site is None:
+        raise NotFound(f"no site with id {public_id!r}", code="unknown_site")
+    return site
+
+
+def create_site(public_id, name, origins, defaults=None):
+    if not isinstance(public_id, str) or not PUBLIC_ID.match(public_id):
+        raise InvalidInput("a site id is 1 to 40 lower-case letters, digits or dashes, starting with a letter or digit")
+    if db.session.scalar(db.select(Site.id).where(Site.public_id == public_id)) is not None:
+        raise Conflict(f"a site with id {public_id!r} already exists", code="site_exists")
+    site = Site(public_id=public_id, name=_name(name), origins=parse_origins(origins), **(defaults or {}))
+    db.session.add(site)
+    db.session.commit()
+    return site
+
+
+def update_setting(site, key, value):
+    """Set one setting from its text form; raises InvalidInput with a readable reason."""
+    if key not in SETTINGS:
+        raise InvalidInput(f"unknown setting {key!r}; known: {', '.join(SETTINGS)}")
+    attribute, parse, _ = SETTINGS[key]
+    try:
+        parsed = parse(value)
+    except InvalidInput as error:
+        raise InvalidInput(f"{key}: {error.message}") from None
+    setattr(site, attribute, parsed)
+    db.session.commit()
+    return site
+
+
+def site_settings(site):
+    """Each setting's current value in its text form, for listing."""
+    shown = {}
+    for key, (attribute, _, _) in SETTINGS.items():
+        value = getattr(site, attribute)
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, list):
+            value = ", ".join(value) if value else "none"
+        elif value is None:
+            value = "all" if key == "providers" else "off"
+        shown[key] = str(value)
+    return shown

@@ -1,0 +1,75 @@
+"""URL and origin handling: pure functions, no Flask, no database."""
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+TRACKING_PARAMS = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "yclid", "_ga", "igshid"}
+_HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)$")
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def _split_web_url(url):
+    """Split an absolute http(s) URL, or return None."""
+    if not isinstance(url, str) or _CONTROL.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in DEFAULT_PORTS or not host or not _HOST.match(host):
+        return None
+    if parts.username is not None or parts.password is not None:
+        return None
+    return parts, scheme, host, port
+
+
+def _netloc(scheme, host, port):
+    if port is None or port == DEFAULT_PORTS[scheme]:
+        return host
+    return f"{host}:{port}"
+
+
+def is_web_url(url):
+    """True for an absolute http or https URL with a host and no credentials."""
+    return _split_web_url(url) is not None
+
+
+def normalise_url(url):
+    """The thread key of a page URL, or None when it is not an http(s) URL.
+
+    Scheme and host are lower-cased, the default port, the fragment and tracking
+    parameters (utm_*, fbclid, gclid, ...) are dropped; the rest is kept as sent.
+    """
+    split = _split_web_url(url)
+    if split is None:
+        return None
+    parts, scheme, host, port = split
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
+    ]
+    return urlunsplit((scheme, _netloc(scheme, host, port), parts.path or "/", urlencode(query), ""))
+
+
+def normalise_origin(origin):
+    """`scheme://host[:port]` for an origin or URL given without a path, else None."""
+    split = _split_web_url(origin)
+    if split is None:
+        return None
+    parts, scheme, host, port = split
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return None
+    return f"{scheme}://{_netloc(scheme, host, port)}"
+
+
+def origin_of(url):
+    """The origin of an absolute http(s) URL, or None."""
+    split = _split_web_url(url)
+    if split is None:
+        return None
+    _, scheme, host, port = split
+    return f"{scheme}://{_netloc(scheme, host, port)}"
