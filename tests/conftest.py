@@ -49,7 +49,8 @@ def make_app(database_url, tmp_path):
     yield make
     for app in apps:
         with app.app_context():
-            _empty_tables()
+            if app.config["SQLALCHEMY_DATABASE_URI"] == database_url:
+                _empty_tables()
             db.engine.dispose()
 
 

@@ -60,3 +60,36 @@ def set_setting(public_id, key, value):
     except ParleyError as error:
         _fail(error)
     click.echo(f"{site.public_id}: {key} = {sites.site_settings(site)[key]}")
+
+
+@bp.cli.group("thread")
+def thread_group():
+    """Lock and unlock threads."""
+
+
+def _set_locked(public_id, page, locked):
+    from .comments import set_thread_locked
+
+    by_url = page.startswith(("http://", "https://"))
+    try:
+        thread = set_thread_locked(sites.get_site(public_id), locked,
+                                   url=page if by_url else None, thread_id=None if by_url else page)
+    except ParleyError as error:
+        _fail(error)
+    click.echo(f"{'Locked' if locked else 'Unlocked'} thread {thread.id} ({thread.url or page}).")
+
+
+@thread_group.command("lock")
+@click.argument("public_id")
+@click.argument("page", metavar="URL_OR_THREAD_ID")
+def lock_thread(public_id, page):
+    """Stop new comments on a page (existing ones stay visible)."""
+    _set_locked(public_id, page, True)
+
+
+@thread_group.command("unlock")
+@click.argument("public_id")
+@click.argument("page", metavar="URL_OR_THREAD_ID")
+def unlock_thread(public_id, page):
+    """Open a locked page to new comments again."""
+    _set_locked(public_id, page, False)

@@ -378,3 +378,12 @@ def liked_by(comment, viewer):
     return db.session.scalar(
         db.select(Vote.id).where(Vote.comment_id == comment.id, Vote.voter == viewer.voter)
     ) is not None
+
+
+def set_thread_locked(site, locked, url=None, thread_id=None):
+    """Lock or unlock a page's thread (made empty if the page has none yet)."""
+    thread = _get_or_create_thread(site, url, thread_id, None)
+    thread.locked = locked
+    _bump(thread.id)
+    db.session.commit()
+    return thread

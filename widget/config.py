@@ -15,11 +15,7 @@ class Config:
     # Public origin of this server (for example https://comments.example.com) when it sits
     # behind a proxy that rewrites Host; by default each request's own origin is used.
     PUBLIC_URL = None
-    # Defaults for sites created without explicit settings.
-    DEFAULT_EDIT_WINDOW_MINUTES = 15
-    DEFAULT_MAX_DEPTH = 5
-    DEFAULT_MAX_BODY_LENGTH = 10_000
-    DEFAULT_MAX_LINKS = 10
+    # Top-level comments per page of a thread, by default and at most.
     PAGE_SIZE = 50
     MAX_PAGE_SIZE = 200
 

@@ -9,7 +9,10 @@ from sqlalchemy import event, inspect, text
 from .extensions import db
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
+def _sqlite_connect(dbapi_connection, _record):
+    # Let SQLAlchemy, not the sqlite3 module, open transactions: otherwise SAVEPOINTs
+    # (used to retry a racing insert) silently commit.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while a comment is written; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -47,7 +50,8 @@ def configure(app):
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", _sqlite_connect)
+            event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
             engine.dispose()  # connections made before the listener get the pragmas too
         if not app.config["AUTO_MIGRATE"]:
             return

@@ -103,7 +103,7 @@ SETTINGS = {
     "providers": ("providers", _providers, "login providers shown: all, none, or a comma-separated list"),
     "moderation": ("moderation", _choice(MODERATION_MODES), "none, first-time or all"),
     "edit_window": ("edit_window_minutes", _int_between(0, 10_080), "minutes an author may edit or delete"),
-    "max_depth": ("max_depth", _int_between(1, 20), "deepest nesting level of replies"),
+    "max_depth": ("max_depth", _int_between(2, 20), "deepest nesting level of replies"),
     "close_after_days": ("close_after_days", _int_between(1, 36_500, off_allowed=True),
                          "close threads to new comments after N days (off to keep them open)"),
     "max_body_length": ("max_body_length", _int_between(1, 100_000), "longest comment, in characters"),

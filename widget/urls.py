@@ -4,13 +4,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 TRACKING_PARAMS = {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "yclid", "_ga", "igshid"}
-_HOST = re.compile(r"^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)$")
-_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+_HOST = re.compile(r"^([0-9a-f:.]*:[0-9a-f:.]*|[a-z0-9_.-]+)$")  # IPv6 (unbracketed here) or a name
+# Controls, spaces and characters RFC 3986 never allows raw (browsers send them %-encoded).
+_FORBIDDEN = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')
 
 
 def _split_web_url(url):
     """Split an absolute http(s) URL, or return None."""
-    if not isinstance(url, str) or _CONTROL.search(url):
+    if not isinstance(url, str) or _FORBIDDEN.search(url):
         return None
     try:
         parts = urlsplit(url)
@@ -27,6 +28,8 @@ def _split_web_url(url):
 
 
 def _netloc(scheme, host, port):
+    if ":" in host:
+        host = f"[{host}]"
     if port is None or port == DEFAULT_PORTS[scheme]:
         return host
     return f"{host}:{port}"

@@ -1,0 +1,160 @@
+"""Reading threads: order, pages, caching and the cost in SQL queries."""
+import pytest
+from sqlalchemy import event
+
+from conftest import PAGE
+from widget.extensions import db
+from widget.models import Comment, Thread
+
+
+def test_page_without_comments_reads_as_an_empty_thread(read):
+    response = read(url="https://blog.example.com/quiet-page")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "thread": {"id": None, "url": "https://blog.example.com/quiet-page", "title": None,
+                   "locked": False, "comment_count": 0},
+        "comments": [],
+        "next_cursor": None,
+    }
+
+
+def test_sorts(post, read, client):
+    ids = [post(body=f"comment {i}").get_json()["comment"]["id"] for i in range(3)]
+    liked = client.post(f"/api/v1/comments/{ids[1]}/like").status_code
+    assert liked == 200
+    order = {sort: [c["id"] for c in read(sort=sort).get_json()["comments"]] for sort in ("oldest", "newest", "top")}
+    assert order["oldest"] == ids
+    assert order["newest"] == ids[::-1]
+    assert order["top"] == [ids[1], ids[0], ids[2]]
+
+
+@pytest.mark.parametrize("sort", ["oldest", "newest", "top"])
+def test_cursor_pages_cover_every_top_level_comment_once_with_its_replies(post, read, sort):
+    roots = [post(body=f"root {i}").get_json()["comment"]["id"] for i in range(7)]
+    post(body="reply", parent_id=roots[4])
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"sort": sort, "limit": 3} | ({"cursor": cursor} if cursor else {})
+        page = read(**params).get_json()
+        pages += 1
+        seen += page["comments"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert sorted(c["id"] for c in seen) == sorted(roots)
+    (with_reply,) = [c for c in seen if c["id"] == roots[4]]
+    assert [r["html"] for r in with_reply["replies"]] == ["<p>reply</p>"]
+
+
+def test_cursor_from_another_sort_is_refused(post, read):
+    for i in range(3):
+        post(body=f"c{i}")
+    cursor = read(limit=1).get_json()["next_cursor"]
+    response = read(sort="top", cursor=cursor)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_cursor"
+
+
+def test_repeat_read_is_304_until_the_thread_changes(post, read, client):
+    first = post().get_json()["comment"]
+    response = read()
+    etag = response.headers["ETag"]
+    assert response.headers["Cache-Control"] == "no-cache"
+    again = read(headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    client.post(f"/api/v1/comments/{first['id']}/like")
+    after_like = read(headers={"If-None-Match": etag})
+    assert after_like.status_code == 200
+    etag = after_like.headers["ETag"]
+    post(body="second")
+    assert read(headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_etag_differs_per_reader(post, read):
+    created = post().get_json()
+    anonymous = read().headers["ETag"]
+    author = read(headers={"X-Reader-Token": created["reader_token"]})
+    assert author.headers["ETag"] != anonymous
+    assert author.get_json()["comments"][0]["can_edit"] is True
+    assert read(headers={"If-None-Match": anonymous}).status_code == 304
+    assert read(headers={"If-None-Match": anonymous, "X-Reader-Token": created["reader_token"]}).status_code == 200
+
+
+def _seed_thread(app, site_public_id, total, replies_per_root):
+    """Write a thread of `total` comments straight to the database (set-up only)."""
+    from widget.comments import thread_key
+    from widget.sites import get_site
+
+    with app.app_context():
+        site = get_site(site_public_id)
+        key, url = thread_key(PAGE)
+        thread = Thread(site_id=site.id, key=key, url=url)
+        db.session.add(thread)
+        db.session.flush()
+        made = 0
+        while made < total:
+            root = Comment(thread_id=thread.id, body="root", html="<p>root</p>", author_name="R",
+                           author_email="r@example.org")
+            db.session.add(root)
+            db.session.flush()
+            root.root_id = root.id
+            made += 1
+            parent = root
+            for depth in range(2, replies_per_root + 2):
+                if made >= total:
+                    break
+                reply = Comment(thread_id=thread.id, parent_id=parent.id, root_id=root.id, depth=depth,
+                                body="reply", html="<p>reply</p>", author_name="S", author_email="s@example.org")
+                db.session.add(reply)
+                db.session.flush()
+                parent = reply if depth % 2 else root
+                made += 1
+        db.session.commit()
+
+
+def _queries_for(app, request):
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.strip().upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = request()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return response, statements
+
+
+@pytest.mark.parametrize("total", [10, 1000])
+def test_thread_read_costs_a_fixed_number_of_queries(app, site, read, total):
+    _seed_thread(app, site, total, replies_per_root=9)
+    response, statements = _queries_for(app, lambda: read(limit=200))
+    assert response.status_code == 200
+    shown = response.get_json()
+    assert shown["thread"]["comment_count"] == total
+    assert len(shown["comments"]) == -(-total // 10)
+    # site, thread, page of roots, their replies, count (the reader's likes need a reader token)
+    assert len(statements) == 5, statements
+
+
+def test_thousand_comment_thread_with_a_reader_is_still_six_queries(app, site, read, client):
+    _seed_thread(app, site, 1000, replies_per_root=9)
+    first_id = read().get_json()["comments"][0]["id"]
+    token = client.post(f"/api/v1/comments/{first_id}/like").get_json()["reader_token"]
+    response, statements = _queries_for(app, lambda: read(limit=200, headers={"X-Reader-Token": token}))
+    assert response.status_code == 200
+    assert response.get_json()["thread"]["comment_count"] == 1000
+    assert len(statements) == 6, statements
+
+
+def test_not_modified_read_costs_two_queries(post, app, read):
+    post()
+    etag = read().headers["ETag"]
+    response, statements = _queries_for(app, lambda: read(headers={"If-None-Match": etag}))
+    assert response.status_code == 304
+    assert len(statements) == 2

@@ -1,0 +1,92 @@
+"""Pure helpers, edge by edge: URL normalisation, nesting, markup."""
+import pytest
+
+from widget import markup, tree
+from widget.urls import is_web_url, normalise_origin, normalise_url, origin_of
+
+
+@pytest.mark.parametrize("given,expected", [
+    ("https://Blog.Example.COM/Post", "https://blog.example.com/Post"),
+    ("HTTPS://blog.example.com:443/a", "https://blog.example.com/a"),
+    ("http://blog.example.com:80/a", "http://blog.example.com/a"),
+    ("http://blog.example.com:8080/a", "http://blog.example.com:8080/a"),
+    ("https://blog.example.com", "https://blog.example.com/"),
+    ("https://blog.example.com/a#comments", "https://blog.example.com/a"),
+    ("https://blog.example.com/a?utm_source=x&utm_medium=y&p=1&fbclid=z&gclid=q", "https://blog.example.com/a?p=1"),
+    ("https://blog.example.com/a?b=2&a=1", "https://blog.example.com/a?b=2&a=1"),
+    ("https://blog.example.com/a?", "https://blog.example.com/a"),
+    ("https://[::1]:8000/x", "https://[::1]:8000/x"),
+])
+def test_normalise_url(given, expected):
+    assert normalise_url(given) == expected
+
+
+@pytest.mark.parametrize("bad", [
+    "javascript:alert(1)", "data:text/html,x", "ftp://x/y", "/relative", "//host/x", "https://", "https://u:p@h/",
+    "https://h:99999/", "https://exa mple.com/", "https://h/\x00", 'https://h/"', "", None, 42,
+])
+def test_normalise_url_refuses(bad):
+    assert normalise_url(bad) is None
+    assert not is_web_url(bad)
+
+
+@pytest.mark.parametrize("given,expected", [
+    ("https://Blog.Example.com", "https://blog.example.com"),
+    ("https://blog.example.com/", "https://blog.example.com"),
+    ("https://blog.example.com:443", "https://blog.example.com"),
+    ("http://localhost:5000", "http://localhost:5000"),
+    ("https://blog.example.com/path", None),
+    ("https://blog.example.com?x=1", None),
+    ("blog.example.com", None),
+    ("null", None),
+])
+def test_normalise_origin(given, expected):
+    assert normalise_origin(given) == expected
+
+
+def test_origin_of():
+    assert origin_of("https://Blog.example.com:443/a?b#c") == "https://blog.example.com"
+
+
+def _row(id_, parent_id, depth, name="x", status="approved"):
+    return {"id": id_, "parent_id": parent_id, "depth": depth, "author": {"name": name}, "status": status}
+
+
+def test_tree_nests_and_flattens_past_max_depth():
+    rows = [_row(1, None, 1), _row(2, 1, 2, "b"), _row(3, 2, 3, "c"), _row(4, 3, 4, "d"), _row(5, 1, 2)]
+    (top,) = tree.build_tree(rows, max_depth=2)
+    assert [r["id"] for r in top["replies"]] == [2, 3, 4, 5]
+    assert top["replies"][1]["in_reply_to"] == {"id": 2, "author": "b"}
+    assert top["replies"][2]["in_reply_to"] == {"id": 3, "author": "c"}
+
+
+def test_tree_skips_replies_whose_parent_is_hidden():
+    rows = [_row(1, None, 1), _row(3, 2, 3)]
+    assert [r["replies"] for r in tree.build_tree(rows, 5)] == [[]]
+
+
+def test_prune_deleted_keeps_placeholders_only_with_replies():
+    rows = [_row(1, None, 1, status="deleted"), _row(2, 1, 2), _row(3, None, 1, status="deleted"),
+            _row(4, 3, 2, status="deleted")]
+    kept = tree.prune_deleted(tree.build_tree(rows, 5))
+    assert [r["id"] for r in kept] == [1]
+
+
+def test_markup_renders_commonmark_and_links():
+    html = markup.render("# Title\n\n*em* `code` https://example.com\n\n> quote")
+    assert "<h1>Title</h1>" in html and "<em>em</em>" in html and "<code>code</code>" in html
+    assert '<a href="https://example.com" rel="nofollow ugc noopener">' in html
+    assert "<blockquote>" in html
+
+
+def test_markup_keeps_raw_html_as_text():
+    assert markup.render("<b>x</b>") == "<p>&lt;b&gt;x&lt;/b&gt;</p>"
+
+
+def test_markup_never_makes_images():
+    assert "<img" not in markup.render("![alt](https://tracker.example/pixel.gif)")
+
+
+def test_count_links():
+    assert markup.count_links("[a](https://a) https://b.example www.c.com plain") == 3
+    assert markup.count_links("no links") == 0
