@@ -124,3 +124,23 @@ def test_changes_never_500(client, site, app, target, method, token, payload):
     else:
         response = client.delete(path + "/like", headers=headers)
     _assert_clean_outcome(app, before, response)
+
+
+@settings(max_examples=120)
+@given(payload=json_values | st.fixed_dictionaries({}, optional={"secret": either(st.text(max_size=140)),
+                                                                 "code": either(st.text(max_size=140))}),
+       authorization=st.none() | st.sampled_from(["Bearer ", "Bearer x", "Basic abc", "bearer"]) | any_text)
+def test_login_endpoints_never_500(client, app, payload, authorization):
+    headers = {}
+    if authorization is not None:
+        try:
+            authorization.encode("latin-1")
+        except UnicodeEncodeError:
+            authorization = authorization.encode("utf-8", "replace").decode("latin-1")
+        headers["Authorization"] = authorization
+    before = row_counts(app)
+    for response in (client.post("/api/v1/auth/exchange", json=payload, headers=headers),
+                     client.get("/api/v1/me", headers=headers),
+                     client.post("/api/v1/auth/logout", headers=headers)):
+        _assert_clean_outcome(app, before, response)
+    assert row_counts(app) == before

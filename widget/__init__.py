@@ -5,7 +5,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Config, database_url_from_env, instance_secret_key
-from .extensions import db, migrate
+from .extensions import db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,15 +29,21 @@ def create_app(overrides=None):
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
 
     from . import database
+    from .auth import providers
+
     database.configure(app)
+    providers.init_app(app)
 
     from .api import bp as api_bp, http_error
+    from .auth import bp as auth_bp
     from .cli import bp as cli_bp
     from .health import bp as health_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(cli_bp)
 

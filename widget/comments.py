@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from . import markup
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
 from .extensions import db
-from .models import Comment, Thread, Vote, utcnow
+from .models import Comment, Identity, Thread, User, Vote, utcnow
 from .urls import normalise_url
 
 SORTS = ("oldest", "newest", "top")
@@ -20,13 +20,25 @@ NOTIFY_CHOICES = ("replies", "all", None)
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is reading or writing: an anonymous reader key, or nobody."""
+    """Who is reading or writing: a logged-in user, an anonymous reader key, or nobody."""
 
     reader_key: str | None = None
+    user: "User | None" = None
+
+    @property
+    def user_id(self):
+        return self.user.id if self.user else None
 
     @property
     def voter(self):
+        if self.user:
+            return f"u:{self.user.id}"
         return f"r:{self.reader_key}" if self.reader_key else None
+
+    def wrote(self, comment):
+        if self.user is not None:
+            return comment.user_id == self.user.id
+        return bool(self.reader_key) and comment.reader_key == self.reader_key
 
 
 @dataclass(frozen=True)
@@ -102,7 +114,9 @@ def _bump(thread_id):
 
 def _visible_to(viewer):
     shown = Comment.status.in_(("approved", "deleted"))
-    if viewer.reader_key:
+    if viewer.user is not None:
+        shown = or_(shown, and_(Comment.status == "pending", Comment.user_id == viewer.user.id))
+    elif viewer.reader_key:
         shown = or_(shown, and_(Comment.status == "pending", Comment.reader_key == viewer.reader_key))
     return shown
 
@@ -222,33 +236,48 @@ def _check_body(site, body):
     return markup.render(body)
 
 
-def _has_approved_comment(site, author):
+def _has_approved_comment(site, author, user):
+    same_author = (Comment.user_id == user.id) if user else (func.lower(Comment.author_email) == author.email.lower())
     return db.session.scalar(
         db.select(Comment.id)
         .join(Thread, Thread.id == Comment.thread_id)
-        .where(Thread.site_id == site.id, Comment.status == "approved",
-               func.lower(Comment.author_email) == author.email.lower())
+        .where(Thread.site_id == site.id, Comment.status == "approved", same_author)
         .limit(1)
     ) is not None
 
 
-def _initial_status(site, author):
+def _initial_status(site, author, user):
     if site.moderation == "all":
         return "pending"
-    if site.moderation == "first-time" and not _has_approved_comment(site, author):
+    if site.moderation == "first-time" and not _has_approved_comment(site, author, user):
         return "pending"
     return "approved"
+
+
+def _check_may_post(site, author, user):
+    """Raise unless this author may post on the site; returns a logged-in user's provider."""
+    if user is not None:
+        if author is not None:
+            raise InvalidInput("you are logged in: your name comes from your account, so send no author",
+                               code="author_with_login")
+        provider = db.session.scalar(db.select(Identity.provider).where(Identity.user_id == user.id))
+        if site.providers is not None and provider not in site.providers:
+            raise NotAllowed("this site does not accept logins from your provider", code="provider_not_enabled")
+        return provider
+    if author is None:
+        raise InvalidInput("guests must give a name and an email address", code="missing_author")
+    if not site.guests_allowed:
+        raise NotAllowed("this site does not accept comments from guests; log in to comment",
+                         code="guests_not_allowed")
+    return None
 
 
 def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=None,
                  parent_id=None, notify=None, now=None):
     """Store a new comment (and its thread on first use) or raise; nothing is written on failure."""
     now = now or utcnow()
-    if author is None:
-        raise InvalidInput("guests must give a name and an email address", code="missing_author")
-    if not site.guests_allowed:
-        raise NotAllowed("this site does not accept comments from guests; log in to comment",
-                         code="guests_not_allowed")
+    user = viewer.user
+    provider = _check_may_post(site, author, user)
     thread = _get_or_create_thread(site, url, thread_id, title)
     if thread.locked:
         raise NotAllowed("this thread is locked: it takes no new comments", code="thread_locked")
@@ -271,9 +300,15 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
     html = _check_body(site, body)
     comment = Comment(
         thread=thread, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,
-        status=_initial_status(site, author), author_name=author.name, author_email=author.email,
-        author_website=author.website, reader_key=viewer.reader_key, notify=notify, created_at=now,
+        status=_initial_status(site, author, user), reader_key=viewer.reader_key, notify=notify, created_at=now,
     )
+    if user is not None:
+        comment.user_id = user.id
+        comment.author_name, comment.author_email = user.display_name, user.email
+        comment.author_website, comment.author_avatar_url = user.profile_url, user.avatar_url
+        comment.provider = provider
+    else:
+        comment.author_name, comment.author_email, comment.author_website = author.name, author.email, author.website
     db.session.add(comment)
     db.session.flush()
     if comment.root_id is None:
@@ -294,11 +329,14 @@ def edit_window_open(site, comment, now):
     return now - comment.created_at <= timedelta(minutes=site.edit_window_minutes)
 
 
-def check_author_may_change(site, comment, token_valid, now):
-    """Raise unless the author (proved by token) may still change this comment."""
+def check_author_may_change(site, comment, token_valid, now, user=None):
+    """Raise unless the author (proved by their login or the edit token) may still change this comment."""
     if comment.status == "deleted":
         raise NotFound(f"comment {comment.id} was deleted", code="unknown_comment")
-    if not token_valid:
+    logged_in_author = user is not None and comment.user_id == user.id
+    if not (logged_in_author or token_valid):
+        if user is not None and comment.user_id is not None:
+            raise NotAllowed("this comment is not yours", code="not_author")
         raise NotAllowed("the edit token is missing, wrong or expired", code="invalid_edit_token")
     if not edit_window_open(site, comment, now):
         raise NotAllowed(f"comments can only be changed within {site.edit_window_minutes} minutes of posting",
@@ -322,7 +360,8 @@ def delete_comment(comment):
         comment.status = "deleted"
         comment.body = comment.html = ""
         comment.author_name = comment.author_email = comment.author_website = None
-        comment.reader_key = None
+        comment.author_avatar_url = comment.provider = None
+        comment.reader_key = comment.user_id = None
         comment.edited_at = None
         db.session.execute(db.delete(Vote).where(Vote.comment_id == comment.id))
         comment.likes = 0

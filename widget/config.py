@@ -15,6 +15,11 @@ class Config:
     # Public origin of this server (for example https://comments.example.com) when it sits
     # behind a proxy that rewrites Host; by default each request's own origin is used.
     PUBLIC_URL = None
+    # How long a reader stays logged in to the widget (bearer token lifetime).
+    AUTH_TOKEN_DAYS = 30
+    # The login popup's session cookie: first-party on this server, never sent cross-site.
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
     # Top-level comments per page of a thread, by default and at most.
     PAGE_SIZE = 50
     MAX_PAGE_SIZE = 200

@@ -1,16 +1,13 @@
 """Which origins may read and write a site's comments from the browser."""
-from flask import current_app, g, request
+from flask import g, request
 
 from ..extensions import db
+from ..links import own_origin
 from ..models import Site
-from ..urls import normalise_origin, origin_of
+from ..urls import normalise_origin
 
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Edit-Token, X-Reader-Token, If-None-Match"
 ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
-
-
-def own_origin():
-    return origin_of(current_app.config["PUBLIC_URL"] or request.host_url)
 
 
 def origin_allowed(site, origin):

@@ -111,6 +111,17 @@ def openapi_document():
             "type": "object", "required": ["body"], "additionalProperties": False,
             "properties": {"body": {"type": "string", "minLength": 1}},
         },
+        "User": {
+            "type": "object", "required": ["id", "name", "avatar_url", "profile_url", "provider", "provider_label"],
+            "properties": {
+                "id": {"type": "integer"},
+                "name": {"type": "string"},
+                "avatar_url": {"type": ["string", "null"], "format": "uri"},
+                "profile_url": {"type": ["string", "null"], "format": "uri"},
+                "provider": {"type": ["string", "null"], "description": "Provider name, e.g. github."},
+                "provider_label": {"type": ["string", "null"], "description": "Provider name to show, e.g. GitHub."},
+            },
+        },
         "LikeState": {
             "type": "object", "required": ["id", "likes", "liked_by_me"],
             "properties": {
@@ -122,6 +133,7 @@ def openapi_document():
     responses = {
         f"E{status}": _json(_ref("Error"), text) for status, text in {
             400: "The input is wrong; the message says what.",
+            401: "The bearer token is unknown, expired or revoked.",
             403: "Not allowed: origin, edit token, edit window, locked thread or site rules.",
             404: "Unknown site or comment.",
             413: "The request body is larger than the server accepts.",
@@ -199,6 +211,45 @@ def openapi_document():
                 "properties": {"counts": {"type": "object", "additionalProperties": {"type": "integer"}}},
             }, "Counts keyed by each URL as given.")} | _errors(400, 404),
         }},
+        "/me": {"get": {
+            "summary": "The logged-in reader, or null.",
+            "operationId": "me",
+            "responses": {
+                "200": _json({"type": "object", "required": ["user"],
+                              "properties": {"user": {"oneOf": [{"type": "null"}, _ref("User")]}}},
+                             "Who the bearer token belongs to."),
+                "401": {"$ref": "#/components/responses/E401"},
+            },
+        }},
+        "/auth/exchange": {"post": {
+            "summary": "Trade the widget's login secret (and the popup's one-time code) for a bearer token.",
+            "operationId": "exchangeLoginCode",
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["secret"], "additionalProperties": False,
+                "properties": {
+                    "secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32,128}$",
+                               "description": "The random secret whose SHA-256 (hex) the login popup carried."},
+                    "code": {"type": "string", "maxLength": 128,
+                             "description": "The code the popup posted back; without it the login is collected "
+                                            "by the secret alone (when the popup lost its opener)."},
+                },
+            }}}},
+            "responses": {
+                "200": _json({"type": "object", "required": ["token", "expires_at", "user"], "properties": {
+                    "token": {"type": "string", "description": "Send as Authorization: Bearer."},
+                    "expires_at": {"type": "string", "format": "date-time"},
+                    "user": _ref("User"),
+                }}, "Logged in."),
+                "202": _json({"type": "object", "properties": {"status": {"const": "pending"}}},
+                             "The login has not finished yet: ask again shortly."),
+            } | _errors(400, 415),
+        }},
+        "/auth/logout": {"post": {
+            "summary": "End the login: the bearer token stops working.",
+            "operationId": "logout",
+            "responses": {"204": {"description": "Logged out."}, "401": {"$ref": "#/components/responses/E401"}},
+        }},
         "/avatars/{seed}.svg": {"get": {
             "summary": "A generated avatar.",
             "operationId": "avatar",
@@ -222,5 +273,13 @@ def openapi_document():
         },
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
-        "components": {"schemas": schemas, "responses": responses},
+        "components": {
+            "schemas": schemas,
+            "responses": responses,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "Token from /auth/exchange; guests send none."},
+            },
+        },
+        "security": [{}, {"bearer": []}],
     }

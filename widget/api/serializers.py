@@ -1,8 +1,9 @@
 """The one way each resource leaves the server: allow-listed fields, never an email or IP."""
-from flask import current_app, url_for
+from flask import current_app
 
 from .. import tree
 from ..comments import edit_window_open, thread_is_closed
+from ..links import public_url_for
 from ..tokens import keyed_hash
 
 
@@ -13,7 +14,7 @@ def iso(moment):
 def avatar_url(comment):
     # Keyed with the server's secret, so the URL reveals nothing about the email behind it.
     seed = keyed_hash(current_app.secret_key, (comment.author_email or comment.author_name or "").lower())[:32]
-    return url_for("api.avatar", seed=seed, _external=True)
+    return public_url_for("api.avatar", seed=seed)
 
 
 def author_json(comment):
@@ -22,13 +23,13 @@ def author_json(comment):
     return {
         "name": comment.author_name,
         "website": comment.author_website,
-        "avatar_url": avatar_url(comment),
-        "provider": None,
+        "avatar_url": comment.author_avatar_url or avatar_url(comment),
+        "provider": comment.provider,
     }
 
 
 def comment_json(comment, site, viewer, liked, now):
-    mine = bool(viewer.reader_key) and comment.reader_key == viewer.reader_key
+    mine = viewer.wrote(comment)
     return {
         "id": comment.id,
         "parent_id": comment.parent_id,
@@ -62,4 +63,16 @@ def page_json(site, page, url, viewer, now):
         "thread": thread_json(site, page.thread, url, page.comment_count, now),
         "comments": tree.prune_deleted(tree.build_tree(rows, site.max_depth)),
         "next_cursor": page.next_cursor,
+    }
+
+
+def user_json(user, provider):
+    """The logged-in reader as the widget shows them; never their email."""
+    return {
+        "id": user.id,
+        "name": user.display_name,
+        "avatar_url": user.avatar_url,
+        "profile_url": user.profile_url,
+        "provider": provider.name if provider else None,
+        "provider_label": provider.label if provider else None,
     }

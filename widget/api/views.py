@@ -2,20 +2,25 @@
 import hashlib
 import re
 
+from datetime import timedelta
+
 from flask import current_app, g, jsonify, request
+from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
+from .. import accounts
 from .. import comments as service
+from ..auth import providers
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer
-from ..errors import InvalidInput, NotAllowed
+from ..errors import InvalidInput, NotAllowed, ParleyError
 from ..models import utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, make_edit_token, new_reader_token, reader_key_from_token
 from . import bp, inputs
 from .cors import origin_allowed
 from .openapi import openapi_document
-from .serializers import comment_json, page_json
+from .serializers import comment_json, iso, page_json, user_json
 
 MAX_COUNT_URLS = 100
 THREAD_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
@@ -35,9 +40,24 @@ def _require_origin(site):
                          code="origin_not_allowed")
 
 
+def _bearer_token():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _user():
+    """The logged-in reader, None for guests; a token that no longer works is a 401, so the widget forgets it."""
+    if _bearer_token() is None:
+        return None
+    if not current_user.is_authenticated:
+        raise ParleyError("your login has expired or was ended; please log in again", code="invalid_token",
+                          status=401)
+    return current_user._get_current_object()
+
+
 def _viewer():
     key = reader_key_from_token(current_app.secret_key, request.headers.get("X-Reader-Token"))
-    return Viewer(reader_key=key)
+    return Viewer(reader_key=key, user=_user())
 
 
 def _thread_id(value):
@@ -118,7 +138,7 @@ def post_comment():
     notify = inputs.choice(data.get("notify"), "notify", service.NOTIFY_CHOICES)
     viewer = _viewer()
     reader_token = None
-    if viewer.reader_key is None:
+    if viewer.reader_key is None and viewer.user is None:
         key, reader_token = new_reader_token(current_app.secret_key)
         viewer = Viewer(reader_key=key)
     comment = service.post_comment(
@@ -144,7 +164,7 @@ def _comment_for_author(comment_id):
     _require_origin(site)
     window = site.edit_window_minutes * 60
     token_valid = edit_token_allows(current_app.secret_key, request.headers.get("X-Edit-Token"), comment.id, window)
-    service.check_author_may_change(site, comment, token_valid, utcnow())
+    service.check_author_may_change(site, comment, token_valid, utcnow(), user=_user())
     return comment, site
 
 
@@ -176,7 +196,7 @@ def _like(comment_id, liked):
     _require_origin(site)
     viewer = _viewer()
     reader_token = None
-    if viewer.reader_key is None:
+    if viewer.voter is None:
         key, reader_token = new_reader_token(current_app.secret_key)
         viewer = Viewer(reader_key=key)
     comment = service.set_like(comment, viewer, liked)
@@ -219,6 +239,45 @@ def avatar(seed):
     response.cache_control.max_age = 31_536_000
     response.cache_control.immutable = True
     return response
+
+
+def _user_json(user):
+    identity_provider = user.identity.provider if user.identity else None
+    return user_json(user, providers.available(current_app).get(identity_provider))
+
+
+@bp.get("/me")
+def me():
+    user = _user()
+    return jsonify(user=_user_json(user) if user else None)
+
+
+SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+
+
+@bp.post("/auth/exchange")
+def exchange_login_code():
+    """The widget trades its secret (and the popup's code) for a bearer token."""
+    data = inputs.json_object(("secret", "code"))
+    secret = inputs.text(data.get("secret"), "secret", 128, required=True)
+    if not SECRET.match(secret):
+        raise InvalidInput("secret must be 32 to 128 URL-safe characters", code="invalid_secret")
+    code = inputs.text(data.get("code"), "code", 128)
+    try:
+        user = accounts.redeem_login(secret, code)
+    except accounts.LoginPending:
+        return jsonify(status="pending"), 202
+    token, record = accounts.issue_token(user, timedelta(days=current_app.config["AUTH_TOKEN_DAYS"]))
+    return jsonify(token=token, expires_at=iso(record.expires_at), user=_user_json(user))
+
+
+@bp.post("/auth/logout")
+def logout():
+    token = _bearer_token()
+    if token is None or _user() is None:
+        raise ParleyError("send the token to end as Authorization: Bearer", code="invalid_token", status=401)
+    accounts.revoke_token(token)
+    return "", 204
 
 
 @bp.get("/openapi.json")

@@ -1,0 +1,102 @@
+"""Social login popups (/auth/login/<provider>, /auth/callback/<provider>) and the bearer-token loader."""
+import re
+
+from flask import Blueprint, abort, current_app, render_template, request, session
+
+from .. import accounts
+from ..errors import ParleyError
+from ..extensions import db, login_manager
+from ..links import own_origin, public_url_for
+from ..models import User
+from ..sites import get_site
+from . import providers
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+SECRET_HASH = re.compile(r"^[0-9a-f]{64}$")
+POPUP_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+             "frame-ancestors 'none'; form-action 'none'; base-uri 'none'")
+
+
+@login_manager.request_loader
+def user_from_bearer_token(req):
+    """The widget and API authenticate with `Authorization: Bearer <token>`, never a cookie."""
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return accounts.user_for_token(token.strip())
+
+
+@login_manager.user_loader
+def user_from_session(user_id):
+    # The API never trusts a cookie (that would invite cross-site request forgery): bearer tokens only.
+    if request.blueprint == "api":
+        return None
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+@bp.after_request
+def popup_headers(response):
+    response.headers["Content-Security-Policy"] = POPUP_CSP
+    # The callback URL carries the provider's code and state: never send it on as a Referer.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _popup(status=200, *, code=None, error=None, provider=None, user=None):
+    """The page the popup ends on: it hands the outcome to the widget that opened it."""
+    message = {"origin": own_origin(), "code": code, "error": error and error.reason,
+               "message": error and error.message}
+    return render_template("auth/popup.html", message=message, error=error, provider=provider, user=user), status
+
+
+@bp.get("/login/<name>")
+def login(name):
+    available = providers.available(current_app)
+    if name not in available:
+        abort(404, description=f"Login with {name!r} is not offered on this server.")
+    secret_hash = request.args.get("s", "")
+    if not SECRET_HASH.match(secret_hash):
+        abort(400, description="This login link is incomplete. Start again from the comment form.")
+    site_id = request.args.get("site")
+    if site_id:
+        try:
+            site = get_site(site_id)
+        except ParleyError as error:
+            abort(404, description=error.message)
+        if site.providers is not None and name not in site.providers:
+            abort(403, description=f"{available[name].label} login is not enabled for this site.")
+    session["parley_login"] = {"s": secret_hash, "provider": name}
+    try:
+        return providers.start_login(current_app, name, public_url_for("auth.callback", name=name))
+    except providers.ProviderError as error:
+        accounts.issue_login_code(secret_hash, error=error.reason)
+        return _popup(502, error=error, provider=available[name])
+
+
+@bp.get("/callback/<name>")
+def callback(name):
+    available = providers.available(current_app)
+    if name not in available:
+        abort(404, description=f"Login with {name!r} is not offered on this server.")
+    pending = session.pop("parley_login", None)
+    if not pending or pending.get("provider") != name:
+        # No popup of ours started this login here: nothing to bind the outcome to.
+        return _popup(400, error=providers.ProviderError("state"), provider=available[name])
+    try:
+        profile = providers.finish_login(current_app, name, request.args)
+    except providers.ProviderError as error:
+        accounts.issue_login_code(pending["s"], error=error.reason)
+        return _popup(400 if error.reason in ("state", "cancelled") else 502, error=error,
+                      provider=available[name])
+    user = accounts.sign_in(profile)
+    code = accounts.issue_login_code(pending["s"], user=user)
+    return _popup(code=code, provider=available[name], user=user)
+
+
+@bp.errorhandler(400)
+@bp.errorhandler(403)
+@bp.errorhandler(404)
+def popup_error(error):
+    return render_template("auth/problem.html", message=error.description), error.code
