@@ -8,7 +8,7 @@ from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import accounts
+from .. import accounts, bans
 from .. import comments as service
 from ..auth import providers
 from ..avatars import identicon_svg
@@ -58,6 +58,15 @@ def _user():
 def _viewer():
     key = reader_key_from_token(current_app.secret_key, request.headers.get("X-Reader-Token"))
     return Viewer(reader_key=key, user=_user())
+
+
+def _viewer_or_new_reader():
+    """The viewer, given a fresh anonymous identity (and its token to return) if they have none."""
+    viewer = _viewer()
+    if viewer.voter is not None:
+        return viewer, None
+    key, reader_token = new_reader_token(current_app.secret_key)
+    return Viewer(reader_key=key), reader_token
 
 
 def _thread_id(value):
@@ -136,14 +145,14 @@ def post_comment():
                        strip=False)
     author = _author(data.get("author"))
     notify = inputs.choice(data.get("notify"), "notify", service.NOTIFY_CHOICES)
-    viewer = _viewer()
-    reader_token = None
-    if viewer.reader_key is None and viewer.user is None:
-        key, reader_token = new_reader_token(current_app.secret_key)
-        viewer = Viewer(reader_key=key)
+    viewer, reader_token = _viewer_or_new_reader()
+    email = viewer.user.email if viewer.user else author and author.email
     comment = service.post_comment(
         site, body=body, author=author, viewer=viewer, url=url, thread_id=thread_id, title=title,
         parent_id=parent_id, notify=notify,
+        # Keyed hashes only: bans match on them and the comment keeps the IP's, never the address.
+        ip_hash=bans.ip_hash(current_app.secret_key, request.remote_addr),
+        email_hash=bans.email_hash(current_app.secret_key, email),
     )
     result = {
         "comment": dict(comment_json(comment, site, viewer, False, utcnow()), replies=[], in_reply_to=None),
@@ -154,14 +163,20 @@ def post_comment():
     return jsonify(result), 201
 
 
-def _comment_for_author(comment_id):
-    """The comment, its site, and the check that the caller's edit token still opens it."""
+def _comment_and_site(comment_id):
+    """The comment named in the path and its site, once the request's origin is allowed there."""
     if comment_id > inputs.MAX_ID:
         raise HTTPNotFound()
     comment = service.get_comment(comment_id)
     site = comment.thread.site
     g.site = site
     _require_origin(site)
+    return comment, site
+
+
+def _comment_for_author(comment_id):
+    """The comment, its site, and the check that the caller's login or edit token still opens it."""
+    comment, site = _comment_and_site(comment_id)
     window = site.edit_window_minutes * 60
     token_valid = edit_token_allows(current_app.secret_key, request.headers.get("X-Edit-Token"), comment.id, window)
     service.check_author_may_change(site, comment, token_valid, utcnow(), user=_user())
@@ -188,17 +203,8 @@ def delete_comment(comment_id):
 
 
 def _like(comment_id, liked):
-    if comment_id > inputs.MAX_ID:
-        raise HTTPNotFound()
-    comment = service.get_comment(comment_id)
-    site = comment.thread.site
-    g.site = site
-    _require_origin(site)
-    viewer = _viewer()
-    reader_token = None
-    if viewer.voter is None:
-        key, reader_token = new_reader_token(current_app.secret_key)
-        viewer = Viewer(reader_key=key)
+    comment, _ = _comment_and_site(comment_id)
+    viewer, reader_token = _viewer_or_new_reader()
     comment = service.set_like(comment, viewer, liked)
     result = {"id": comment.id, "likes": comment.likes, "liked_by_me": liked}
     if reader_token:
