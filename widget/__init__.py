@@ -40,12 +40,16 @@ def create_app(overrides=None):
     from .api import bp as api_bp, http_error
     from .auth import bp as auth_bp
     from .cli import bp as cli_bp
+    from .compression import compress_response
+    from .embed import bp as embed_bp
     from .health import bp as health_bp
 
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(embed_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(cli_bp)
+    app.after_request(compress_response)
 
     @app.errorhandler(HTTPException)
     def routing_error(error):

@@ -20,6 +20,8 @@ class Config:
     # The login popup's session cookie: first-party on this server, never sent cross-site.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Serve /demo: a sample blog post with the widget, on a server that has no sites of its own.
+    DEMO = True
     # Top-level comments per page of a thread, by default and at most.
     PAGE_SIZE = 50
     MAX_PAGE_SIZE = 200

@@ -1,0 +1,45 @@
+"""Gzipped size of what a reader downloads: the loader, and the widget's JS and CSS, against their budgets.
+
+Run: python bench/widget_size.py   (exits 1 when a budget is exceeded)
+"""
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from widget.embed.assets import build_loader, build_widget  # noqa: E402
+
+LOADER_BUDGET = 2 * 1024
+WIDGET_BUDGET = 15 * 1024
+
+
+def rows():
+    """(name, raw bytes, gzipped bytes, budget or None) as the server sends them."""
+    static = ROOT / "static"
+    loader = build_loader(static)
+    widget = build_widget(static)
+    yield "embed.js (loader)", len(loader.body), len(loader.gzipped), LOADER_BUDGET
+    for name, asset in sorted(widget.files.items()):
+        yield f"  widget/{name}", len(asset.body), len(asset.gzipped), None
+    yield ("widget JS + CSS, all files", sum(len(a.body) for a in widget.files.values()),
+           sum(len(a.gzipped) for a in widget.files.values()), WIDGET_BUDGET)
+
+
+def main():
+    table = list(rows())
+    width = max(len(name) for name, *_ in table)
+    print(f"{'file':<{width}}  {'raw':>8}  {'gzipped':>8}  {'budget':>8}  verdict")
+    over = False
+    for name, raw, gzipped, budget in table:
+        verdict = ""
+        if budget is not None:
+            verdict = "ok" if gzipped <= budget else "OVER BUDGET"
+            over |= gzipped > budget
+        shown_budget = f"{budget:>8}" if budget else " " * 8
+        print(f"{name:<{width}}  {raw:>8}  {gzipped:>8}  {shown_budget}  {verdict}")
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

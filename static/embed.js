@@ -1,0 +1,104 @@
+/* Parley loader: puts each comment thread in an iframe and fills comment counts. No dependencies. */
+(() => {
+  "use strict";
+  // Read at once: document.currentScript is null after this script has run.
+  const script = document.currentScript;
+  if (!script || window.parley) return;
+  const server = new URL(script.src).origin;
+  const base = script.src.replace(/[^/?#]*([?#].*)?$/, "");
+  const site = script.getAttribute("data-parley-site");
+  // {lang: [no comments, one, many, frame title]}, written in by the server.
+  const strings = /*catalogue*/{};
+  const FRAME = "iframe.parley-frame";
+
+  const option = (element, name) =>
+    element.getAttribute(`data-parley-${name}`) || script.getAttribute(`data-parley-${name}`);
+  const words = (tag) => strings[(tag || "").slice(0, 2).toLowerCase()] || strings.en;
+  const target = () => (/^#comment-(\d+)$/.exec(location.hash) || [])[1];
+  const send = (frame, message) =>
+    frame.contentWindow && frame.contentWindow.postMessage({ parley: { v: 1, ...message } }, server);
+
+  function mount(container, given) {
+    const lang = option(container, "lang") || navigator.language;
+    const style = getComputedStyle(container);
+    const values = {
+      site,
+      origin: location.origin,
+      url: given.url ? new URL(given.url, location.href).href : option(container, "url") || location.href.split("#")[0],
+      thread_id: given.threadId || option(container, "thread-id"),
+      title: given.title || option(container, "title") || document.title,
+      theme: option(container, "theme"),
+      lang,
+      highlight: target(),
+    };
+    // A site styles the widget with custom properties on the container; they cannot cross the frame by themselves.
+    for (const name of ["accent", "background", "font"]) values[name] = style.getPropertyValue(`--parley-${name}`).trim();
+    const query = new URLSearchParams();
+    for (const key in values) if (values[key]) query.set(key, values[key]);
+    let frame = container.querySelector(FRAME);
+    if (!frame) {
+      frame = document.createElement("iframe");
+      frame.className = "parley-frame";
+      frame.title = (words(lang) || [])[3] || "Comments";
+      frame.setAttribute("scrolling", "no");
+      // CSSOM, not a style attribute: allowed by host pages whose CSP forbids inline styles.
+      frame.style.cssText = "display:block;width:100%;height:150px;border:0;overflow:hidden;color-scheme:normal";
+      container.appendChild(frame);
+    }
+    frame.src = `${base}embed/thread?${query}`;
+  }
+
+  function countText(n, lang) {
+    const s = words(lang);
+    return s ? s[n ? (n === 1 ? 1 : 2) : 0].replace("{n}", n) : String(n);
+  }
+
+  function fillCounts() {
+    const byUrl = new Map();
+    for (const element of document.querySelectorAll("[data-parley-count]")) {
+      const url = new URL(element.getAttribute("data-parley-count") || location.href, location.href).href;
+      byUrl.set(url, (byUrl.get(url) || []).concat(element));
+    }
+    const urls = [...byUrl.keys()];
+    const lang = option(script, "lang") || document.documentElement.lang || navigator.language;
+    // One request for every count on the page (the API takes up to 100 URLs a call).
+    for (let i = 0; i < urls.length && site; i += 100) {
+      const query = new URLSearchParams({ site });
+      for (const url of urls.slice(i, i + 100)) query.append("url", url);
+      fetch(`${base}api/v1/counts?${query}`, { credentials: "omit" })
+        .then((response) => (response.ok ? response.json() : null))
+        .then((data) => {
+          for (const [url, n] of Object.entries((data && data.counts) || {})) {
+            for (const element of byUrl.get(url) || []) element.textContent = countText(n, lang);
+          }
+        })
+        .catch(() => {}); // the links keep the text the page gave them
+    }
+  }
+
+  function load(given) {
+    for (const container of document.querySelectorAll("#parley-thread, [data-parley-thread]")) mount(container, given || {});
+    fillCounts();
+  }
+
+  addEventListener("message", (event) => {
+    const message = event.data && event.data.parley;
+    if (event.origin !== server || !message || message.v !== 1) return;
+    const frame = [...document.querySelectorAll(FRAME)].find((f) => f.contentWindow === event.source);
+    if (!frame) return;
+    if (message.type === "resize") frame.style.height = `${Math.max(0, message.height | 0)}px`;
+    if (message.type === "scroll") {
+      const top = frame.getBoundingClientRect().top + (message.top | 0);
+      if (message.force || top < 0 || top + (message.height | 0) > innerHeight) scrollTo(0, scrollY + top - 24);
+    }
+  });
+
+  addEventListener("hashchange", () => {
+    const id = target();
+    if (id) for (const frame of document.querySelectorAll(FRAME)) send(frame, { type: "highlight", id: +id });
+  });
+
+  window.parley = { reload: load };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => load());
+  else load();
+})();

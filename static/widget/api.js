@@ -1,0 +1,42 @@
+// The JSON API, same-origin from the iframe. The reader token rides in a header, never a cookie.
+export class ApiError extends Error {
+  constructor(code, message, status) {
+    super(message || code);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+export function createApi(base, identity) {
+  async function call(method, path, { query = {}, body, headers = {} } = {}) {
+    const url = new URL(base + path, window.location.href);
+    for (const [name, value] of Object.entries(query)) {
+      if (value != null) url.searchParams.set(name, value);
+    }
+    const reader = identity.reader();
+    if (reader) headers["X-Reader-Token"] = reader;
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch {
+      throw new ApiError("network", "", 0);
+    }
+    const data = response.status === 204 ? null : await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = data?.error ?? {};
+      const code = error.code ?? (response.status === 429 ? "rate_limited" : "server");
+      throw new ApiError(code, error.message, response.status);
+    }
+    if (data?.reader_token) identity.setReader(data.reader_token);
+    return data;
+  }
+
+  return {
+    thread: (query) => call("GET", "threads", { query }),
+    post: (payload) => call("POST", "comments", { body: payload }),
+    edit: (id, body, token) => call("PATCH", `comments/${id}`, { body: { body }, headers: { "X-Edit-Token": token } }),
+    remove: (id, token) => call("DELETE", `comments/${id}`, { headers: { "X-Edit-Token": token } }),
+    like: (id, liked) => call(liked ? "POST" : "DELETE", `comments/${id}/like`),
+  };
+}

@@ -1,0 +1,37 @@
+// The conversation with the loader on the host page: {parley: {v: 1, type, ...}} messages,
+// sent only to the parent's origin (checked by the server) and accepted only from it.
+export function connectToHost(parentOrigin, { onHighlight }) {
+  const embedded = window.parent !== window;
+  const send = (type, data) => {
+    if (embedded) window.parent.postMessage({ parley: { v: 1, type, ...data } }, parentOrigin);
+  };
+  document.documentElement.classList.toggle("is-embedded", embedded);
+
+  const root = document.getElementById("parley");
+  let reported = 0;
+  const reportHeight = () => {
+    const height = Math.ceil(root.getBoundingClientRect().height);
+    if (height !== reported) {
+      reported = height;
+      send("resize", { height });
+    }
+  };
+  new ResizeObserver(reportHeight).observe(root);
+
+  window.addEventListener("message", (event) => {
+    if (event.origin !== parentOrigin || event.source !== window.parent) return;
+    const message = event.data?.parley;
+    if (message?.v === 1 && message.type === "highlight" && Number.isInteger(message.id)) onHighlight(message.id);
+  });
+
+  return {
+    /** Bring an element into view: the frame never scrolls, so the host page has to. */
+    reveal(element, force = false) {
+      const box = element.getBoundingClientRect();
+      if (!embedded) return element.scrollIntoView({ block: force ? "start" : "nearest" });
+      // The frame must have its full height before the host page can scroll to a place inside it.
+      reportHeight();
+      send("scroll", { top: Math.round(box.top), height: Math.round(box.height), force });
+    },
+  };
+}

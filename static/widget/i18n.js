@@ -1,0 +1,36 @@
+// Words come from the catalogue the server put in the page, in the reader's language.
+let language = "en";
+let messages = {};
+let plurals = new Intl.PluralRules("en");
+let dates = null;
+
+export function setCatalogue(lang, catalogue) {
+  language = lang;
+  messages = catalogue;
+  plurals = new Intl.PluralRules(lang);
+  dates = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" });
+}
+
+export function t(key, values = {}) {
+  const text = messages[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
+}
+
+/** `key.zero` for none where the catalogue has it, else `key.one` or `key.other`, with {n} filled. */
+export function tn(key, n) {
+  if (n === 0 && `${key}.zero` in messages) return t(`${key}.zero`, { n });
+  return t(`${key}.${plurals.select(n) === "one" ? "one" : "other"}`, { n });
+}
+
+export function formatDate(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : dates.format(date);
+}
+
+/** Words for a failed request: the catalogue's for known codes, else the server's own message. */
+export function describeError(error, limits = {}) {
+  const key = `error.${error.code}`;
+  if (key in messages) return t(key, limits);
+  if (error.status >= 500 || !error.message) return t("error.server");
+  return error.message;
+}

@@ -1,0 +1,116 @@
+// Comments as DOM: a clone of the server's own <template> rendering, filled with textContent.
+// Only the comment's `html`, which the server sanitised, is inserted as markup.
+import { formatDate, t, tn } from "./i18n.js";
+
+/** Remove an element and the blank text before it, so a clone matches the server's markup. */
+function drop(element) {
+  const before = element.previousSibling;
+  if (before?.nodeType === Node.TEXT_NODE && !before.data.trim()) before.remove();
+  element.remove();
+}
+
+export function localiseDates(root) {
+  for (const time of root.querySelectorAll("time[datetime]")) time.textContent = formatDate(time.dateTime);
+}
+
+export function setLikes(li, likes, liked) {
+  const article = li.querySelector(":scope > .comment-body");
+  article.querySelector('[data-action="like"]')?.setAttribute("aria-pressed", String(liked));
+  const count = article.querySelector(".comment-likes");
+  if (!count) return;
+  count.textContent = tn("comment.likes", likes);
+  count.hidden = likes === 0;
+}
+
+export function createRenderer({ pageUrl, canPost, editable }) {
+  const proto = document.getElementById("parley-comment-template").content.firstElementChild;
+
+  function fillAuthor(article, author) {
+    article.querySelector(".avatar").src = author.avatar_url;
+    const name = article.querySelector(".comment-author");
+    if (author.website) {
+      const link = name.firstElementChild;
+      link.href = author.website;
+      link.textContent = author.name;
+    } else {
+      name.replaceChildren(author.name);
+    }
+  }
+
+  function fillMeta(article, c) {
+    const permalink = article.querySelector(".comment-permalink");
+    permalink.href = `${pageUrl}#comment-${c.id}`;
+    const time = permalink.firstElementChild;
+    time.dateTime = c.created_at;
+    time.textContent = formatDate(c.created_at);
+    if (!c.edited_at) drop(article.querySelector(".comment-edited"));
+    const inReplyTo = article.querySelector(".comment-in-reply-to");
+    if (c.in_reply_to) {
+      const link = inReplyTo.firstElementChild;
+      link.href = `#comment-${c.in_reply_to.id}`;
+      link.textContent = c.in_reply_to.author
+        ? t("comment.in_reply_to", { name: c.in_reply_to.author })
+        : t("comment.in_reply_to_deleted");
+    } else {
+      drop(inReplyTo);
+    }
+    if (c.status !== "pending") drop(article.querySelector(".comment-awaiting-moderation"));
+  }
+
+  function fillActions(li, article, c) {
+    const approved = c.status === "approved";
+    const reply = article.querySelector('[data-action="reply"]');
+    if (approved && canPost) reply.setAttribute("aria-label", t("comment.reply_to", { name: c.author.name }));
+    else drop(reply);
+    if (approved) {
+      setLikes(li, c.likes, c.liked_by_me);
+    } else {
+      drop(article.querySelector('[data-action="like"]'));
+      drop(article.querySelector(".comment-likes"));
+    }
+    if (!editable(c)) {
+      drop(article.querySelector('[data-action="edit"]'));
+      drop(article.querySelector('[data-action="delete"]'));
+    }
+  }
+
+  function fill(li, c) {
+    li.id = `comment-${c.id}`;
+    li.className = `comment depth-${c.depth}${c.status === "pending" ? " is-pending" : ""}${c.status === "deleted" ? " is-deleted" : ""}`;
+    li.dataset.id = c.id;
+    const article = li.querySelector(".comment-body");
+    if (c.status === "deleted") {
+      article.replaceChildren(article.querySelector(".comment-deleted"));
+      return;
+    }
+    drop(article.querySelector(".comment-deleted"));
+    fillAuthor(article, c.author);
+    fillMeta(article, c);
+    article.querySelector(".comment-content").innerHTML = c.html;
+    fillActions(li, article, c);
+  }
+
+  function children(replies) {
+    const list = document.createElement("ol");
+    list.className = "children";
+    list.append(...replies.map(comment));
+    return list;
+  }
+
+  /** A comment and its replies as an <li>. */
+  function comment(c) {
+    const li = proto.cloneNode(true);
+    fill(li, c);
+    if (c.replies?.length) li.append(children(c.replies));
+    return li;
+  }
+
+  /** Redraw one comment in place (after an edit, a delete or a change of rights), keeping its replies. */
+  function redraw(li, c) {
+    const fresh = comment({ ...c, replies: [] });
+    li.className = fresh.className;
+    li.querySelector(":scope > .comment-body").replaceWith(fresh.querySelector(".comment-body"));
+  }
+
+  return { comment, redraw, children };
+}

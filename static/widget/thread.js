@@ -1,0 +1,437 @@
+// The comment thread inside the iframe: takes over the server-rendered page and makes it live.
+import { createApi } from "./api.js";
+import { connectToHost } from "./frame.js";
+import { createReplyForm } from "./form.js";
+import { describeError, setCatalogue, t, tn } from "./i18n.js";
+import { createRenderer, localiseDates, setLikes } from "./render.js";
+import * as store from "./store.js";
+
+const config = JSON.parse(document.getElementById("parley-config").textContent);
+setCatalogue(config.lang, config.messages);
+
+const limits = { max: config.maxBodyLength, links: config.maxLinks };
+const list = document.getElementById("parley-comments");
+const heading = document.getElementById("parley-title");
+const sortSelect = document.getElementById("parley-sort");
+const moreButton = document.querySelector('[data-action="more"]');
+const status = document.getElementById("parley-status");
+const state = {
+  sort: sortSelect.value,
+  cursor: config.page.next_cursor,
+  count: config.page.thread.comment_count,
+  highlighted: null,
+};
+// Every comment on screen, by id: what the buttons act on.
+const comments = new Map();
+
+const identity = { reader: () => store.get("reader"), setReader: (token) => store.set("reader", token) };
+const api = createApi(config.api, identity);
+
+// Guest authors prove authorship with the edit token the server returned; the body is kept
+// with it because the API returns only the rendered HTML.
+const edits = {
+  get(id) {
+    const entry = store.get(`edit:${id}`);
+    return entry?.until > Date.now() ? entry : null;
+  },
+  keep(id, token, body) {
+    store.set(`edit:${id}`, { token, body, until: Date.now() + config.editWindowMinutes * 60_000 });
+  },
+  forget(id) {
+    store.remove(`edit:${id}`);
+  },
+};
+
+const renderer = createRenderer({
+  pageUrl: config.url ?? config.page.thread.url ?? "",
+  canPost: config.canPost,
+  editable: (c) => c.can_edit && edits.get(c.id) !== null,
+});
+
+function announce(text) {
+  // Emptied first, so the same words said twice are announced twice.
+  status.textContent = "";
+  setTimeout(() => { status.textContent = text; }, 60);
+}
+
+function index(tree) {
+  for (const c of tree) {
+    comments.set(c.id, c);
+    index(c.replies ?? []);
+  }
+}
+
+function setCount(count) {
+  state.count = Math.max(0, count);
+  heading.textContent = tn("count", state.count);
+}
+
+function bodyOf(li) {
+  return li.querySelector(":scope > .comment-body");
+}
+
+function idOf(li) {
+  return Number(li.dataset.id);
+}
+
+/** An error in words under `anchor`, replacing any earlier one there. */
+function showErrorAfter(anchor, error) {
+  let box = anchor.nextElementSibling;
+  if (!box?.classList.contains("inline-error")) {
+    box = document.createElement("p");
+    box.className = "form-error inline-error";
+    box.setAttribute("role", "alert");
+    anchor.after(box);
+  }
+  box.textContent = typeof error === "string" ? error : describeError(error, limits);
+}
+
+function clearErrorAfter(anchor) {
+  const box = anchor.nextElementSibling;
+  if (box?.classList.contains("inline-error")) box.remove();
+}
+
+// Pages ------------------------------------------------------------------------------
+
+function fetchPage(sort, cursor = null) {
+  return api.thread({ site: config.site, url: config.url, thread_id: config.threadId, sort, cursor, limit: config.pageSize });
+}
+
+function showPage(page, append) {
+  index(page.comments);
+  const nodes = page.comments.map(renderer.comment);
+  if (append) {
+    // A comment the reader posted may already be on screen, ahead of its page.
+    for (const c of page.comments) document.getElementById(`comment-${c.id}`)?.remove();
+    list.append(...nodes);
+  } else {
+    form?.close(false);
+    list.replaceChildren(...nodes);
+    // The linked comment stays marked when the reader's own view of the page replaces the public one.
+    document.querySelector(`#comment-${state.highlighted} > .comment-body`)?.classList.add("is-highlighted");
+  }
+  state.cursor = page.next_cursor;
+  moreButton.hidden = !state.cursor;
+  setCount(page.thread.comment_count);
+  return nodes;
+}
+
+async function changeSort() {
+  const sort = sortSelect.value;
+  list.setAttribute("aria-busy", "true");
+  try {
+    showPage(await fetchPage(sort), false);
+    state.sort = sort;
+    clearErrorAfter(sortSelect.parentElement);
+    announce(t("status.sorted", { sort: sortSelect.selectedOptions[0].textContent }));
+  } catch (error) {
+    sortSelect.value = state.sort;
+    showErrorAfter(sortSelect.parentElement, error);
+  } finally {
+    list.removeAttribute("aria-busy");
+  }
+}
+
+async function loadMore() {
+  if (moreButton.getAttribute("aria-disabled") === "true") return;
+  // aria-disabled, not disabled: a disabled button would drop the keyboard focus.
+  moreButton.setAttribute("aria-disabled", "true");
+  moreButton.textContent = t("more.loading");
+  try {
+    const nodes = showPage(await fetchPage(state.sort, state.cursor), true);
+    clearErrorAfter(moreButton);
+    announce(tn("status.loaded", nodes.length));
+    if (nodes.length) bodyOf(nodes[0]).focus({ preventScroll: true });
+  } catch (error) {
+    showErrorAfter(moreButton, error);
+  } finally {
+    moreButton.removeAttribute("aria-disabled");
+    moreButton.textContent = t("more.load");
+  }
+}
+
+/** The page again as this reader sees it: their pending comments, their likes, their edit links. */
+async function personalise() {
+  try {
+    showPage(await fetchPage(state.sort), false);
+  } catch {
+    // The public page is already on screen; it stays.
+  }
+}
+
+// Posting ----------------------------------------------------------------------------
+
+/** Where a reply goes: under its parent, or past the deepest level beside it, as the server nests it. */
+function replyContainer(parentLi, depth) {
+  let holder = parentLi;
+  if (depth > config.maxDepth) {
+    while (comments.get(idOf(holder))?.depth >= config.maxDepth && holder.parentElement.closest("li.comment")) {
+      holder = holder.parentElement.closest("li.comment");
+    }
+  }
+  let children = holder.querySelector(":scope > ol.children");
+  if (!children) {
+    children = renderer.children([]);
+    holder.append(children);
+  }
+  return children;
+}
+
+async function send(comment, parentId) {
+  const result = await api.post({
+    site: config.site, url: config.url, thread_id: config.threadId, title: config.title,
+    parent_id: parentId, body: comment.body, author: comment.author,
+  });
+  const c = result.comment;
+  edits.keep(c.id, result.edit_token, comment.body);
+  const parent = parentId === null ? null : comments.get(parentId);
+  if (parent && c.depth > config.maxDepth) c.in_reply_to = { id: parent.id, author: parent.author.name };
+  comments.set(c.id, c);
+  const li = renderer.comment(c);
+  if (parent) replyContainer(document.getElementById(`comment-${parentId}`), c.depth).append(li);
+  else if (state.sort === "newest") list.prepend(li);
+  else list.append(li);
+  if (c.status === "approved") setCount(state.count + 1);
+  return { li, c };
+}
+
+function afterPost({ li, c }) {
+  const article = bodyOf(li);
+  article.classList.add("is-new");
+  article.focus({ preventScroll: true });
+  host.reveal(article);
+  announce(t(c.status === "pending" ? "status.pending" : "status.posted"));
+  if (!store.persistent) document.querySelector(".parley-notice").hidden = false;
+}
+
+// Acting on one comment -------------------------------------------------------------------
+
+async function toggleLike(li, button) {
+  if (button.getAttribute("aria-disabled") === "true") return;
+  const c = comments.get(idOf(li));
+  const liked = button.getAttribute("aria-pressed") !== "true";
+  button.setAttribute("aria-disabled", "true");
+  try {
+    const result = await api.like(c.id, liked);
+    Object.assign(c, { likes: result.likes, liked_by_me: result.liked_by_me });
+    setLikes(li, c.likes, c.liked_by_me);
+    clearErrorAfter(button.parentElement);
+    announce(t(liked ? "status.liked" : "status.unliked"));
+  } catch (error) {
+    showErrorAfter(button.parentElement, error);
+  } finally {
+    button.removeAttribute("aria-disabled");
+  }
+}
+
+function cloneTemplate(id) {
+  return document.getElementById(id).content.firstElementChild.cloneNode(true);
+}
+
+function setPartsHidden(article, hidden) {
+  for (const part of article.querySelectorAll(":scope > .comment-content, :scope > .comment-actions")) part.hidden = hidden;
+}
+
+function openEdit(li) {
+  const article = bodyOf(li);
+  const open = article.querySelector(":scope > .comment-edit");
+  if (open) return open.elements.body.focus();
+  const entry = edits.get(idOf(li));
+  if (!entry) return showErrorAfter(article.querySelector(".comment-actions"), t("error.invalid_edit_token"));
+  clearErrorAfter(article.querySelector(".comment-actions"));
+  const editor = cloneTemplate("parley-edit-template");
+  const field = editor.elements.body;
+  field.id = `parley-edit-${idOf(li)}`;
+  editor.querySelector("label").htmlFor = field.id;
+  field.value = entry.body;
+  editor.addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveEdit(li, editor);
+  });
+  setPartsHidden(article, true);
+  article.querySelector(".comment-content").after(editor);
+  field.focus();
+}
+
+function closeEdit(li) {
+  const article = bodyOf(li);
+  article.querySelector(":scope > .comment-edit")?.remove();
+  setPartsHidden(article, false);
+  article.querySelector('[data-action="edit"]')?.focus();
+}
+
+async function saveEdit(li, editor) {
+  const id = idOf(li);
+  const field = editor.elements.body;
+  const save = editor.querySelector('[type="submit"]');
+  const errorBox = editor.querySelector(".form-error");
+  const fail = (error) => {
+    errorBox.textContent = describeError(error, limits);
+    errorBox.hidden = false;
+    field.focus();
+  };
+  if (!field.value.trim()) return fail({ code: "empty_body" });
+  if (field.value.length > limits.max) return fail({ code: "body_too_long" });
+  const entry = edits.get(id);
+  if (!entry) return fail({ code: "invalid_edit_token" });
+  save.disabled = true;
+  save.textContent = t("edit.saving");
+  try {
+    const { comment } = await api.edit(id, field.value, entry.token);
+    store.set(`edit:${id}`, { ...entry, body: field.value });
+    const c = comments.get(id);
+    Object.assign(c, { html: comment.html, edited_at: comment.edited_at, can_edit: comment.can_edit });
+    renderer.redraw(li, c);
+    bodyOf(li).querySelector('[data-action="edit"]')?.focus();
+    announce(t("status.updated"));
+  } catch (error) {
+    save.disabled = false;
+    save.textContent = t("edit.save");
+    fail(error);
+  }
+}
+
+function askDelete(li) {
+  const article = bodyOf(li);
+  if (article.querySelector(":scope > .comment-delete-confirm")) return;
+  const question = cloneTemplate("parley-delete-template");
+  article.querySelector(".comment-actions").hidden = true;
+  article.append(question);
+  question.querySelector('[data-action="cancel-delete"]').focus();
+}
+
+function closeDelete(li) {
+  const article = bodyOf(li);
+  article.querySelector(":scope > .comment-delete-confirm")?.remove();
+  article.querySelector(".comment-actions").hidden = false;
+  article.querySelector('[data-action="delete"]')?.focus();
+}
+
+/** Take a comment off screen; a deleted placeholder left with no replies goes too, as on the server. */
+function removeComment(li) {
+  const take = (node) => {
+    const siblings = node.parentElement;
+    node.remove();
+    if (siblings.matches("ol.children") && !siblings.children.length) siblings.remove();
+  };
+  let holder = li.parentElement.closest("li.comment");
+  take(li);
+  while (holder && comments.get(idOf(holder))?.status === "deleted" && !holder.querySelector("li.comment")) {
+    const gone = holder;
+    holder = holder.parentElement.closest("li.comment");
+    take(gone);
+  }
+  return holder;
+}
+
+async function confirmDelete(li, button) {
+  const id = idOf(li);
+  const c = comments.get(id);
+  const entry = edits.get(id);
+  const question = button.closest(".comment-delete-confirm");
+  const errorBox = question.querySelector(".form-error");
+  button.disabled = true;
+  button.textContent = t("delete.deleting");
+  try {
+    if (!entry) throw { code: "invalid_edit_token" };
+    await api.remove(id, entry.token);
+  } catch (error) {
+    button.disabled = false;
+    button.textContent = t("delete.yes");
+    errorBox.textContent = describeError(error, limits);
+    errorBox.hidden = false;
+    return;
+  }
+  edits.forget(id);
+  if (c.status === "approved") setCount(state.count - 1);
+  let focusAfter;
+  if (li.querySelector("li.comment")) {
+    Object.assign(c, { status: "deleted", html: "", can_edit: false });
+    renderer.redraw(li, c);
+    focusAfter = bodyOf(li);
+  } else {
+    const holder = removeComment(li);
+    focusAfter = holder ? bodyOf(holder) : heading;
+  }
+  focusAfter.setAttribute("tabindex", "-1");
+  focusAfter.focus({ preventScroll: true });
+  announce(t("status.deleted"));
+}
+
+/** Edit and Delete go when the edit window closes; the server would refuse them then anyway. */
+function expireEditLinks() {
+  for (const button of list.querySelectorAll('[data-action="edit"]')) {
+    const li = button.closest("li.comment");
+    if (edits.get(idOf(li)) === null && !bodyOf(li).querySelector(".comment-edit")) {
+      const c = comments.get(idOf(li));
+      c.can_edit = false;
+      renderer.redraw(li, c);
+    }
+  }
+}
+
+// Highlighting a linked comment -------------------------------------------------------------
+
+async function highlight(id) {
+  let li = document.getElementById(`comment-${id}`);
+  // A link to a comment further down a long thread: load pages until it shows, a bounded number.
+  for (let pages = 0; !li && state.cursor && pages < 10; pages++) {
+    try {
+      showPage(await fetchPage(state.sort, state.cursor), true);
+    } catch {
+      return;
+    }
+    li = document.getElementById(`comment-${id}`);
+  }
+  if (!li) return;
+  for (const old of document.querySelectorAll(".is-highlighted")) old.classList.remove("is-highlighted");
+  state.highlighted = id;
+  const article = bodyOf(li);
+  article.classList.add("is-highlighted");
+  host.reveal(article, true);
+}
+
+// Wiring ------------------------------------------------------------------------------------------
+
+const ACTIONS = {
+  reply: (li) => form?.open(li, comments.get(idOf(li)).author.name),
+  "cancel-reply": () => form?.close(),
+  like: toggleLike,
+  edit: openEdit,
+  "cancel-edit": closeEdit,
+  delete: askDelete,
+  "cancel-delete": closeDelete,
+  "confirm-delete": confirmDelete,
+  more: loadMore,
+};
+
+function onClick(event) {
+  const target = event.target.closest("[data-action]");
+  if (!target) return;
+  if (target.dataset.action === "goto") {
+    event.preventDefault();
+    highlight(Number(target.getAttribute("href").slice("#comment-".length)));
+    return;
+  }
+  const action = ACTIONS[target.dataset.action];
+  if (action) action(target.closest("li.comment"), target);
+}
+
+function applyStyle(style) {
+  // CSSOM, not a style attribute or element: the page's CSP allows no inline styles.
+  for (const [name, value] of Object.entries(style)) document.documentElement.style.setProperty(`--parley-${name}`, value);
+}
+
+applyStyle(config.style);
+index(config.page.comments);
+localiseDates(document.getElementById("parley"));
+const host = connectToHost(config.parentOrigin, { onHighlight: highlight });
+const form = createReplyForm({ store, limits, send, afterPost });
+document.getElementById("parley").addEventListener("click", onClick);
+sortSelect.addEventListener("change", changeSort);
+store.prune("edit:");
+setInterval(expireEditLinks, 30_000);
+if (identity.reader()) personalise();
+if (config.highlight) highlight(config.highlight);
+// The page is live: its buttons now answer.
+document.documentElement.classList.add("is-live");

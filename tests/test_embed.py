@@ -1,0 +1,388 @@
+"""The embed surface over HTTP: the iframe page, the loader, the widget's files, /demo."""
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from widget import i18n
+from widget.embed import assets
+
+from conftest import GUEST, ORIGIN, PAGE
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_JSON = re.compile(r'<script type="application/json" id="parley-config">(.*?)</script>', re.S)
+
+
+@pytest.fixture
+def embed(client, site):
+    def embed_(headers=None, **params):
+        query = {"site": site, "url": PAGE, "origin": ORIGIN} | params
+        query = {k: v for k, v in query.items() if v is not None}
+        return client.get("/embed/thread", query_string=query, headers=headers)
+    return embed_
+
+
+def widget_config(response):
+    return json.loads(CONFIG_JSON.search(response.get_data(as_text=True)).group(1))
+
+
+def csp(response):
+    """The Content-Security-Policy as {directive: [values]}."""
+    policy = {}
+    for part in response.headers["Content-Security-Policy"].split(";"):
+        name, *values = part.split()
+        policy[name] = values
+    return policy
+
+
+class InlineCode(HTMLParser):
+    """Collects what a CSP without 'unsafe-inline' would block: inline scripts, styles, handlers."""
+
+    def __init__(self):
+        super().__init__()
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "script" and "src" not in attrs and attrs.get("type") != "application/json":
+            self.found.append("inline <script>")
+        if tag == "style":
+            self.found.append("<style> element")
+        self.found += [f"{name} attribute on <{tag}>" for name in attrs if name == "style" or name.startswith("on")]
+
+
+# The iframe page ----------------------------------------------------------------------------
+
+def test_thread_page_carries_the_first_page_of_comments(embed, post):
+    first = post("Hello **world**").get_json()["comment"]
+    post("A reply", parent_id=first["id"])
+    response = embed()
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "2 Comments" in html
+    assert "<strong>world</strong>" in html and "A reply" in html
+    assert f'id="comment-{first["id"]}"' in html
+    assert f'href="{PAGE}#comment-{first["id"]}"' in html
+    config = widget_config(response)
+    assert config["page"]["comments"][0]["id"] == first["id"]
+    assert config["parentOrigin"] == ORIGIN
+    assert config["api"] == "/api/v1/"
+
+
+def test_thread_page_policy_allows_only_its_own_code_and_the_sites_frames(embed):
+    response = embed()
+    policy = csp(response)
+    assert policy["default-src"] == ["'none'"]
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'"]
+    assert policy["connect-src"] == ["'self'"]
+    assert policy["frame-ancestors"] == ["'self'", ORIGIN]
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # Not no-referrer: that would make the widget's own POSTs say "Origin: null".
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_thread_page_has_no_inline_code_for_the_policy_to_block(embed, post):
+    post("Some *text*")
+    parser = InlineCode()
+    parser.feed(embed().get_data(as_text=True))
+    assert parser.found == []
+
+
+@pytest.mark.parametrize("origin", [
+    "https://evil.example",
+    "https://blog.example.com.evil.example",
+    "http://blog.example.com",
+    "https://blog.example.com:8443",
+    "null",
+    "",
+    None,
+])
+def test_origin_not_allowed_for_the_site_gets_no_thread(embed, post, origin):
+    post("Only for the blog's own pages")
+    response = embed(origin=origin)
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "Only for the blog" not in html
+    assert "parley-config" not in html
+    assert csp(response)["frame-ancestors"] == ["'none'"]
+    assert "cannot be shown here" in html
+
+
+def test_unknown_site_and_missing_page_are_refused(client, embed):
+    unknown = client.get("/embed/thread", query_string={"site": "nope", "url": PAGE, "origin": ORIGIN})
+    assert unknown.status_code == 404
+    assert "nope" in unknown.get_data(as_text=True)
+    assert csp(unknown)["frame-ancestors"] == ["'none'"]
+    assert embed(url=None).status_code == 400
+    bad_url = embed(url="ftp://blog.example.com/x")
+    assert bad_url.status_code == 400
+    assert "http or https" in bad_url.get_data(as_text=True)
+    assert embed(title="x" * 301).status_code == 400
+
+
+def test_thread_id_alone_names_the_thread(embed, post):
+    post("Kept by id", url=..., thread_id="post-42")
+    response = embed(url=None, thread_id="post-42")
+    assert response.status_code == 200
+    assert "Kept by id" in response.get_data(as_text=True)
+
+
+def test_pending_comments_are_not_in_the_page_everyone_gets(embed, post, set_site):
+    set_site("moderation", "all")
+    assert post("Waiting for a moderator").get_json()["comment"]["status"] == "pending"
+    html = embed().get_data(as_text=True)
+    assert "Waiting for a moderator" not in html
+    assert "No Comments" in html
+
+
+def test_inlined_json_cannot_close_its_script_element(embed, post):
+    """Stored XSS through the page's data block: a name and title that try to end the <script>."""
+    name = "</script><script>alert(1)</script> & co"
+    # Names refuse U+2028 and U+2029; bodies keep them, and they reach the block through the HTML.
+    assert post("a\u2028b\u2029c <!-- </script> -->", author=GUEST | {"name": name}).status_code == 201
+    title = "</SCRIPT><img src=x onerror=alert(1)>"
+    response = embed(title=title)
+    html = response.get_data(as_text=True)
+    block = CONFIG_JSON.search(html).group(1)
+    for character in "<>&\u2028\u2029":
+        assert character not in block
+    config = json.loads(block)
+    assert config["title"] == title
+    assert config["page"]["comments"][0]["author"]["name"] == name
+    assert "\u2028" in config["page"]["comments"][0]["html"]
+    # Everywhere else the name is escaped text.
+    assert "<script>alert(1)" not in html
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)" in html
+    parser = InlineCode()
+    parser.feed(html)
+    assert parser.found == []
+
+
+def test_theme_language_and_style_options(embed):
+    dark = embed(theme="dark", lang="de")
+    html = dark.get_data(as_text=True)
+    assert '<html lang="de" data-theme="dark">' in html
+    assert "Keine Kommentare" in html and "Kommentar abschicken" in html
+    assert 'data-theme="light"' in embed(theme="purple").get_data(as_text=True)
+    french = embed(headers={"Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"})
+    assert "Aucun commentaire" in french.get_data(as_text=True)
+    assert widget_config(french)["lang"] == "fr"
+    assert widget_config(embed(lang="xx"))["lang"] == "en"
+    styled = widget_config(embed(accent="#b4451f", background="rgb(29, 35, 39)", font="Georgia, 'Times New Roman', serif"))
+    assert styled["style"] == {"accent": "#b4451f", "background": "rgb(29, 35, 39)",
+                               "font": "Georgia, 'Times New Roman', serif"}
+
+
+@pytest.mark.parametrize("param, value", [
+    ("accent", "red; background: url(https://tracker.example/x)"),
+    ("accent", "expression(alert(1))"),
+    ("background", "url(https://tracker.example/x)"),
+    ("font", "x; } body { display: none"),
+    ("font", "Georgia</script>"),
+])
+def test_style_options_of_an_unsafe_shape_are_dropped(embed, param, value):
+    assert widget_config(embed(**{param: value}))["style"] == {}
+
+
+def test_thread_page_answers_304_until_the_thread_changes(embed, post):
+    first = embed()
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "no-cache"
+    again = embed(headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    post("Something new")
+    changed = embed(headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert "Something new" in changed.get_data(as_text=True)
+
+
+def test_locked_thread_shows_no_form(embed, post, set_site):
+    set_site("guests_allowed", "no")
+    html = embed().get_data(as_text=True)
+    assert 'id="parley-form"' not in html
+    assert "only accepts comments from readers who log in" in html
+
+
+# The loader and the widget's files -------------------------------------------------------------
+
+def asset_urls(embed):
+    return re.findall(r'(?:href|src)="(/embed/v/[^"]+)"', embed().get_data(as_text=True))
+
+
+def test_widget_files_have_versioned_urls_cached_for_a_year(client, embed):
+    urls = asset_urls(embed)
+    assert {url.rsplit("/", 1)[1] for url in urls} >= {"thread.css", "thread.js", "api.js", "render.js"}
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.mimetype in {"text/javascript", "text/css"}
+        assert client.get(url, headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+def test_a_stale_version_is_served_but_never_cached(client, embed):
+    url = next(u for u in asset_urls(embed) if u.endswith("thread.js"))
+    stale = re.sub(r"/embed/v/[^/]+/", "/embed/v/0123456789ab/", url)
+    response = client.get(stale)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert client.get(re.sub(r"thread\.js$", "nothing.js", url)).status_code == 404
+    assert client.get(re.sub(r"thread\.js$", "../../../app.py", url)).status_code == 404
+
+
+def test_version_follows_the_files_content(tmp_path):
+    shutil.copytree(ROOT / "static", tmp_path / "static")
+    before = assets.build_widget(tmp_path / "static").version
+    assert assets.build_widget(tmp_path / "static").version == before
+    with open(tmp_path / "static" / "widget" / "thread.css", "a") as css:
+        css.write("\n.changed { color: red; }\n")
+    assert assets.build_widget(tmp_path / "static").version != before
+
+
+def test_loader_is_served_with_every_languages_count_words(client, app):
+    response = client.get("/embed.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"].startswith("public, max-age=3600")
+    assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    body = response.get_data(as_text=True)
+    assert "/*catalogue*/{}" not in body
+    for lang in i18n.LANGUAGES:
+        assert i18n.catalogue(lang)["count.zero"] in body
+    assert "document.currentScript" in body.split("\n", 6)[4]  # read at the very top, before anything runs
+
+
+def test_comment_lines_are_dropped_but_line_numbers_kept():
+    source = "const a = 1;\n  // why a is 1\nconst url = 'https://x'; // trailing stays\n"
+    slim = assets.drop_comment_lines(source)
+    assert slim == "const a = 1;\n\nconst url = 'https://x'; // trailing stays\n"
+
+
+@pytest.mark.parametrize("path", ["/embed.js", "EMBED_PAGE", "THREAD_JSON"])
+def test_text_responses_are_gzipped_for_browsers_that_accept_it(client, embed, post, path):
+    for n in range(5):
+        post(f"Comment number {n} with enough words to make the JSON worth compressing.")
+    url = {"EMBED_PAGE": f"/embed/thread?site=blog&url={PAGE}&origin={ORIGIN}",
+           "THREAD_JSON": f"/api/v1/threads?site=blog&url={PAGE}"}.get(path, path)
+    plain = client.get(url)
+    squeezed = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert "Content-Encoding" not in plain.headers
+    assert squeezed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in squeezed.headers["Vary"]
+    assert gzip.decompress(squeezed.data) == plain.data
+    assert len(squeezed.data) < len(plain.data) / 2
+
+
+def test_small_and_refused_encodings_stay_plain(client, post):
+    post("One")
+    small = client.get(f"/api/v1/counts?site=blog&url={PAGE}", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in small.headers
+    refused = client.get("/embed.js", headers={"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused.headers
+
+
+def test_assets_fit_their_size_budgets():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "widget_size.py")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    assert "embed.js (loader)" in result.stdout
+
+
+# /demo -------------------------------------------------------------------------------------------
+
+def test_demo_on_a_fresh_install_makes_its_site_and_embeds_the_snippet(client, runner):
+    response = client.get("/demo")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<div id="parley-thread"></div>' in html
+    assert '<script src="http://comments.test/embed.js" data-parley-site="demo" async></script>' in html
+    assert 'data-parley-count="http://comments.test/demo/second-post"' in html
+    assert csp(response)["frame-src"] == ["'self'"]
+    listing = runner.invoke(args=["site", "list"]).output
+    assert "demo" in listing and "http://comments.test" in listing
+    assert client.get("/demo").status_code == 200  # the second visit finds it
+    frame = client.get("/embed/thread", query_string={"site": "demo", "url": "http://comments.test/demo",
+                                                       "origin": "http://comments.test"})
+    assert frame.status_code == 200
+    assert client.get("/demo/second-post").status_code == 200
+    assert client.get("/demo/no-such-post").status_code == 404
+    parser = InlineCode()
+    parser.feed(html)
+    assert parser.found == []
+
+
+def test_demo_never_adds_a_site_to_a_configured_server(client, runner, site):
+    response = client.get("/demo")
+    assert response.status_code == 404
+    assert "fresh install" in response.get_data(as_text=True)
+    assert "demo" not in runner.invoke(args=["site", "list"]).output
+
+
+def test_demo_can_be_switched_off(make_app):
+    app = make_app(DEMO=False)
+    assert app.test_client().get("/demo").status_code == 404
+
+
+# Catalogues --------------------------------------------------------------------------------------
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@pytest.mark.parametrize("lang", [lang for lang in i18n.LANGUAGES if lang != "en"])
+def test_every_language_has_every_message_with_the_same_placeholders(lang):
+    english, other = i18n.catalogue("en"), i18n.catalogue(lang)
+    assert set(other) == set(english)
+    for key, text in english.items():
+        assert set(PLACEHOLDER.findall(other[key])) == set(PLACEHOLDER.findall(text)), key
+        assert other[key].strip(), key
+
+
+def test_every_message_the_code_asks_for_exists():
+    english = i18n.catalogue("en")
+    sources = [*(ROOT / "static" / "widget").glob("*.js"), *(ROOT / "templates").rglob("*.html"),
+               *(ROOT / "widget" / "embed").glob("*.py")]
+    wanted = set()
+    for path in sources:
+        text = path.read_text()
+        wanted |= set(re.findall(r"""\bt\(\s*["']([\w.]+)["']""", text))
+        wanted |= {f"{key}.{form}" for key in re.findall(r"""\btn\(\s*["']([\w.]+)["']""", text)
+                   for form in ("one", "other")}
+        # Error codes the widget raises itself, before asking the server.
+        wanted |= {f"error.{code}" for code in re.findall(r'(?:code: |Invalid\()"(\w+)"', text)}
+    assert len(wanted) > 50
+    # A key built at run time ("sort." ~ sort) needs some message under its prefix.
+    missing = [key for key in wanted
+               if not (key in english or key.endswith(".") and any(k.startswith(key) for k in english))]
+    assert missing == []
+
+
+@pytest.mark.parametrize("requested, header, expected", [
+    ("de-AT", None, "de"),
+    ("es_MX", None, "es"),
+    ("pt-BR", "es-ES,es;q=0.9", "es"),
+    (None, "fr-CA,fr;q=0.8", "fr"),
+    (None, "ja", "en"),
+    (None, None, "en"),
+])
+def test_language_negotiation(app, requested, header, expected):
+    headers = {"Accept-Language": header} if header else {}
+    with app.test_request_context(headers=headers):
+        from flask import request
+        assert i18n.negotiate(requested, request.accept_languages) == expected
+
+
+@pytest.mark.parametrize("lang, n, expected", [
+    ("en", 0, "No Comments"), ("en", 1, "1 Comment"), ("en", 6, "6 Comments"),
+    ("fr", 0, "Aucun commentaire"), ("fr", 1, "1 commentaire"), ("fr", 2, "2 commentaires"),
+    ("de", 1, "1 Kommentar"), ("es", 3, "3 comentarios"),
+])
+def test_count_words(lang, n, expected):
+    assert i18n.translate_count(lang, "count", n) == expected

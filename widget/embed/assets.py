@@ -1,0 +1,76 @@
+"""The loader and the widget's static files, read once and gzipped ahead: pure functions, no Flask."""
+import gzip
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import i18n
+
+MIMETYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# The loader ships with an empty catalogue in its source, so the file stays valid JavaScript;
+# the server writes the real count strings in when it builds the served copy.
+LOADER_CATALOGUE_MARK = "/*catalogue*/{}"
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    gzipped: bytes
+    mimetype: str
+    etag: str
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The widget's files under one version: the hash of all of them, so the URLs change together."""
+
+    version: str
+    files: dict  # relative path -> Asset
+
+
+def drop_comment_lines(source):
+    """JavaScript without its whole-line // comments, which readers need not download.
+
+    Each such line becomes an empty line, so line numbers in the browser's console still match
+    the source. Comments after code on the same line stay: telling them apart from "//" inside a
+    string or a regular expression would take a parser.
+    """
+    return "\n".join("" if line.lstrip().startswith("//") else line for line in source.split("\n"))
+
+
+def make_asset(body, mimetype):
+    # mtime=0 keeps the gzipped bytes (and so the sizes and ETags) the same on every start.
+    return Asset(body, gzip.compress(body, 9, mtime=0), mimetype, hashlib.sha256(body).hexdigest()[:20])
+
+
+def build_loader(static_dir):
+    """embed.js as served: the source with every language's count strings written in."""
+    source = drop_comment_lines((Path(static_dir) / "embed.js").read_text(encoding="utf-8"))
+    if LOADER_CATALOGUE_MARK not in source:
+        raise RuntimeError(f"embed.js lost its catalogue mark {LOADER_CATALOGUE_MARK!r}")
+    strings = json.dumps(i18n.loader_strings(), ensure_ascii=False, separators=(",", ":"))
+    return make_asset(source.replace(LOADER_CATALOGUE_MARK, strings).encode(), MIMETYPES[".js"])
+
+
+def build_widget(static_dir):
+    """Every JS and CSS file under static/widget/, and the version naming them all."""
+    root = Path(static_dir) / "widget"
+    files = {}
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.suffix in MIMETYPES and p.is_file()):
+        name = path.relative_to(root).as_posix()
+        body = path.read_bytes()
+        if path.suffix == ".js":
+            body = drop_comment_lines(body.decode("utf-8")).encode("utf-8")
+        files[name] = make_asset(body, MIMETYPES[path.suffix])
+        digest.update(name.encode() + b"\0" + body + b"\0")
+    return Bundle(digest.hexdigest()[:12], files)
+
+
+def fingerprint(*paths):
+    """A short hash of files' contents (templates, catalogues): part of the embed page's ETag."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(p) for p in paths):
+        digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]

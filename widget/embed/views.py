@@ -1,0 +1,293 @@
+"""The loader, the widget's versioned static files, and the iframe page with its first page of comments."""
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app, g, render_template, request, url_for
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException, NotFound
+
+from .. import comments as service
+from .. import i18n
+from ..api import inputs
+from ..api.cors import origin_allowed
+from ..api.serializers import page_json
+from ..comments import Viewer
+from ..errors import InvalidInput, NotFound as UnknownSite
+from ..models import utcnow
+from ..sites import get_site
+from ..urls import normalise_origin
+from . import assets, bp
+from .headers import ERROR_POLICY, WIDGET_POLICY, frame_ancestors, secure_html
+
+THEMES = ("light", "dark", "auto")
+YEAR = 31_536_000
+# What a site may set through CSS custom properties on its container (read by the loader).
+# Strict shapes: the values end up in style properties inside the iframe.
+COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|(rgb|rgba|hsl|hsla)\([0-9.,%\s/a-z-]{1,60}\)|[a-zA-Z]{3,30})$")
+FONT = re.compile(r"""^[\w\s,'"-]{1,200}$""")
+STYLE_PARAMS = {"accent": COLOUR, "background": COLOUR, "font": FONT}
+# JSON in a <script> element: nothing in it may close the element or read as markup.
+JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+# The empty comment the widget clones for the comments it adds (see templates/embed/_comment.html).
+PROTO_COMMENT = {
+    "id": "", "parent_id": None, "depth": 1, "status": "approved", "html": "", "created_at": "",
+    "edited_at": None, "likes": 0, "liked_by_me": False, "can_edit": False, "in_reply_to": None, "replies": [],
+    "author": {"name": "", "website": "", "avatar_url": "", "provider": None},
+}
+
+
+class Refused(Exception):
+    """The iframe page cannot be shown: a status and a catalogue key explaining why."""
+
+    def __init__(self, status, key, **values):
+        super().__init__(key)
+        self.status, self.key, self.values = status, key, values
+
+
+# Assets ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Assets:
+    loader: assets.Asset
+    widget: assets.Bundle
+    # Changes when the page's templates or catalogues change, so cached pages are not reused then.
+    page_fingerprint: str
+
+
+def _build_assets():
+    static = Path(current_app.static_folder)
+    page_files = [*Path(current_app.template_folder, "embed").glob("*.html"), *i18n.HERE.glob("*.json")]
+    return Assets(assets.build_loader(static), assets.build_widget(static), assets.fingerprint(*page_files))
+
+
+def _assets():
+    """Built once per app on first use; in debug mode once per request, so edits show at once."""
+    if current_app.debug:
+        if "parley_assets" not in g:
+            g.parley_assets = _build_assets()
+        return g.parley_assets
+    if "parley.assets" not in current_app.extensions:
+        current_app.extensions["parley.assets"] = _build_assets()
+    return current_app.extensions["parley.assets"]
+
+
+def asset_url(filename):
+    """The versioned URL of a widget file: cached for a year, replaced by a new URL when any file changes."""
+    return url_for("embed.asset", version=_assets().widget.version, filename=filename)
+
+
+@bp.app_context_processor
+def template_helpers():
+    return {"asset_url": asset_url}
+
+
+@bp.app_template_filter("comment_date")
+def comment_date(iso_moment):
+    """The date shown until the widget's script rewrites it in the reader's language and time zone."""
+    return f"{iso_moment[:10]} {iso_moment[11:16]} UTC" if iso_moment else ""
+
+
+def _accepts_gzip():
+    return request.accept_encodings["gzip"] > 0
+
+
+def _serve(asset, cache_control):
+    gzipped = _accepts_gzip()
+    response = current_app.response_class(asset.gzipped if gzipped else asset.body, content_type=asset.mimetype)
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    # The two encodings are different bytes, so they carry different validators.
+    response.set_etag(asset.etag + ("-gz" if gzipped else ""))
+    response.headers["Cache-Control"] = cache_control
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Other sites load these; let pages that isolate themselves (COEP) load them too.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response.make_conditional(request)
+
+
+@bp.get("/embed.js")
+def loader():
+    # Its URL is pasted into sites and cannot change: cached for an hour, then refreshed in the background.
+    return _serve(_assets().loader, "public, max-age=3600, stale-while-revalidate=604800")
+
+
+@bp.get("/embed/v/<version>/<path:filename>")
+def asset(version, filename):
+    bundle = _assets().widget
+    found = bundle.files.get(filename)
+    if found is None:
+        raise NotFound()
+    if version != bundle.version:
+        # A page rendered before a deploy asks for the old version: serve what there is now,
+        # but never let it be cached under the old name.
+        return _serve(found, "no-cache")
+    return _serve(found, f"public, max-age={YEAR}, immutable")
+
+
+# The iframe page ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Embed:
+    site: object
+    origin: str
+    url: str | None
+    thread_id: str | None
+    title: str | None
+    theme: str
+    lang: str
+    highlight: int | None
+    style: dict
+
+
+def _origin_param(site):
+    origin = normalise_origin(request.args.get("origin", ""))
+    if origin is None or not origin_allowed(site, origin):
+        shown = request.args.get("origin", "")[:100] or "?"
+        raise Refused(403, "refused.origin", origin=shown, site=site.name)
+    return origin
+
+
+def _style_params():
+    """The site's accent, background and font, where each has a safe shape; others are dropped."""
+    style = {}
+    for name, shape in STYLE_PARAMS.items():
+        value = request.args.get(name, "").strip()
+        if value and shape.match(value):
+            style[name] = value
+    return style
+
+
+def _embed_params():
+    site_id = request.args.get("site", "")
+    try:
+        site = get_site(site_id)
+    except UnknownSite:
+        raise Refused(404, "refused.unknown_site", site=site_id[:40] or "?") from None
+    origin = _origin_param(site)
+    try:
+        url = inputs.query_arg("url")
+        thread_id = inputs.query_arg("thread_id", 200)
+        title = inputs.query_arg("title", 300)
+        lang = inputs.query_arg("lang", 35)
+    except InvalidInput as error:
+        raise Refused(400, "refused.bad_request", detail=error.message) from None
+    if url is None and thread_id is None:
+        raise Refused(400, "refused.no_page")
+    theme = request.args.get("theme", "light")
+    highlight = request.args.get("highlight", "")
+    return Embed(
+        site=site, origin=origin, url=url, thread_id=thread_id, title=title,
+        theme=theme if theme in THEMES else "light",
+        lang=i18n.negotiate(lang, request.accept_languages),
+        highlight=int(highlight) if re.fullmatch(r"\d{1,10}", highlight) else None,
+        style=_style_params(),
+    )
+
+
+def inline_json(data):
+    """JSON safe to put inside a <script type="application/json"> element."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Markup(re.sub("[<>&\u2028\u2029]", lambda m: JSON_ESCAPES[m.group(0)], text))
+
+
+def _page_etag(embed, thread, now):
+    site = embed.site
+    parts = [_assets().page_fingerprint, _assets().widget.version, site.id, site.updated_at.isoformat(),
+             thread.id if thread else 0, thread.version if thread else 0, request.full_path, embed.lang,
+             # A thread closes after N days by the clock alone, without a write.
+             now.date().isoformat() if site.close_after_days else None]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def _widget_config(embed, page, can_post):
+    site = embed.site
+    return {
+        "v": 1,
+        "site": site.public_id,
+        "url": embed.url,
+        "threadId": embed.thread_id,
+        "title": embed.title,
+        "parentOrigin": embed.origin,
+        "api": url_for("api.read_thread").removesuffix("threads"),
+        "lang": embed.lang,
+        "messages": i18n.widget_messages(embed.lang),
+        "theme": embed.theme,
+        "style": embed.style,
+        "highlight": embed.highlight,
+        "pageSize": current_app.config["PAGE_SIZE"],
+        "maxDepth": site.max_depth,
+        "maxBodyLength": site.max_body_length,
+        "maxLinks": site.max_links,
+        "editWindowMinutes": site.edit_window_minutes,
+        "canPost": can_post,
+        "page": page,
+    }
+
+
+def _render_thread_page(embed, thread, now):
+    # The page everyone sees: no reader token reaches an iframe's navigation, so the reader's
+    # own pending comments, likes and edit links come with the widget's first API call.
+    site, viewer = embed.site, Viewer()
+    page = page_json(site, service.read_thread(thread, viewer, limit=current_app.config["PAGE_SIZE"]),
+                     embed.url, viewer, now)
+    can_post = site.guests_allowed and not page["thread"]["locked"]
+    return render_template(
+        "embed/thread.html", embed=embed, page=page, can_post=can_post,
+        page_url=embed.url or page["thread"]["url"] or "", proto_comment=PROTO_COMMENT,
+        config=inline_json(_widget_config(embed, page, can_post)), **translators(embed.lang),
+    )
+
+
+@bp.get("/embed/thread")
+def thread():
+    embed = _embed_params()
+    try:
+        found = service.find_thread(embed.site, url=embed.url, thread_id=embed.thread_id)
+    except InvalidInput as error:
+        raise Refused(400, "refused.bad_request", detail=error.message) from None
+    now = utcnow()
+    etag = _page_etag(embed, found, now)
+    if request.if_none_match.contains_weak(etag):
+        response = current_app.response_class(status=304)
+    else:
+        response = current_app.response_class(_render_thread_page(embed, found, now))
+    response.set_etag(etag)
+    response.cache_control.no_cache = True
+    response.vary.update(["Accept-Encoding", "Accept-Language"])
+    return secure_html(response, f"{WIDGET_POLICY}; {frame_ancestors(embed.site.origins)}")
+
+
+# Errors ------------------------------------------------------------------------------
+
+def translators(lang):
+    """t() and tn() for templates, bound to one language."""
+    return {
+        "lang": lang,
+        "t": lambda key, **values: i18n.translate(lang, key, **values),
+        "tn": lambda key, n: i18n.translate_count(lang, key, n),
+    }
+
+
+def error_page(status, key, title_key="refused.title", **values):
+    lang = i18n.negotiate(request.args.get("lang"), request.accept_languages)
+    body = render_template("errors/page.html", status=status, key=key, title_key=title_key, values=values,
+                           **translators(lang))
+    return secure_html(current_app.response_class(body, status=status), ERROR_POLICY)
+
+
+@bp.errorhandler(Refused)
+def refused(error):
+    return error_page(error.status, error.key, **error.values)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error):
+    if error.code == 404:
+        return error_page(404, "refused.not_found", title_key="refused.not_found_title")
+    return error
