@@ -1,4 +1,4 @@
-// The JSON API, same-origin from the iframe. The reader token rides in a header, never a cookie.
+// The JSON API, same-origin from the iframe. Reader and login tokens ride in headers, never cookies.
 export class ApiError extends Error {
   constructor(code, message, status) {
     super(message || code);
@@ -15,6 +15,8 @@ export function createApi(base, identity) {
     }
     const reader = identity.reader();
     if (reader) headers["X-Reader-Token"] = reader;
+    const bearer = identity.bearer();
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
@@ -26,6 +28,7 @@ export function createApi(base, identity) {
     if (!response.ok) {
       const error = data?.error ?? {};
       const code = error.code ?? (response.status === 429 ? "rate_limited" : "server");
+      if (response.status === 401 && bearer) identity.expired();
       throw new ApiError(code, error.message, response.status);
     }
     if (data?.reader_token) identity.setReader(data.reader_token);
@@ -35,8 +38,11 @@ export function createApi(base, identity) {
   return {
     thread: (query) => call("GET", "threads", { query }),
     post: (payload) => call("POST", "comments", { body: payload }),
-    edit: (id, body, token) => call("PATCH", `comments/${id}`, { body: { body }, headers: { "X-Edit-Token": token } }),
-    remove: (id, token) => call("DELETE", `comments/${id}`, { headers: { "X-Edit-Token": token } }),
+    // A logged-in author needs no edit token: their bearer token proves who they are.
+    edit: (id, body, token) => call("PATCH", `comments/${id}`, { body: { body }, headers: token ? { "X-Edit-Token": token } : {} }),
+    remove: (id, token) => call("DELETE", `comments/${id}`, { headers: token ? { "X-Edit-Token": token } : {} }),
     like: (id, liked) => call(liked ? "POST" : "DELETE", `comments/${id}/like`),
+    exchange: (secret, code) => call("POST", "auth/exchange", { body: code ? { secret, code } : { secret } }),
+    logout: () => call("POST", "auth/logout"),
   };
 }

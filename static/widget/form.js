@@ -32,13 +32,15 @@ function website(value) {
   throw new Invalid("invalid_website");
 }
 
-export function createReplyForm({ store, limits, send, afterPost }) {
+export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
   const respond = document.getElementById("respond");
   if (!respond) return null;
   const form = respond.querySelector("form");
   const home = { parent: respond.parentNode, next: respond.nextSibling };
+  // The guest fields are left out of the page where the site takes logged-in readers only.
+  const guestDetails = form.querySelector(".guest-details");
   const { body, name, email, website: site, remember } = form.elements;
-  const fields = { body, name, email, website: site };
+  const fields = guestDetails ? { body, name, email, website: site } : { body };
   const submit = form.querySelector('[type="submit"]');
   const errorBox = form.querySelector(".form-error");
   const title = respond.querySelector(".reply-title-text");
@@ -47,13 +49,14 @@ export function createReplyForm({ store, limits, send, afterPost }) {
 
   function restoreGuest() {
     const guest = store.get("guest");
-    if (!guest) return;
+    if (!guest || !guestDetails) return;
     for (const key of ["name", "email", "website"]) {
       if (!fields[key].value && typeof guest[key] === "string") fields[key].value = guest[key];
     }
   }
 
   function rememberGuest() {
+    if (!guestDetails || loggedIn()) return;
     if (remember.checked) store.set("guest", { name: name.value.trim(), email: email.value.trim(), website: site.value.trim() });
     else store.remove("guest");
   }
@@ -79,6 +82,8 @@ export function createReplyForm({ store, limits, send, afterPost }) {
   function readForm() {
     if (!body.value.trim()) throw new Invalid("empty_body");
     if (body.value.length > limits.max) throw new Invalid("body_too_long");
+    if (loggedIn()) return { body: body.value };
+    if (!guestDetails) throw new Invalid("login_required");
     if (!name.value.trim()) throw new Invalid("missing_name");
     if (!email.value.trim()) throw new Invalid("missing_email");
     if (!EMAIL.test(email.value.trim())) throw new Invalid("invalid_email");
@@ -142,7 +147,13 @@ export function createReplyForm({ store, limits, send, afterPost }) {
     if (restoreFocus) from?.focus();
   }
 
+  /** Logged in, the reader's account names them: the guest fields step aside. */
+  function setLoggedIn(user) {
+    if (guestDetails) guestDetails.hidden = Boolean(user);
+  }
+
   restoreGuest();
   form.addEventListener("submit", onSubmit);
-  return { open, close, isOpenUnder: (id) => parent?.id === id };
+  return { open, close, setLoggedIn, showError: (message) => { clearError(); showError(message); },
+           isOpenUnder: (id) => parent?.id === id };
 }

@@ -3,6 +3,7 @@ import { createApi } from "./api.js";
 import { connectToHost } from "./frame.js";
 import { createReplyForm } from "./form.js";
 import { describeError, setCatalogue, t, tn } from "./i18n.js";
+import { createLogin } from "./login.js";
 import { createRenderer, localiseDates, setLikes } from "./render.js";
 import * as store from "./store.js";
 
@@ -24,15 +25,24 @@ const state = {
 // Every comment on screen, by id: what the buttons act on.
 const comments = new Map();
 
-const identity = { reader: () => store.get("reader"), setReader: (token) => store.set("reader", token) };
+const identity = {
+  reader: () => store.get("reader"),
+  setReader: (token) => store.set("reader", token),
+  bearer: () => login.token(),
+  expired: () => login.expired(),
+};
 const api = createApi(config.api, identity);
+const login = createLogin({ api, store, providers: config.providers, onChange: loginChanged, announce });
 
 // Guest authors prove authorship with the edit token the server returned; the body is kept
-// with it because the API returns only the rendered HTML.
+// with it because the API returns only the rendered HTML. A logged-in author needs no token,
+// and the server sends them the Markdown of their own comments.
 const edits = {
   get(id) {
     const entry = store.get(`edit:${id}`);
-    return entry?.until > Date.now() ? entry : null;
+    if (entry?.until > Date.now()) return entry;
+    const c = comments.get(id);
+    return login.user() && c?.can_edit && typeof c.body === "string" ? { token: null, body: c.body } : null;
   },
   keep(id, token, body) {
     store.set(`edit:${id}`, { token, body, until: Date.now() + config.editWindowMinutes * 60_000 });
@@ -183,6 +193,7 @@ async function send(comment, parentId) {
     parent_id: parentId, body: comment.body, author: comment.author,
   });
   const c = result.comment;
+  c.body = comment.body;
   edits.keep(c.id, result.edit_token, comment.body);
   const parent = parentId === null ? null : comments.get(parentId);
   if (parent && c.depth > config.maxDepth) c.in_reply_to = { id: parent.id, author: parent.author.name };
@@ -278,9 +289,9 @@ async function saveEdit(li, editor) {
   save.textContent = t("edit.saving");
   try {
     const { comment } = await api.edit(id, field.value, entry.token);
-    store.set(`edit:${id}`, { ...entry, body: field.value });
+    if (entry.token) store.set(`edit:${id}`, { ...entry, body: field.value });
     const c = comments.get(id);
-    Object.assign(c, { html: comment.html, edited_at: comment.edited_at, can_edit: comment.can_edit });
+    Object.assign(c, { html: comment.html, edited_at: comment.edited_at, can_edit: comment.can_edit, body: field.value });
     renderer.redraw(li, c);
     bodyOf(li).querySelector('[data-action="edit"]')?.focus();
     announce(t("status.updated"));
@@ -393,7 +404,19 @@ async function highlight(id) {
 
 // Wiring ------------------------------------------------------------------------------------------
 
+// Logging in and out ----------------------------------------------------------------------------
+
+/** After a login, a logout or a failed attempt: the form, the words, and the reader's own view. */
+function loginChanged(user, problem) {
+  form?.setLoggedIn(user);
+  if (problem) form?.showError(problem);
+  else personalise();
+}
+
 const ACTIONS = {
+  login: (li, button) => login.start(button.dataset.provider),
+  logout: () => login.logout(),
+  "change-login": () => login.change(),
   reply: (li) => form?.open(li, comments.get(idOf(li)).author.name),
   "cancel-reply": () => form?.close(),
   like: toggleLike,
@@ -426,12 +449,15 @@ applyStyle(config.style);
 index(config.page.comments);
 localiseDates(document.getElementById("parley"));
 const host = connectToHost(config.parentOrigin, { onHighlight: highlight });
-const form = createReplyForm({ store, limits, send, afterPost });
+const form = createReplyForm({ store, limits, send, afterPost, loggedIn: () => Boolean(login.user()) });
+form?.setLoggedIn(login.user());
 document.getElementById("parley").addEventListener("click", onClick);
+// A provider's picture that fails to load leaves a blank circle, not a broken-image icon.
+document.addEventListener("error", (event) => event.target.matches?.("img") && event.target.classList.add("is-broken"), true);
 sortSelect.addEventListener("change", changeSort);
 store.prune("edit:");
 setInterval(expireEditLinks, 30_000);
-if (identity.reader()) personalise();
+if (identity.reader() || login.token()) personalise();
 if (config.highlight) highlight(config.highlight);
 // The page is live: its buttons now answer.
 document.documentElement.classList.add("is-live");

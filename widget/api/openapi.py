@@ -59,6 +59,8 @@ def openapi_document():
                 "liked_by_me": {"type": "boolean"},
                 "status": {"enum": ["approved", "pending", "deleted"]},
                 "can_edit": {"type": "boolean"},
+                "body": {"type": "string", "description": "The Markdown source; only on the reader's own "
+                                                          "comments while they may still edit them."},
                 "in_reply_to": {
                     "description": "Set on a reply shown at the deepest level instead of under its parent.",
                     "oneOf": [{"type": "null"}, {"type": "object", "properties": {

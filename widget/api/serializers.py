@@ -31,8 +31,8 @@ def author_json(comment):
 
 
 def comment_json(comment, site, viewer, liked, now):
-    mine = viewer.wrote(comment)
-    return {
+    can_edit = viewer.wrote(comment) and comment.status != "deleted" and edit_window_open(site, comment, now)
+    shown = {
         "id": comment.id,
         "parent_id": comment.parent_id,
         "depth": comment.depth,
@@ -43,8 +43,12 @@ def comment_json(comment, site, viewer, liked, now):
         "likes": comment.likes,
         "liked_by_me": liked,
         "status": comment.status,
-        "can_edit": mine and comment.status != "deleted" and edit_window_open(site, comment, now),
+        "can_edit": can_edit,
     }
+    if can_edit:
+        # The author's own Markdown, so they can edit it from any browser they are logged in on.
+        shown["body"] = comment.body
+    return shown
 
 
 def thread_json(site, thread, url, count, now):

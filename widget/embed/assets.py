@@ -2,6 +2,7 @@
 import gzip
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +31,25 @@ class Bundle:
 
 
 def drop_comment_lines(source):
-    """JavaScript without its whole-line // comments, which readers need not download.
+    """JavaScript without its whole-line // comments and indentation, which readers need not download.
 
-    Each such line becomes an empty line, so line numbers in the browser's console still match
+    Each comment line becomes an empty line, so line numbers in the browser's console still match
     the source. Comments after code on the same line stay: telling them apart from "//" inside a
-    string or a regular expression would take a parser.
+    string or a regular expression would take a parser. Indentation is kept where a template
+    literal spans lines, since there it is part of a string.
     """
-    return "\n".join("" if line.lstrip().startswith("//") else line for line in source.split("\n"))
+    lines = source.split("\n")
+    multiline_template = any(line.count("`") % 2 for line in lines)
+    return "\n".join(
+        "" if line.lstrip().startswith("//") else (line if multiline_template else line.strip())
+        for line in lines
+    )
+
+
+def minify_css(source):
+    """CSS without comments and the spaces around braces, semicolons, commas and child combinators."""
+    source = re.sub(r"/\*.*?\*/", "", source, flags=re.S)
+    return re.sub(r"\s*([{};,>])\s*", r"\1", re.sub(r"\s+", " ", source)).strip()
 
 
 def make_asset(body, mimetype):
@@ -63,6 +76,8 @@ def build_widget(static_dir):
         body = path.read_bytes()
         if path.suffix == ".js":
             body = drop_comment_lines(body.decode("utf-8")).encode("utf-8")
+        else:
+            body = minify_css(body.decode("utf-8")).encode("utf-8")
         files[name] = make_asset(body, MIMETYPES[path.suffix])
         digest.update(name.encode() + b"\0" + body + b"\0")
     return Bundle(digest.hexdigest()[:12], files)

@@ -1,7 +1,8 @@
 """Security headers for the HTML pages this blueprint serves."""
 
-# The iframe page: its own scripts, styles, images and API only; no inline code of any kind.
-WIDGET_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+# The iframe page: its own scripts, styles and API only; no inline code of any kind. Images may
+# also come over https: the avatars of readers who logged in are their provider's pictures.
+WIDGET_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
                  "connect-src 'self'; form-action 'none'; base-uri 'none'")
 # A page meant for one origin only (the demo blog post), which may frame the widget from itself.
 DEMO_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

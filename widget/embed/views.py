@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import comments as service
 from .. import i18n
+from ..auth import providers
 from ..api import inputs
 from ..api.cors import origin_allowed
 from ..api.serializers import page_json
@@ -200,12 +201,23 @@ def _page_etag(embed, thread, now):
     site = embed.site
     parts = [_assets().page_fingerprint, _assets().widget.version, site.id, site.updated_at.isoformat(),
              thread.id if thread else 0, thread.version if thread else 0, request.full_path, embed.lang,
+             # Providers come from the environment: a restart with new ones must show them.
+             list(providers.available(current_app)),
              # A thread closes after N days by the clock alone, without a write.
              now.date().isoformat() if site.close_after_days else None]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
-def _widget_config(embed, page, can_post):
+def site_providers(site):
+    """The login providers this site's widget offers: configured here, and chosen by the site."""
+    return [
+        {"name": p.name, "label": p.label, "url": url_for("auth.login", name=p.name, site=site.public_id)}
+        for p in providers.available(current_app).values()
+        if site.providers is None or p.name in site.providers
+    ]
+
+
+def _widget_config(embed, page, can_post, logins):
     site = embed.site
     return {
         "v": 1,
@@ -226,6 +238,8 @@ def _widget_config(embed, page, can_post):
         "maxLinks": site.max_links,
         "editWindowMinutes": site.edit_window_minutes,
         "canPost": can_post,
+        "guestsAllowed": site.guests_allowed,
+        "providers": logins,
         "page": page,
     }
 
@@ -236,11 +250,12 @@ def _render_thread_page(embed, thread, now):
     site, viewer = embed.site, Viewer()
     page = page_json(site, service.read_thread(thread, viewer, limit=current_app.config["PAGE_SIZE"]),
                      embed.url, viewer, now)
-    can_post = site.guests_allowed and not page["thread"]["locked"]
+    logins = site_providers(site)
+    can_post = (site.guests_allowed or bool(logins)) and not page["thread"]["locked"]
     return render_template(
-        "embed/thread.html", embed=embed, page=page, can_post=can_post,
+        "embed/thread.html", embed=embed, page=page, can_post=can_post, logins=logins,
         page_url=embed.url or page["thread"]["url"] or "", proto_comment=PROTO_COMMENT,
-        config=inline_json(_widget_config(embed, page, can_post)), **translators(embed.lang),
+        config=inline_json(_widget_config(embed, page, can_post, logins)), **translators(embed.lang),
     )
 
 

@@ -1,0 +1,142 @@
+// "Click an icon to log in": the provider's login runs in a popup on this server's origin, never
+// in this frame. The popup hands back a one-time code; where the provider cut the popup off from
+// us, the frame collects the login with the secret whose hash the popup carried.
+import { ApiError } from "./api.js";
+import { describeError, t } from "./i18n.js";
+
+const POLL_EVERY = 1500;
+const GIVE_UP_AFTER = 180_000;
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function createLogin({ api, store, providers, onChange, announce }) {
+  const box = document.querySelector(".comment-login");
+  let attempt = null;
+  let user = store.get("auth")?.user ?? null;
+
+  const part = (selector) => box?.querySelector(selector);
+
+  function show() {
+    if (!box) return;
+    box.dataset.loginState = user ? "user" : "guest";
+    part(".login-intro").hidden = Boolean(user);
+    part(".login-providers").hidden = Boolean(user);
+    part(".logged-in").hidden = !user;
+    if (user) {
+      part(".logged-in-text").textContent = t("login.as", { name: user.name, provider: user.provider_label ?? "" });
+      const avatar = part(".logged-in-avatar");
+      avatar.hidden = !user.avatar_url;
+      if (user.avatar_url) avatar.src = user.avatar_url;
+    }
+  }
+
+  function setWaiting(waiting, blockedUrl = null) {
+    if (!box) return;
+    part(".login-waiting").hidden = !waiting || Boolean(blockedUrl);
+    part(".login-blocked").hidden = !blockedUrl;
+    if (blockedUrl) part(".login-blocked-link").href = blockedUrl;
+    for (const button of box.querySelectorAll('[data-action="login"]')) button.setAttribute("aria-disabled", String(waiting));
+  }
+
+  function finish(result) {
+    if (!attempt) return;
+    clearTimeout(attempt.timer);
+    window.removeEventListener("message", attempt.listener);
+    attempt = null;
+    setWaiting(false);
+    if (result instanceof Error || result?.code) {
+      onChange(user, describeError(result));
+      return;
+    }
+    user = result.user;
+    store.set("auth", { token: result.token, user });
+    show();
+    announce(t("login.done", { name: user.name }));
+    onChange(user, null);
+  }
+
+  async function redeem(current, code) {
+    try {
+      const result = await api.exchange(current.secret, code);
+      if (attempt !== current) return;
+      if (result?.status === "pending") {
+        if (Date.now() - current.started > GIVE_UP_AFTER) finish(new ApiError("login_timeout"));
+        else current.timer = setTimeout(() => redeem(current), POLL_EVERY);
+        return;
+      }
+      finish(result);
+    } catch (error) {
+      // The popup's code and our polling may race: whichever lands second finds the code used.
+      if (attempt === current) finish(error);
+    }
+  }
+
+  async function start(provider) {
+    const chosen = providers.find((p) => p.name === provider);
+    if (!chosen || attempt) return;
+    if (!window.crypto?.subtle) return onChange(user, t("error.login_insecure"));
+    const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
+    // Opened before any await, while the click still counts as the reader's gesture.
+    const popup = window.open("about:blank", "parley-login", "popup,width=520,height=680");
+    const url = `${chosen.url}&s=${await sha256Hex(secret)}`;
+    const current = { secret, started: Date.now(), timer: null, listener: null };
+    current.listener = (event) => {
+      // Only our own popup, on this server's origin, speaks this language.
+      const message = event.data?.parley;
+      if (event.origin !== window.location.origin || message?.v !== 1 || attempt !== current) return;
+      if (message.type === "login" && typeof message.code === "string") {
+        clearTimeout(current.timer);
+        redeem(current, message.code);
+      } else if (message.type === "login-error") {
+        redeem(current);  // the server bound the failure to our secret: collect it in words
+      }
+    };
+    attempt = current;
+    window.addEventListener("message", current.listener);
+    if (popup) {
+      popup.location.href = url;
+      setWaiting(true);
+    } else {
+      setWaiting(true, url);  // blocked: a plain link opens it on the reader's next click
+    }
+    current.timer = setTimeout(() => redeem(current), POLL_EVERY);
+  }
+
+  async function logout(silent = false) {
+    try {
+      if (store.get("auth")) await api.logout();
+    } catch {
+      // Already ended on the server (expired or revoked): forgetting it here is all that is left.
+    }
+    forget();
+    if (!silent) announce(t("login.logged_out"));
+  }
+
+  function forget() {
+    store.remove("auth");
+    user = null;
+    show();
+    onChange(null, null);
+  }
+
+  show();
+  return {
+    user: () => user,
+    token: () => store.get("auth")?.token ?? null,
+    start,
+    logout,
+    /** The server said our token no longer works. */
+    expired: () => { if (user) forget(); },
+    async change() {
+      await logout(true);
+      box?.querySelector('[data-action="login"]')?.focus();
+    },
+  };
+}

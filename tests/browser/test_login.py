@@ -1,0 +1,148 @@
+"""Social login from the cross-origin comment frame, end to end, in Chromium against a real OpenID provider.
+
+The provider (tests/oidc_provider.py) runs on loopback; nothing in Parley or Authlib is patched.
+"""
+import pytest
+from playwright.sync_api import expect
+
+from browser.conftest import HostPages, LiveServer, Widget
+from oidc_provider import LoopbackProvider
+
+pytestmark = pytest.mark.browser
+
+
+def _login_widget(make_app, provider):
+    app = make_app(SERVER_NAME=None, TESTID_CLIENT_ID=provider.client_id,
+                   TESTID_CLIENT_SECRET=provider.client_secret, TESTID_ISSUER=provider.issuer,
+                   TESTID_LABEL="Test ID")
+    pages = HostPages()
+    server = LiveServer(app, "127.0.0.1", "localhost")
+    host = LiveServer(pages, "127.0.0.1", "127.0.0.1")
+    provider.redirect_uris.append(f"{server.url}/auth/callback/testid")
+    return Widget(app, server, host, pages)
+
+
+@pytest.fixture(params=[False, True], ids=["opener-kept", "opener-severed-by-coop"])
+def provider(request):
+    with LoopbackProvider(opener_policy=request.param) as running:
+        yield running
+
+
+@pytest.fixture
+def login_widget(make_app, provider):
+    world = _login_widget(make_app, provider)
+    yield world
+    world.server.stop()
+    world.host.stop()
+
+
+def _log_in_through_popup(page, frame, name="Grace Hopper", action="login"):
+    with page.expect_popup() as opened:
+        frame.get_by_role("button", name="Log in with Test ID").click()
+    popup = opened.value
+    popup.wait_for_url("**/authorize?**")
+    popup.locator("input[name=name]").fill(name)
+    popup.locator(f"#{action}").click()
+    return popup
+
+
+def test_reader_logs_in_comments_reloads_and_logs_out(login_widget, provider, real_chrome):
+    """The whole story in a reader's Chromium: third-party cookies blocked, the frame's storage partitioned."""
+    login_widget.site()
+    page = real_chrome.contexts[0].new_page()
+    page.set_default_timeout(15_000)
+    try:
+        frame = login_widget.open(page)
+        expect(frame.locator(".login-intro")).to_have_text("Fill in your details below or click an icon to log in:")
+        popup = _log_in_through_popup(page, frame)
+        if provider.opener_policy:
+            # The provider cut the popup off from the frame: it says so, and the frame collects the login.
+            expect(popup.locator("h1")).to_have_text("You are logged in")
+            popup.close()
+        expect(frame.locator(".logged-in-text")).to_have_text(
+            "Grace Hopper: you are commenting using your Test ID account.")
+        expect(frame.locator(".guest-details")).to_be_hidden()
+
+        frame.locator("#parley-comment").fill("Posted as myself, no name or email typed.")
+        frame.locator("#parley-form [type=submit]").click()
+        mine = frame.locator("li.comment").first
+        expect(mine.locator(".comment-author")).to_have_text("Grace Hopper")
+        expect(mine.locator("[data-action=edit]")).to_be_visible()
+        assert login_widget.thread()["comments"][0]["author"]["provider"] == "testid"
+
+        page.reload()
+        frame = page.frame_locator("iframe.parley-frame")
+        frame.locator("html.is-live").wait_for(state="attached")
+        expect(frame.locator(".logged-in-text")).to_contain_text("Test ID account")
+        frame.locator("li.comment [data-action=edit]").click()
+        expect(frame.locator(".comment-edit textarea")).to_have_value("Posted as myself, no name or email typed.")
+        frame.locator(".comment-edit textarea").fill("Edited after a reload, with my login alone.")
+        frame.locator(".comment-edit [type=submit]").click()
+        expect(frame.locator(".comment-content")).to_have_text("Edited after a reload, with my login alone.")
+
+        frame.get_by_role("button", name="Log Out").click()
+        expect(frame.locator(".login-providers")).to_be_visible()
+        expect(frame.locator(".guest-details")).to_be_visible()
+        expect(frame.locator("li.comment [data-action=edit]")).to_have_count(0)
+        page.reload()
+        frame = page.frame_locator("iframe.parley-frame")
+        frame.locator("html.is-live").wait_for(state="attached")
+        expect(frame.locator(".logged-in")).to_be_hidden()
+    finally:
+        page.close()
+
+
+def test_login_works_where_the_frame_may_not_store_anything(login_widget, provider, page, artifacts):
+    """Playwright's own launch refuses the third-party frame any storage: the login lives in memory."""
+    login_widget.site()
+    frame = login_widget.open(page)
+    frame.locator("#respond").screenshot(path=artifacts / "widget-login-choices.png")
+    popup = _log_in_through_popup(page, frame, name="Ada Lovelace")
+    expect(frame.locator(".logged-in-text")).to_contain_text("Ada Lovelace")
+    frame.locator("#respond").screenshot(path=artifacts / "widget-logged-in.png")
+    if not popup.is_closed():
+        popup.close()
+    frame.locator("#parley-comment").fill("Logged in for this page only.")
+    frame.locator("#parley-form [type=submit]").click()
+    expect(frame.locator("li.comment .comment-author")).to_have_text("Ada Lovelace")
+
+
+def test_cancelled_login_is_said_in_words_in_the_widget(login_widget, provider, page):
+    login_widget.site()
+    frame = login_widget.open(page)
+    frame.locator("#parley-comment").fill("Words I do not want to lose.")
+    popup = _log_in_through_popup(page, frame, action="deny")
+    expect(frame.locator("#parley-form-error")).to_have_text("You cancelled the login.")
+    expect(frame.locator("#parley-comment")).to_have_value("Words I do not want to lose.")
+    expect(frame.locator(".login-providers")).to_be_visible()
+    if not popup.is_closed():
+        expect(popup.locator(".problem")).to_have_text("You cancelled the login.")
+        popup.close()
+
+
+def test_blocked_popup_gets_a_link_that_finishes_the_login(login_widget, provider, page):
+    login_widget.site()
+    # As a popup blocker does: window.open gives nothing back.
+    page.add_init_script("window.open = () => null;")
+    frame = login_widget.open(page)
+    frame.get_by_role("button", name="Log in with Test ID").click()
+    link = frame.get_by_role("link", name="Open the login page")
+    expect(link).to_be_visible()
+    with page.context.expect_page() as opened:
+        link.click()
+    tab = opened.value
+    tab.locator("input[name=name]").fill("Linus")
+    tab.locator("#login").click()
+    expect(tab.locator("h1")).to_have_text("You are logged in")
+    expect(frame.locator(".logged-in-text")).to_contain_text("Linus")
+    tab.close()
+
+
+def test_site_that_takes_only_logged_in_readers_shows_no_guest_fields(login_widget, provider, page):
+    login_widget.site(guests_allowed="no")
+    frame = login_widget.open(page)
+    expect(frame.locator(".login-intro")).to_have_text("Log in to comment:")
+    expect(frame.locator("#parley-name")).to_have_count(0)
+    frame.locator("#parley-comment").fill("Trying without logging in.")
+    frame.locator("#parley-form [type=submit]").click()
+    expect(frame.locator("#parley-form-error")).to_have_text("Please log in to comment.")
