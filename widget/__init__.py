@@ -5,7 +5,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Config, database_url_from_env, instance_secret_key
-from .extensions import db, login_manager, migrate
+from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,16 +30,19 @@ def create_app(overrides=None):
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
+    csrf.init_app(app)
 
-    from . import database
+    from . import database, sessions
     from .auth import providers
 
     database.configure(app)
     providers.init_app(app)
+    sessions.init_app(app)
 
     from .api import bp as api_bp, http_error
     from .auth import bp as auth_bp
     from .cli import bp as cli_bp
+    from .dashboard import bp as dashboard_bp
     from .compression import compress_response
     from .embed import bp as embed_bp
     from .health import bp as health_bp
@@ -47,6 +50,7 @@ def create_app(overrides=None):
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(embed_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(cli_bp)
     app.after_request(compress_response)

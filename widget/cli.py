@@ -1,4 +1,6 @@
-"""Command line: `flask --app app site ...`."""
+"""Command line: `flask --app app site ...`, `thread ...` and `user ...`."""
+import sys
+
 import click
 from flask import Blueprint
 
@@ -93,3 +95,67 @@ def lock_thread(public_id, page):
 def unlock_thread(public_id, page):
     """Open a locked page to new comments again."""
     _set_locked(public_id, page, False)
+
+
+@bp.cli.group("user")
+def user_group():
+    """Dashboard accounts: create the administrator, list accounts, reset a password."""
+
+
+def _read_password(from_stdin):
+    if from_stdin:
+        # One line from standard input, for scripts: `printf '%s\n' "$PASSWORD" | flask user create-admin ...`
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise click.ClickException("no password on standard input")
+        return password
+    return click.prompt("Password", hide_input=True, confirmation_prompt="Repeat the password")
+
+
+@user_group.command("create-admin")
+@click.argument("email")
+@click.option("--name", help="The name shown in the dashboard and audit log (default: the email's local part).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of asking.")
+def create_admin(email, name, password_stdin):
+    """Create an administrator, who sees and manages every site, with a password login."""
+    from . import staff
+
+    password = _read_password(password_stdin)
+    try:
+        account = staff.create_account(email, password, name=name, is_admin=True)
+    except ParleyError as error:
+        _fail(error)
+    click.echo(f"Created administrator {account.email}. Log in at /dashboard/login.")
+
+
+@user_group.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of asking.")
+def set_password(email, password_stdin):
+    """Set a new password for a dashboard account; its open sessions end."""
+    from . import staff
+
+    try:
+        account = staff.get_account(email)
+        staff.set_password(account, _read_password(password_stdin))
+    except ParleyError as error:
+        _fail(error)
+    click.echo(f"Changed the password of {account.email}; its open sessions were logged out.")
+
+
+@user_group.command("list")
+def list_users():
+    """Every dashboard account with its roles."""
+    from .memberships import accounts_overview
+
+    rows = accounts_overview()
+    if not rows:
+        click.echo("No dashboard accounts yet. Create one with: flask --app app user create-admin EMAIL")
+        return
+    for account, roles in rows:
+        login = account.email or "(provider login only)"
+        if account.is_admin:
+            what = "administrator of every site"
+        else:
+            what = ", ".join(f"{role} of {site.public_id}" for site, role in roles) or "no role"
+        click.echo(f"{login:<40} {account.user.display_name:<24} {what}")

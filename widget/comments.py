@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from . import markup
+from . import bans, markup
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
 from .extensions import db
 from .models import Comment, Identity, Thread, User, Vote, utcnow
@@ -123,43 +123,50 @@ def _visible_to(viewer):
 
 def _encode_cursor(sort, comment):
     value = comment.likes if sort == "top" else comment.created_at.isoformat()
-    raw = json.dumps([sort, value, comment.id]).encode()
+    # A page that ended among the pinned comments says so: the next one goes on from there.
+    raw = json.dumps([sort, value, comment.id] + ([1] if comment.pinned else [])).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def _decode_cursor(sort, cursor):
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_sort, value, last_id = json.loads(raw)
+        cursor_sort, value, last_id, *pinned = json.loads(raw)
         if cursor_sort != sort or not isinstance(last_id, int) or isinstance(last_id, bool):
+            raise ValueError
+        if pinned not in ([], [1]):
             raise ValueError
         if sort == "top":
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError
         else:
             value = datetime.fromisoformat(value)
-        return value, last_id
+        return value, last_id, bool(pinned)
     except (ValueError, TypeError, UnicodeDecodeError):
         raise InvalidInput("cursor is not one this server gave for this sort", code="invalid_cursor") from None
 
 
 def _root_order(sort, cursor):
-    """ORDER BY and the keyset condition for a page of top-level comments."""
+    """ORDER BY and the keyset condition for a page of top-level comments; pinned ones come first."""
     if sort == "top":
-        order = (Comment.likes.desc(), Comment.id.asc())
+        order = (Comment.pinned.desc(), Comment.likes.desc(), Comment.id.asc())
     elif sort == "newest":
-        order = (Comment.created_at.desc(), Comment.id.desc())
+        order = (Comment.pinned.desc(), Comment.created_at.desc(), Comment.id.desc())
     else:
-        order = (Comment.created_at.asc(), Comment.id.asc())
+        order = (Comment.pinned.desc(), Comment.created_at.asc(), Comment.id.asc())
     if cursor is None:
         return order, None
-    value, last_id = _decode_cursor(sort, cursor)
+    value, last_id, after_pinned = _decode_cursor(sort, cursor)
     if sort == "top":
         after = or_(Comment.likes < value, and_(Comment.likes == value, Comment.id > last_id))
     elif sort == "newest":
         after = or_(Comment.created_at < value, and_(Comment.created_at == value, Comment.id < last_id))
     else:
         after = or_(Comment.created_at > value, and_(Comment.created_at == value, Comment.id > last_id))
+    if after_pinned:
+        after = or_(and_(Comment.pinned.is_(True), after), Comment.pinned.is_(False))
+    else:
+        after = and_(Comment.pinned.is_(False), after)
     return order, after
 
 
@@ -246,12 +253,13 @@ def _has_approved_comment(site, author, user):
     ) is not None
 
 
-def _initial_status(site, author, user):
+def _hold_reasons(site, author, user):
+    """Why a new comment waits for a moderator (none: it is published at once)."""
     if site.moderation == "all":
-        return "pending"
+        return ["this site holds every comment for review"]
     if site.moderation == "first-time" and not _has_approved_comment(site, author, user):
-        return "pending"
-    return "approved"
+        return ["first comment from this author"]
+    return []
 
 
 def _check_may_post(site, author, user):
@@ -273,11 +281,18 @@ def _check_may_post(site, author, user):
 
 
 def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=None,
-                 parent_id=None, notify=None, now=None):
-    """Store a new comment (and its thread on first use) or raise; nothing is written on failure."""
+                 parent_id=None, notify=None, now=None, ip_hash=None, email_hash=None):
+    """Store a new comment (and its thread on first use) or raise; nothing is written on failure.
+
+    `ip_hash` and `email_hash` are keyed hashes (bans.ip_hash, bans.email_hash) of the poster's
+    address and email, matched against the site's bans; the IP hash is kept with the comment.
+    """
     now = now or utcnow()
     user = viewer.user
     provider = _check_may_post(site, author, user)
+    ban = bans.find_active(site, user_id=user.id if user else None, email_hash=email_hash, ip_hash=ip_hash, now=now)
+    if ban is not None and site.ban_action == "refuse":
+        raise NotAllowed("your comments are not accepted on this site", code="banned")
     thread = _get_or_create_thread(site, url, thread_id, title)
     if thread.locked:
         raise NotAllowed("this thread is locked: it takes no new comments", code="thread_locked")
@@ -298,9 +313,13 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
         depth = parent.depth + 1
         root_id = parent.root_id
     html = _check_body(site, body)
+    reasons = _hold_reasons(site, author, user)
+    if ban is not None:
+        reasons.append(f"the author is banned (by {ban.kind}): held, as this site asks")
     comment = Comment(
         thread=thread, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,
-        status=_initial_status(site, author, user), reader_key=viewer.reader_key, notify=notify, created_at=now,
+        status="pending" if reasons else "approved", held_reasons=reasons or None, ip_hash=ip_hash,
+        reader_key=viewer.reader_key, notify=notify, created_at=now,
     )
     if user is not None:
         comment.user_id = user.id

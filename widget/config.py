@@ -1,6 +1,7 @@
 """One settings object: safe defaults here, PARLEY_* and DATABASE_URL from the environment."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -25,6 +26,20 @@ class Config:
     # Top-level comments per page of a thread, by default and at most.
     PAGE_SIZE = 50
     MAX_PAGE_SIZE = 200
+    # The dashboard's login lasts this long; the session cookie is also Secure whenever the
+    # request came over HTTPS or PUBLIC_URL is https (see widget/sessions.py).
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    # CSRF tokens are checked by the dashboard blueprint alone: the API authenticates with
+    # bearer and edit tokens, never with a cookie, so it has nothing to forge.
+    WTF_CSRF_CHECK_DEFAULT = False
+    # A token lives as long as the session: a moderation tab left open all day still works.
+    WTF_CSRF_TIME_LIMIT = None
+    # Failed dashboard logins allowed per account and per client address in the window.
+    LOGIN_FAILURES_PER_ACCOUNT = 5
+    LOGIN_FAILURES_PER_ADDRESS = 20
+    LOGIN_WINDOW_MINUTES = 15
+    # How long an invitation link to become a site's owner or moderator stays valid.
+    INVITATION_DAYS = 7
 
 
 def database_url_from_env():

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and bound to each app in create_app."""
 from flask_login import LoginManager
 from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -22,3 +23,5 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
+# Checked only where a blueprint asks (the dashboard); see Config.WTF_CSRF_CHECK_DEFAULT.
+csrf = CSRFProtect()

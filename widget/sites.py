@@ -1,9 +1,10 @@
-"""Sites and their settings: plain functions used by the CLI (and later the dashboard)."""
+"""Sites and their settings: plain functions used by the CLI and the dashboard."""
 import re
 
+from . import audit
 from .errors import Conflict, InvalidInput, NotFound
 from .extensions import db
-from .models import MODERATION_MODES, Site
+from .models import BAN_ACTIONS, MODERATION_MODES, Site
 from .urls import is_web_url, normalise_origin
 
 PUBLIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -110,6 +111,8 @@ SETTINGS = {
     "max_links": ("max_links", _int_between(0, 1_000), "most links allowed in one comment"),
     "notify_email": ("notify_email", _optional_email, "address told of new comments (off for none)"),
     "privacy_url": ("privacy_url", _optional_web_url, "link to the site's privacy notice (off for none)"),
+    "ban_action": ("ban_action", _choice(BAN_ACTIONS),
+                   "what happens to a banned author's new comment: refuse or hold (for review)"),
 }
 
 
@@ -158,3 +161,37 @@ def site_settings(site):
             value = "all" if key == "providers" else "off"
         shown[key] = str(value)
     return shown
+
+
+class SettingsInvalid(InvalidInput):
+    """Some settings of a form were refused: `errors` maps each setting to its reason."""
+
+    def __init__(self, errors):
+        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()), code="invalid_settings")
+        self.errors = errors
+
+
+def change_settings(actor, site, values):
+    """Set several settings from their text forms at once, all or none, and log what changed."""
+    errors, parsed = {}, {}
+    for key, value in values.items():
+        if key not in SETTINGS:
+            errors[key] = "unknown setting"
+            continue
+        attribute, parse, _ = SETTINGS[key]
+        try:
+            parsed[attribute] = parse(value)
+        except InvalidInput as error:
+            errors[key] = error.message
+    if errors:
+        raise SettingsInvalid(errors)
+    before = site_settings(site)
+    for attribute, value in parsed.items():
+        setattr(site, attribute, value)
+    after = site_settings(site)
+    changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
+    if changed:
+        audit.record(actor, site, "site.settings", "site", site.id,
+                     before={k: b for k, (b, _) in changed.items()}, after={k: a for k, (_, a) in changed.items()})
+    db.session.commit()
+    return changed

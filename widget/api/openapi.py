@@ -61,6 +61,9 @@ def openapi_document():
                 "can_edit": {"type": "boolean"},
                 "body": {"type": "string", "description": "The Markdown source; only on the reader's own "
                                                           "comments while they may still edit them."},
+                "pinned": {"type": "boolean", "description": "Pinned by a moderator: shown before the other "
+                                                            "top-level comments in every sort."},
+                "edited_by_moderator": {"type": "boolean", "description": "The last edit was a moderator's."},
                 "in_reply_to": {
                     "description": "Set on a reply shown at the deepest level instead of under its parent.",
                     "oneOf": [{"type": "null"}, {"type": "object", "properties": {

@@ -44,6 +44,8 @@ def comment_json(comment, site, viewer, liked, now):
         "liked_by_me": liked,
         "status": comment.status,
         "can_edit": can_edit,
+        "pinned": comment.pinned,
+        "edited_by_moderator": comment.edited_by_moderator,
     }
     if can_edit:
         # The author's own Markdown, so they can edit it from any browser they are logged in on.

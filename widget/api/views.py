@@ -8,7 +8,7 @@ from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import accounts
+from .. import accounts, bans
 from .. import comments as service
 from ..auth import providers
 from ..avatars import identicon_svg
@@ -146,9 +146,13 @@ def post_comment():
     author = _author(data.get("author"))
     notify = inputs.choice(data.get("notify"), "notify", service.NOTIFY_CHOICES)
     viewer, reader_token = _viewer_or_new_reader()
+    email = viewer.user.email if viewer.user else author and author.email
     comment = service.post_comment(
         site, body=body, author=author, viewer=viewer, url=url, thread_id=thread_id, title=title,
         parent_id=parent_id, notify=notify,
+        # Keyed hashes only: bans match on them and the comment keeps the IP's, never the address.
+        ip_hash=bans.ip_hash(current_app.secret_key, request.remote_addr),
+        email_hash=bans.email_hash(current_app.secret_key, email),
     )
     result = {
         "comment": dict(comment_json(comment, site, viewer, False, utcnow()), replies=[], in_reply_to=None),

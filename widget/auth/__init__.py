@@ -20,6 +20,9 @@ POPUP_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src '
 @login_manager.request_loader
 def user_from_bearer_token(req):
     """The widget and API authenticate with `Authorization: Bearer <token>`, never a cookie."""
+    if req.blueprint == "dashboard":
+        # A reader's widget token (kept in a third-party frame) never opens the dashboard.
+        return None
     scheme, _, token = req.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         return None
@@ -81,6 +84,11 @@ def callback(name):
     if name not in available:
         abort(404, description=f"Login with {name!r} is not offered on this server.")
     pending = session.pop("parley_login", None)
+    if pending and pending.get("for") and pending.get("provider") == name:
+        # Started by the dashboard (log in, accept an invitation, link a login): it finishes there.
+        from ..dashboard.social import finish_login
+
+        return finish_login(name, pending)
     if not pending or pending.get("provider") != name:
         # No popup of ours started this login here: nothing to bind the outcome to.
         return _popup(400, error=providers.ProviderError("state"), provider=available[name])

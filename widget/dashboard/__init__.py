@@ -1,0 +1,83 @@
+"""The moderation dashboard, /dashboard: first-party pages behind a session login, CSRF-checked forms."""
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .. import staff
+from ..errors import ParleyError
+from ..extensions import csrf, login_manager
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+# Own scripts and styles only, no inline code; never framed; forms post back here only.
+POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+          "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+login_manager.blueprint_login_views = {"dashboard": "dashboard.login"}
+login_manager.login_message = "Please log in to open that page."
+login_manager.login_message_category = "info"
+
+
+@bp.before_request
+def check_request():
+    if request.method not in SAFE_METHODS:
+        csrf.protect()  # every form and action carries the session's token, or is refused with 400
+    if current_user.is_authenticated:
+        account = staff.account_of(current_user)
+        # Ended elsewhere (password changed, "log out everywhere"), or no longer a member of anything.
+        if (account is None or session.get("dashboard_epoch") != account.session_epoch
+                or not staff.dashboard_user_allowed(current_user)):
+            logout_user()
+            session.pop("dashboard_epoch", None)
+
+
+@bp.after_request
+def security_headers(response):
+    response.headers["Content-Security-Policy"] = POLICY
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    # Moderation pages hold private data (emails, held comments): never kept by a cache or the back button.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def sentence(message):
+    """A service's message as a sentence for a page: capitalised, with a full stop."""
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+def wants_json():
+    return request.accept_mimetypes.best == "application/json"
+
+
+def _error_page(status, title, message):
+    if wants_json():
+        return jsonify(error={"code": title.lower().replace(" ", "_"), "message": message}), status
+    return render_template("dashboard/error.html", status=status, title=title, message=message), status
+
+
+@bp.errorhandler(CSRFError)
+def csrf_refused(error):
+    return _error_page(400, "Form expired",
+                       "This form was not sent from an open dashboard page, or the page is too old. "
+                       "Go back, reload the page and try again.")
+
+
+@bp.errorhandler(ParleyError)
+def domain_error(error):
+    titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 429: "Too many attempts"}
+    return _error_page(error.status, titles.get(error.status, "Cannot do that"), sentence(error.message))
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error):
+    if error.code == 401:
+        return redirect(url_for("dashboard.login", next=request.full_path if request.method == "GET" else None))
+    return _error_page(error.code or 500, error.name, error.description or error.name)
+
+
+from . import account_views, moderation_views, people_views, site_views  # noqa: E402,F401  (routes register on bp)

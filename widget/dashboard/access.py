@@ -1,0 +1,71 @@
+"""Helpers every dashboard view uses: the site of the URL checked against the user's role, paging, safe redirects."""
+from urllib.parse import urlsplit
+
+from flask import g, request
+from flask_login import current_user
+
+from .. import memberships, moderation, staff
+from ..errors import InvalidInput, NotFound
+from ..extensions import db
+from ..models import Site
+from . import bp
+
+
+def site_for(public_id, need="moderate"):
+    """The site named in the URL, once the acting user's role there allows `need`; 404 for anyone else's."""
+    site = db.session.scalar(db.select(Site).where(Site.public_id == public_id)) if len(public_id) <= 40 else None
+    if site is None:
+        raise NotFound(f"no site with id {public_id!r}", code="unknown_site")
+    g.site = site
+    g.role = memberships.require(current_user, site, need)
+    return site
+
+
+def actor():
+    """The acting user as a plain model object, for services."""
+    return current_user._get_current_object()
+
+
+def may(need):
+    role = g.get("role")
+    return role is not None and memberships.RANK[role] >= memberships.RANK[memberships.NEEDS[need]]
+
+
+def page_number(name="p"):
+    value = request.args.get(name, "1")
+    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+        raise InvalidInput("the page number is a whole number from 1", code="invalid_page")
+    return int(value)
+
+
+def safe_next(target, default):
+    """A dashboard path to go to after logging in; anything else (other hosts, //evil) gives the default."""
+    if not target or not isinstance(target, str) or len(target) > 1000 or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard"):
+        return default
+    return target
+
+
+@bp.app_template_global()
+def dashboard_nav():
+    """What the header shows: the user's sites, and for the current one its role and pending count."""
+    if not current_user.is_authenticated:
+        return None
+    site = g.get("site")
+    account = staff.account_of(current_user)
+    return {
+        "sites": memberships.sites_for(current_user),
+        "site": site,
+        "role": g.get("role"),
+        "pending": moderation.pending_count(site) if site is not None else 0,
+        "is_admin": bool(account and account.is_admin),
+        "may_manage": may("manage"),
+    }
+
+
+@bp.app_template_filter("when")
+def when(moment):
+    """A compact UTC time for tables: the date and minutes."""
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "—"

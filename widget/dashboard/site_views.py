@@ -1,0 +1,182 @@
+"""Sites: the list, adding one, its overview (snippet, chart, totals), settings, members and audit log."""
+from datetime import timedelta
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from .. import audit, memberships, moderation, sites
+from ..auth import providers
+from ..errors import InvalidInput, NotFound, ParleyError
+from ..extensions import db
+from ..links import public_url_for
+from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership
+from ..moderation import MAX_ID
+from . import bp
+from .access import actor, site_for
+from .chart import bar_chart
+
+
+@bp.get("/sites", endpoint="sites")
+@login_required
+def sites_list():
+    rows = [(site, role, moderation.pending_count(site)) for site, role in memberships.sites_for(current_user)]
+    return render_template("dashboard/sites.html", rows=rows, can_add=memberships.can_add_sites(current_user))
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+@login_required
+def new_site():
+    form = {"public_id": "", "name": "", "origins": ""}
+    errors, status = {}, 200
+    if request.method == "POST":
+        form = {key: request.form.get(key, "").strip()[:2000] for key in form}
+        try:
+            site = memberships.add_site(actor(), form["public_id"], form["name"], form["origins"])
+        except ParleyError as failure:
+            errors["form"], status = failure.message, failure.status
+        else:
+            flash(f"Added {site.name}. Paste the snippet below into your pages.", "success")
+            return redirect(url_for("dashboard.site", site_id=site.public_id))
+    elif not memberships.can_add_sites(current_user):
+        errors["form"] = "Only administrators and site owners can add sites."
+    return render_template("dashboard/site_new.html", form=form, errors=errors), status
+
+
+def snippet(site):
+    loader = public_url_for("embed.loader")
+    return (f'<div id="parley-thread"></div>\n'
+            f'<script src="{loader}" data-parley-site="{site.public_id}" async></script>')
+
+
+@bp.get("/sites/<site_id>")
+@login_required
+def site(site_id):
+    site = site_for(site_id)
+    days = moderation.comments_per_day(site)
+    return render_template("dashboard/site.html", site=site, snippet=snippet(site), chart=bar_chart(days),
+                           totals=moderation.totals_by_status(site), settings=sites.site_settings(site))
+
+
+# Settings --------------------------------------------------------------------------------------
+
+def _settings_form(site):
+    """The form's values in their text forms (as the CLI takes them)."""
+    values = sites.site_settings(site)
+    values["origins"] = "\n".join(site.origins)
+    values["close_after_days"] = "" if site.close_after_days is None else str(site.close_after_days)
+    values["notify_email"] = site.notify_email or ""
+    values["privacy_url"] = site.privacy_url or ""
+    return values
+
+
+def _posted_settings():
+    values = {key: request.form.get(key, "")[:5000] for key in sites.SETTINGS if key not in ("guests_allowed",
+                                                                                            "providers")}
+    values["guests_allowed"] = "yes" if request.form.get("guests_allowed") else "no"
+    mode = request.form.get("providers_mode", "all")
+    if mode == "some":
+        values["providers"] = ",".join(request.form.getlist("providers")) or "none"
+    else:
+        values["providers"] = "none" if mode == "none" else "all"
+    return values
+
+
+@bp.route("/sites/<site_id>/settings", methods=["GET", "POST"])
+@login_required
+def settings(site_id):
+    site = site_for(site_id, "manage")
+    values, errors, status = _settings_form(site), {}, 200
+    if request.method == "POST":
+        values = _posted_settings()
+        try:
+            changed = sites.change_settings(actor(), site, values)
+        except sites.SettingsInvalid as failure:
+            errors, status = failure.errors, 400
+            db.session.rollback()
+        else:
+            flash(f"Saved {len(changed)} change{'s' if len(changed) != 1 else ''}." if changed
+                  else "Nothing changed.", "success")
+            return redirect(url_for("dashboard.settings", site_id=site.public_id))
+    return render_template("dashboard/settings.html", site=site, values=values, errors=errors,
+                           modes=MODERATION_MODES, ban_actions=BAN_ACTIONS, help=sites.SETTINGS,
+                           offered=providers.available(current_app)), status
+
+
+# Members -----------------------------------------------------------------------------------------
+
+@bp.route("/sites/<site_id>/members", methods=["GET", "POST"])
+@login_required
+def members(site_id):
+    site = site_for(site_id, "manage")
+    new_link, errors, status = None, {}, 200
+    if request.method == "POST":
+        try:
+            lifetime = timedelta(days=current_app.config["INVITATION_DAYS"])
+            invitation, token = memberships.invite(actor(), site, request.form.get("role", ""),
+                                                   request.form.get("note", "")[:1000], lifetime=lifetime)
+        except ParleyError as failure:
+            errors["form"], status = failure.message, failure.status
+        else:
+            # Shown once, now: only the token's hash is stored.
+            new_link = {"url": public_url_for("dashboard.invitation", token=token), "invitation": invitation}
+            status = 201
+    grantable = [role for role in ("owner", "moderator")
+                 if memberships.RANK[current_role(site)] > memberships.RANK[role]]
+    return render_template("dashboard/members.html", site=site, members=memberships.members(site),
+                           invitations=memberships.pending_invitations(site), new_link=new_link, errors=errors,
+                           grantable=grantable, labels=memberships.ROLE_LABELS), status
+
+
+def current_role(site):
+    return memberships.role_on(current_user, site)
+
+
+@bp.post("/sites/<site_id>/members/<int:member_id>/remove")
+@login_required
+def remove_member(site_id, member_id):
+    site = site_for(site_id, "manage")
+    membership = db.session.get(Membership, member_id) if member_id <= MAX_ID else None
+    if membership is None or membership.site_id != site.id:
+        raise NotFound("no such member", code="unknown_member")
+    name = membership.user.display_name
+    memberships.remove_member(actor(), site, membership)
+    flash(f"{name} no longer has a role on {site.name}.", "success")
+    return redirect(url_for("dashboard.members", site_id=site.public_id))
+
+
+@bp.post("/sites/<site_id>/invitations/<int:invitation_id>/revoke")
+@login_required
+def revoke_invitation(site_id, invitation_id):
+    site = site_for(site_id, "manage")
+    invitation = db.session.get(Invitation, invitation_id) if invitation_id <= MAX_ID else None
+    if invitation is None or invitation.site_id != site.id:
+        raise NotFound("no such invitation", code="unknown_invitation")
+    memberships.revoke_invitation(actor(), site, invitation)
+    flash("The invitation was withdrawn; its link no longer works.", "success")
+    return redirect(url_for("dashboard.members", site_id=site.public_id))
+
+
+# Audit log ---------------------------------------------------------------------------------------
+
+@bp.get("/sites/<site_id>/audit")
+@login_required
+def audit_log(site_id):
+    site = site_for(site_id, "manage")
+    action = request.args.get("action", "")[:40] or None
+    before = request.args.get("before", "")
+    if before and not (before.isdigit() and int(before) <= MAX_ID):
+        raise InvalidInput("before is an entry number", code="invalid_page")
+    entries, next_before = audit.entries(site, action=action, before_id=int(before) if before else None)
+    return render_template("dashboard/audit.html", site=site, entries=entries, next_before=next_before,
+                           action=action, actions=audit.actions(site), changes=audit.changes)
+
+
+@bp.app_template_filter("audit_value")
+def audit_value(value):
+    if value is None:
+        return Markup('<span class="muted">—</span>')
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value)
+    return text if len(text) <= 300 else text[:300] + "…"

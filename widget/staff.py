@@ -1,0 +1,200 @@
+"""Dashboard accounts: the administrator's password login, provider logins linked to it, login rate limits."""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from . import audit
+from .errors import Conflict, InvalidInput, NotAllowed, NotFound
+from .extensions import db
+from .models import (AuditEntry, Ban, DashboardAccount, Identity, Invitation, LoginFailure, Membership, User,
+                     utcnow)
+from .sites import EMAIL
+from .tokens import keyed_hash
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
+# Checked when no account matches, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("parley-timing-equaliser")
+
+
+def normalise_email(value):
+    value = str(value or "").strip().lower()
+    if len(value) > 254 or not EMAIL.match(value):
+        raise InvalidInput(f"not an email address: {value[:100]!r}", code="invalid_email")
+    return value
+
+
+def check_new_password(password):
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters", code="weak_password")
+    if len(password) > MAX_PASSWORD:
+        raise InvalidInput(f"a password has at most {MAX_PASSWORD} characters", code="invalid_password")
+    if not password.strip():
+        raise InvalidInput("a password cannot be only spaces", code="weak_password")
+    return password
+
+
+def hash_password(password):
+    # Werkzeug's default is scrypt with a random salt: slow to guess, fine to verify once per login.
+    return generate_password_hash(check_new_password(password))
+
+
+def account_of(user):
+    if user is None:
+        return None
+    return db.session.scalar(db.select(DashboardAccount).where(DashboardAccount.user_id == user.id))
+
+
+def account_by_email(email):
+    return db.session.scalar(db.select(DashboardAccount).where(DashboardAccount.email == email.strip().lower()))
+
+
+def create_account(email, password, *, name=None, is_admin=False, now=None):
+    """A new user with a password login (the CLI's administrator, or an invitee choosing a password)."""
+    email = normalise_email(email)
+    password_hash = hash_password(password)
+    if account_by_email(email) is not None:
+        raise Conflict(f"an account for {email} exists already", code="account_exists")
+    now = now or utcnow()
+    display = (str(name).strip() if name else "") or email.split("@", 1)[0]
+    if len(display) > 100:
+        raise InvalidInput("a name is at most 100 characters", code="invalid_name")
+    user = User(display_name=display, email=email, created_at=now, last_login_at=now)
+    account = DashboardAccount(user=user, email=email, password_hash=password_hash, is_admin=is_admin,
+                               created_at=now)
+    db.session.add_all([user, account])
+    db.session.commit()
+    return account
+
+
+def make_admin(account):
+    account.is_admin = True
+    db.session.commit()
+    return account
+
+
+def set_password(account, password):
+    """A new password; every session of the account ends (someone may have known the old one)."""
+    account.password_hash = hash_password(password)
+    account.session_epoch += 1
+    db.session.commit()
+
+
+def end_sessions(account):
+    account.session_epoch += 1
+    db.session.commit()
+
+
+# Rate limiting: failed logins are counted in the database, so every worker and machine shares them.
+
+@dataclass(frozen=True)
+class LoginLimits:
+    per_account: int
+    per_address: int
+    window: timedelta
+
+
+def _failure_keys(secret_key, email, address):
+    keys = {"account": keyed_hash(secret_key, f"login-email:{email}")}
+    if address:
+        keys["address"] = keyed_hash(secret_key, f"login-ip:{address}")
+    return keys
+
+
+def _failures(key_hash, since):
+    return db.session.scalar(db.select(db.func.count(LoginFailure.id))
+                             .where(LoginFailure.key_hash == key_hash, LoginFailure.created_at >= since))
+
+
+class TooManyAttempts(NotAllowed):
+    status = 429
+    code = "too_many_attempts"
+
+
+def password_login(email, password, *, address, secret_key, limits, now=None):
+    """The account for this email and password, or an error; failures count toward the limits."""
+    now = now or utcnow()
+    email = str(email or "").strip().lower()[:254]
+    keys = _failure_keys(secret_key, email, address)
+    since = now - limits.window
+    minutes = int(limits.window.total_seconds() // 60)
+    if (_failures(keys["account"], since) >= limits.per_account
+            or ("address" in keys and _failures(keys["address"], since) >= limits.per_address)):
+        raise TooManyAttempts(f"Too many failed logins. Wait {minutes} minutes and try again.")
+    account = account_by_email(email) if email else None
+    hashed = account.password_hash if account is not None and account.password_hash else _DUMMY_HASH
+    if not (check_password_hash(hashed, str(password or "")[:MAX_PASSWORD]) and hashed is not _DUMMY_HASH):
+        db.session.execute(db.delete(LoginFailure).where(LoginFailure.created_at < since))
+        db.session.add_all([LoginFailure(key_hash=key, created_at=now) for key in keys.values()])
+        db.session.commit()
+        raise NotAllowed("That email and password do not match an account.", code="bad_login")
+    db.session.execute(db.delete(LoginFailure).where(LoginFailure.key_hash == keys["account"]))
+    account.last_login_at = now
+    db.session.commit()
+    return account
+
+
+def dashboard_user_allowed(user):
+    """True when the user may use the dashboard at all: an administrator or a member of some site."""
+    account = account_of(user)
+    if account is None:
+        return False
+    if account.is_admin:
+        return True
+    return db.session.scalar(db.select(Membership.id).where(Membership.user_id == user.id).limit(1)) is not None
+
+
+def ensure_account(user, now=None):
+    """The user's dashboard account, made (without a password) when they accept an invitation by provider."""
+    account = account_of(user)
+    if account is None:
+        account = DashboardAccount(user=user, created_at=now or utcnow())
+        db.session.add(account)
+    return account
+
+
+# Linking a provider identity to a password account ------------------------------------------
+
+# Every column that names a user and should follow them when two of their users become one.
+_USER_COLUMNS = [
+    (Membership, Membership.user_id), (AuditEntry, AuditEntry.actor_id), (Ban, Ban.created_by_id),
+    (Ban, Ban.lifted_by_id), (Invitation, Invitation.created_by_id), (Invitation, Invitation.accepted_by_id),
+]
+
+
+def link_identity(account, provider_user, now=None):
+    """Let `account` also log in as the provider identity of `provider_user`; returns the account's user now.
+
+    The provider's user keeps its identity and its comments; the password account moves onto it
+    and the account's former, identity-less user is folded in. Refused when that would merge two
+    dashboard accounts or give one user a second identity.
+    """
+    old_user = account.user
+    if provider_user.id == old_user.id:
+        raise Conflict("this login is linked to your account already", code="already_linked")
+    if db.session.scalar(db.select(Identity.id).where(Identity.user_id == old_user.id)) is not None:
+        raise Conflict("your account is linked to another provider login already", code="has_identity")
+    if account_of(provider_user) is not None:
+        raise Conflict("this provider login belongs to another dashboard account", code="other_account")
+    for model, column in _USER_COLUMNS:
+        db.session.execute(update(model).where(column == old_user.id).values({column.key: provider_user.id}))
+    account.user = provider_user
+    audit.record(provider_user, None, "account.link", "user", provider_user.id,
+                 before={"user": old_user.display_name}, after={"user": provider_user.display_name}, now=now)
+    db.session.flush()
+    db.session.delete(old_user)
+    db.session.commit()
+    return provider_user
+
+
+def get_account(email):
+    account = account_by_email(email)
+    if account is None:
+        raise NotFound(f"no dashboard account for {email}", code="unknown_account")
+    return account
+
+
+def check_password(account, password):
+    return bool(account.password_hash) and check_password_hash(account.password_hash, str(password)[:MAX_PASSWORD])
