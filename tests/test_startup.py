@@ -101,3 +101,22 @@ def test_openapi_document_is_valid_and_covers_every_route(client, app):
         for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1")
     }
     assert routed == described
+
+
+FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "comments.example.com",
+             "X-Forwarded-For": "203.0.113.9"}
+
+
+def _avatar_url(app):
+    app.test_cli_runner().invoke(args=["site", "add", "proxied", "--name", "P", "--origin", "https://p.example"])
+    response = app.test_client().post("/api/v1/comments", headers=FORWARDED, json={
+        "site": "proxied", "url": "https://p.example/a", "body": "x", "author": {"name": "A", "email": "a@p.example"}})
+    return response.get_json()["comment"]["author"]["avatar_url"]
+
+
+def test_forwarded_headers_are_ignored_unless_a_proxy_is_declared(make_app):
+    assert _avatar_url(make_app()).startswith("http://comments.test/")
+
+
+def test_declared_proxy_supplies_scheme_and_host(make_app):
+    assert _avatar_url(make_app(PROXY_COUNT=1, SERVER_NAME=None)).startswith("https://comments.example.com/")

@@ -16,6 +16,10 @@ class Config:
     # Public origin of this server (for example https://comments.example.com) when it sits
     # behind a proxy that rewrites Host; by default each request's own origin is used.
     PUBLIC_URL = None
+    # How many reverse proxies in front of Parley set X-Forwarded-For/-Proto/-Host. Only then are
+    # those headers believed: the client address feeds IP bans and login limits, so an
+    # untrusted header must never choose it.
+    PROXY_COUNT = 0
     # How long a reader stays logged in to the widget (bearer token lifetime).
     AUTH_TOKEN_DAYS = 30
     # The login popup's session cookie: first-party on this server, never sent cross-site.

@@ -64,10 +64,10 @@ def can_add_sites(user):
 
 
 def add_site(actor, public_id, name, origins, now=None):
-    """Register a site (sites.create_site) and make the one who added it its owner."""
+    """Register a site (sites.create_site) and make the one who added it its owner, in one transaction."""
     if not can_add_sites(actor):
         raise NotAllowed("only administrators and site owners can add sites", code="role_required")
-    site = sites.create_site(public_id, name, origins)
+    site = sites.create_site(public_id, name, origins, commit=False)
     db.session.add(Membership(site_id=site.id, user_id=actor.id, role="owner", created_at=now or utcnow()))
     audit.record(actor, site, "site.create", "site", site.id, after=sites.site_settings(site), now=now)
     db.session.commit()

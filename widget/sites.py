@@ -123,14 +123,18 @@ def get_site(public_id):
     return site
 
 
-def create_site(public_id, name, origins, defaults=None):
+def create_site(public_id, name, origins, defaults=None, commit=True):
+    """A new site; `commit=False` leaves it in the caller's transaction (to add its owner with it)."""
     if not isinstance(public_id, str) or not PUBLIC_ID.match(public_id):
         raise InvalidInput("a site id is 1 to 40 lower-case letters, digits or dashes, starting with a letter or digit")
     if db.session.scalar(db.select(Site.id).where(Site.public_id == public_id)) is not None:
         raise Conflict(f"a site with id {public_id!r} already exists", code="site_exists")
     site = Site(public_id=public_id, name=_name(name), origins=parse_origins(origins), **(defaults or {}))
     db.session.add(site)
-    db.session.commit()
+    if commit:
+        db.session.commit()
+    else:
+        db.session.flush()
     return site
 
 
