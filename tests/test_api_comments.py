@@ -315,3 +315,18 @@ def test_flattened_list_has_every_visible_comment_once(post, read):
     ids = [c["id"] for c in flatten(read().get_json()["comments"])]
     assert len(ids) == len(set(ids)) == 6
     assert GUEST["email"] not in str(ids)
+
+
+def test_moderator_deleted_parent_survives_its_last_reply_going(post, client, app):
+    """A moderator's deletion is reversible, so the author removing the last reply must not erase it."""
+    from widget.extensions import db
+    from widget.models import Comment
+
+    parent = post(body="removed by a moderator").get_json()["comment"]["id"]
+    reply = post(body="reply", parent_id=parent).get_json()
+    with app.app_context():
+        removed = db.session.get(Comment, parent)
+        removed.status, removed.html = "deleted", ""  # as the dashboard's delete leaves it
+        db.session.commit()
+    client.delete(f"/api/v1/comments/{reply['comment']['id']}", headers={"X-Edit-Token": reply["edit_token"]})
+    assert stored_comment(app, parent)["body"] == "removed by a moderator"

@@ -392,7 +392,8 @@ def delete_comment(comment):
         while parent_id is not None:
             parent = db.session.get(Comment, parent_id)
             still_has = db.session.scalar(db.select(Comment.id).where(Comment.parent_id == parent_id).limit(1))
-            if parent is None or parent.status != "deleted" or still_has is not None:
+            # A moderator's deletion keeps the body so it can be restored: that one stays.
+            if parent is None or parent.status != "deleted" or parent.body or still_has is not None:
                 break
             parent_id = parent.parent_id
             db.session.delete(parent)
