@@ -19,7 +19,6 @@ import tempfile
 import textwrap
 import threading
 import time
-import urllib.request
 from http.client import HTTPConnection
 from pathlib import Path
 

@@ -509,7 +509,7 @@ def test_every_setting_is_editable_and_validated(app, admin, read, post):
 def test_queue_lists_pending_comments_newest_first_with_page_author_and_reasons(app, admin, client, set_site):
     set_site("moderation", "first-time")
     comment_on(client, "first ever", title="Hello post")
-    later = comment_on(client, "second from a newcomer", author={"name": "Bea", "email": "bea@example.org"})
+    comment_on(client, "second from a newcomer", author={"name": "Bea", "email": "bea@example.org"})
     approved_earlier = comment_on(client, "published", author={"name": "Cy", "email": "cy@example.org"})
     submit(admin, f"/dashboard/sites/blog/comments/{approved_earlier['id']}/moderate", {"action": "approve"})
     page = admin.get("/dashboard/sites/blog/queue")

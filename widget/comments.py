@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from . import bans, markup
-from .errors import Conflict, InvalidInput, NotAllowed, NotFound
+from .errors import InvalidInput, NotAllowed, NotFound
 from .extensions import db
 from .models import Comment, Identity, Thread, User, Vote, utcnow
 from .urls import normalise_url

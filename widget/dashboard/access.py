@@ -8,6 +8,7 @@ from .. import memberships, moderation, staff
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import Site
+from ..moderation import MAX_ID
 from . import bp
 
 
@@ -36,6 +37,19 @@ def page_number(name="p"):
     if not value.isdigit() or not 1 <= int(value) <= 100_000:
         raise InvalidInput("the page number is a whole number from 1", code="invalid_page")
     return int(value)
+
+
+def page_count(total, page_size):
+    """Pages needed for `total` rows; an empty list still has its one (empty) page."""
+    return max(1, -(-total // page_size))
+
+
+def owned_by_site(model, object_id, site, code):
+    """The row of `model` with this id if it belongs to `site`, else a 404 naming what was missing."""
+    found = db.session.get(model, object_id) if object_id <= MAX_ID else None
+    if found is None or found.site_id != site.id:
+        raise NotFound(f"no such {code.removeprefix('unknown_')}", code=code)
+    return found
 
 
 def safe_next(target, default):

@@ -7,7 +7,7 @@ from ..errors import InvalidInput, ParleyError
 from ..models import COMMENT_STATUSES
 from ..moderation import MAX_ID
 from . import bp, sentence, wants_json
-from .access import actor, page_number, safe_next, site_for
+from .access import actor, page_count, page_number, safe_next, site_for
 DONE = {"approve": "Approved", "spam": "Marked as spam", "delete": "Deleted", "restore": "Restored",
         "pin": "Pinned", "unpin": "Unpinned"}
 
@@ -29,7 +29,7 @@ def queue(site_id):
     page = page_number()
     rows, total = moderation.queue(site, offset=(page - 1) * moderation.PAGE_SIZE)
     return render_template("dashboard/queue.html", site=site, rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // moderation.PAGE_SIZE)), actions=moderation.allowed_actions,
+                           pages=page_count(total, moderation.PAGE_SIZE), actions=moderation.allowed_actions,
                            labels=moderation.ACTION_LABELS)
 
 
@@ -41,7 +41,7 @@ def comments(site_id):
     page = page_number()
     rows, total = moderation.search(site, filters, offset=(page - 1) * moderation.PAGE_SIZE)
     return render_template("dashboard/comments.html", site=site, rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // moderation.PAGE_SIZE)), filters=filters,
+                           pages=page_count(total, moderation.PAGE_SIZE), filters=filters,
                            statuses=COMMENT_STATUSES, actions=moderation.allowed_actions,
                            labels=moderation.ACTION_LABELS)
 
@@ -108,7 +108,7 @@ def threads(site_id):
     page = page_number()
     rows, total = moderation.threads(site, offset=(page - 1) * moderation.PAGE_SIZE)
     return render_template("dashboard/threads.html", site=site, rows=rows, total=total, page=page,
-                           pages=max(1, -(-total // moderation.PAGE_SIZE)), error=None)
+                           pages=page_count(total, moderation.PAGE_SIZE), error=None)
 
 
 @bp.post("/sites/<site_id>/threads/<int:thread_id>/lock")

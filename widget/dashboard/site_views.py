@@ -7,13 +7,13 @@ from markupsafe import Markup
 
 from .. import audit, memberships, moderation, sites
 from ..auth import providers
-from ..errors import InvalidInput, NotFound, ParleyError
+from ..errors import InvalidInput, ParleyError
 from ..extensions import db
 from ..links import public_url_for
 from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership
 from ..moderation import MAX_ID
 from . import bp
-from .access import actor, site_for
+from .access import actor, owned_by_site, site_for
 from .chart import bar_chart
 
 
@@ -136,9 +136,7 @@ def current_role(site):
 @login_required
 def remove_member(site_id, member_id):
     site = site_for(site_id, "manage")
-    membership = db.session.get(Membership, member_id) if member_id <= MAX_ID else None
-    if membership is None or membership.site_id != site.id:
-        raise NotFound("no such member", code="unknown_member")
+    membership = owned_by_site(Membership, member_id, site, "unknown_member")
     name = membership.user.display_name
     memberships.remove_member(actor(), site, membership)
     flash(f"{name} no longer has a role on {site.name}.", "success")
@@ -149,9 +147,7 @@ def remove_member(site_id, member_id):
 @login_required
 def revoke_invitation(site_id, invitation_id):
     site = site_for(site_id, "manage")
-    invitation = db.session.get(Invitation, invitation_id) if invitation_id <= MAX_ID else None
-    if invitation is None or invitation.site_id != site.id:
-        raise NotFound("no such invitation", code="unknown_invitation")
+    invitation = owned_by_site(Invitation, invitation_id, site, "unknown_invitation")
     memberships.revoke_invitation(actor(), site, invitation)
     flash("The invitation was withdrawn; its link no longer works.", "success")
     return redirect(url_for("dashboard.members", site_id=site.public_id))
