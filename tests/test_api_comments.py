@@ -284,7 +284,7 @@ def test_each_comment_is_one_transaction(post, app, monkeypatch):
     def explode(_thread_id):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(comments, "_bump", explode)
+    monkeypatch.setattr(comments, "bump_thread", explode)
     before = row_counts(app)
     response = post(url="https://blog.example.com/brand-new-page")
     assert response.status_code == 500

@@ -1,5 +1,4 @@
 """Readers' accounts: provider identities, one-time login codes and bearer tokens."""
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -8,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from .errors import InvalidInput, ParleyError
 from .extensions import db
 from .models import AuthToken, Identity, LoginCode, User, utcnow
+from .tokens import digest
 
 LOGIN_CODE_LIFETIME = timedelta(minutes=2)
 # Why a login did not complete, in the words the popup and the widget show.
@@ -17,10 +17,6 @@ LOGIN_ERRORS = {
     "provider_down": "The login provider could not be reached. Please try again later.",
     "provider_error": "The login provider answered with something Parley could not understand.",
 }
-
-
-def digest(value):
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def sign_in(profile, now=None):
@@ -88,6 +84,12 @@ def redeem_login(secret, code=None, now=None):
     if login.error:
         raise ParleyError(LOGIN_ERRORS[login.error], code=f"login_{login.error}", status=400)
     return db.session.get(User, login.user_id)
+
+
+def bearer_token(authorization):
+    """The token in an `Authorization: Bearer <token>` header value, or None."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def issue_token(user, lifetime, now=None):

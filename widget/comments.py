@@ -1,6 +1,5 @@
 """Comment services: plain arguments in, models out; each write is one transaction."""
 import base64
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,6 +11,7 @@ from . import bans, markup
 from .errors import InvalidInput, NotAllowed, NotFound
 from .extensions import db
 from .models import Comment, Identity, Thread, User, Vote, utcnow
+from .tokens import digest
 from .urls import normalise_url
 
 SORTS = ("oldest", "newest", "top")
@@ -59,10 +59,6 @@ class ThreadPage:
 
 # Threads -----------------------------------------------------------------------------
 
-def _digest(text):
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def thread_key(url=None, thread_id=None):
     """The (key, normalised url) a page is stored under; the explicit thread id wins."""
     normalised = None
@@ -71,10 +67,10 @@ def thread_key(url=None, thread_id=None):
         if normalised is None:
             raise InvalidInput("url must be an absolute http or https URL", code="invalid_url")
     if thread_id is not None:
-        return _digest(f"id:{thread_id}"), normalised
+        return digest(f"id:{thread_id}"), normalised
     if normalised is None:
         raise InvalidInput("give the page's url or a thread_id", code="missing_thread")
-    return _digest(f"url:{normalised}"), normalised
+    return digest(f"url:{normalised}"), normalised
 
 
 def find_thread(site, url=None, thread_id=None):
@@ -94,7 +90,7 @@ def _get_or_create_thread(site, url, thread_id, title):
             # A savepoint, so a concurrent first comment on the same page only costs a retry.
             with db.session.begin_nested():
                 thread = Thread(site_id=site.id, key=key, url=normalised, title=title,
-                                url_hash=normalised and _digest(normalised))
+                                url_hash=normalised and digest(normalised))
                 db.session.add(thread)
         except IntegrityError:
             thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
@@ -102,11 +98,12 @@ def _get_or_create_thread(site, url, thread_id, title):
         if title and thread.title != title:
             thread.title = title
         if normalised and thread.url is None:
-            thread.url, thread.url_hash = normalised, _digest(normalised)
+            thread.url, thread.url_hash = normalised, digest(normalised)
     return thread
 
 
-def _bump(thread_id):
+def bump_thread(thread_id):
+    """Mark a thread changed: its read ETag derives from the version, so every reader sees the change next."""
     db.session.execute(update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1))
 
 
@@ -214,7 +211,7 @@ def count_comments(site, urls):
         normalised = normalise_url(url)
         if normalised is None:
             raise InvalidInput(f"not an http or https URL: {url[:200]!r}", code="invalid_url")
-        hashes[url] = _digest(normalised)
+        hashes[url] = digest(normalised)
     rows = db.session.execute(
         db.select(Thread.url_hash, func.count(Comment.id))
         .join(Comment, and_(Comment.thread_id == Thread.id, Comment.status == "approved"))
@@ -227,7 +224,7 @@ def count_comments(site, urls):
 
 # Writing -----------------------------------------------------------------------------
 
-def _check_body(site, body):
+def check_body(site, body):
     """Limits before any processing; then the rendered HTML."""
     if not isinstance(body, str) or not body.strip():
         raise InvalidInput("the comment is empty", code="empty_body")
@@ -312,7 +309,7 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
                                code="parent_not_open")
         depth = parent.depth + 1
         root_id = parent.root_id
-    html = _check_body(site, body)
+    html = check_body(site, body)
     reasons = _hold_reasons(site, author, user)
     if ban is not None:
         reasons.append(f"the author is banned (by {ban.kind}): held, as this site asks")
@@ -332,7 +329,7 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
     db.session.flush()
     if comment.root_id is None:
         comment.root_id = comment.id
-    _bump(thread.id)
+    bump_thread(thread.id)
     db.session.commit()
     return comment
 
@@ -363,10 +360,10 @@ def check_author_may_change(site, comment, token_valid, now, user=None):
 
 
 def edit_comment(site, comment, body, now=None):
-    comment.html = _check_body(site, body)
+    comment.html = check_body(site, body)
     comment.body = body
     comment.edited_at = now or utcnow()
-    _bump(comment.thread_id)
+    bump_thread(comment.thread_id)
     db.session.commit()
     return comment
 
@@ -398,7 +395,7 @@ def delete_comment(comment):
             parent_id = parent.parent_id
             db.session.delete(parent)
             db.session.flush()
-    _bump(thread_id)
+    bump_thread(thread_id)
     db.session.commit()
 
 
@@ -425,7 +422,7 @@ def set_like(comment, viewer, liked):
     else:
         return comment
     db.session.execute(update(Comment).where(Comment.id == comment.id).values(likes=Comment.likes + delta))
-    _bump(comment.thread_id)
+    bump_thread(comment.thread_id)
     db.session.commit()
     db.session.refresh(comment)
     return comment
@@ -443,6 +440,6 @@ def set_thread_locked(site, locked, url=None, thread_id=None):
     """Lock or unlock a page's thread (made empty if the page has none yet)."""
     thread = _get_or_create_thread(site, url, thread_id, None)
     thread.locked = locked
-    _bump(thread.id)
+    bump_thread(thread.id)
     db.session.commit()
     return thread

@@ -1,5 +1,4 @@
 """Who may do what on which site: roles, invitations, and the checks every dashboard action passes."""
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -10,6 +9,7 @@ from .errors import Conflict, InvalidInput, NotAllowed, NotFound
 from .extensions import db
 from .models import SITE_ROLES, DashboardAccount, Invitation, Membership, Site, utcnow
 from .staff import account_of, ensure_account
+from .tokens import digest
 
 # Each role can do what the roles below it can.
 RANK = {"moderator": 1, "owner": 2, "admin": 3}
@@ -86,10 +86,6 @@ def _check_may_grant(actor_role, role):
         raise NotAllowed(f"a {actor_role} cannot give or take the {role} role", code="role_required")
 
 
-def _digest(token):
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def invite(actor, site, role, note=None, lifetime=timedelta(days=7), now=None):
     """A one-time invitation link token; only its hash is stored, so it is shown once."""
     actor_role = require(actor, site, "manage")
@@ -99,7 +95,7 @@ def invite(actor, site, role, note=None, lifetime=timedelta(days=7), now=None):
         raise InvalidInput("the note is at most 200 characters", code="invalid_note")
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    invitation = Invitation(site_id=site.id, role=role, token_hash=_digest(token), note=note,
+    invitation = Invitation(site_id=site.id, role=role, token_hash=digest(token), note=note,
                             created_by_id=actor.id, created_at=now, expires_at=now + lifetime)
     db.session.add(invitation)
     db.session.flush()
@@ -122,7 +118,7 @@ def open_invitation(token, now=None):
     """The invitation a link's token names, while it can still be accepted."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         raise NotFound("this invitation link is not valid", code="unknown_invitation")
-    invitation = db.session.scalar(db.select(Invitation).where(Invitation.token_hash == _digest(token)))
+    invitation = db.session.scalar(db.select(Invitation).where(Invitation.token_hash == digest(token)))
     if invitation is None or invitation.revoked_at is not None:
         raise NotFound("this invitation link is not valid (it may have been withdrawn)", code="unknown_invitation")
     if invitation.accepted_at is not None:

@@ -11,6 +11,8 @@ def utcnow():
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+# Ids are PostgreSQL integers: a larger one cannot exist, and asking the database for it is an error.
+MAX_ID = 2**31 - 1
 MODERATION_MODES = ("none", "first-time", "all")
 COMMENT_STATUSES = ("approved", "pending", "spam", "deleted")
 

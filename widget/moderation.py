@@ -2,22 +2,20 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_, update
+from sqlalchemy import String, and_, case, cast, func, literal, or_
 from sqlalchemy.orm import contains_eager
 
 from . import audit, markup
-from .comments import _check_body, thread_is_closed
+from .comments import bump_thread, check_body, thread_is_closed
 from .errors import InvalidInput, NotFound
 from .extensions import db
-from .models import COMMENT_STATUSES, Comment, Thread, utcnow
+from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, utcnow
 
 ACTIONS = ("approve", "spam", "delete", "restore", "pin", "unpin")
 ACTION_LABELS = {"approve": "Approve", "spam": "Spam", "delete": "Delete", "restore": "Restore",
                  "pin": "Pin", "unpin": "Unpin"}
 MAX_BULK = 200
 PAGE_SIZE = 50
-# Ids above this cannot exist (PostgreSQL's integer); asking for one must be a 404, not a database error.
-MAX_ID = 2**31 - 1
 
 
 def _was_removed_by_author(comment):
@@ -42,11 +40,6 @@ def allowed_actions(comment):
 
 def snapshot(comment):
     return {"status": comment.status, "pinned": comment.pinned}
-
-
-def _bump(thread_id):
-    # Every change is visible on the widget's next read: the thread's ETag derives from its version.
-    db.session.execute(update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1))
 
 
 def _change(comment, action):
@@ -88,7 +81,7 @@ def apply(actor, site, comment, action, now=None):
     _change(comment, action)
     audit.record(actor, site, f"comment.{action}", "comment", comment.id, before=before, after=snapshot(comment),
                  now=now)
-    _bump(comment.thread_id)
+    bump_thread(comment.thread_id)
     db.session.commit()
     return comment
 
@@ -118,7 +111,7 @@ def bulk(actor, site, comment_ids, action, now=None):
         changed.append(comment.id)
         threads.add(comment.thread_id)
     for thread_id in sorted(threads):
-        _bump(thread_id)
+        bump_thread(thread_id)
     db.session.commit()
     return changed, len(ids) - len(changed)
 
@@ -132,13 +125,13 @@ def edit(actor, site, comment, body, now=None):
     if not isinstance(body, str):
         raise InvalidInput("the comment is empty", code="empty_body")
     body = body.replace("\r\n", "\n")
-    html = _check_body(site, body)
+    html = check_body(site, body)
     before = {"body": comment.body}
     comment.body, comment.html = body, html
     comment.edited_at = now or utcnow()
     comment.edited_by_moderator = True
     audit.record(actor, site, "comment.edit", "comment", comment.id, before=before, after={"body": body}, now=now)
-    _bump(comment.thread_id)
+    bump_thread(comment.thread_id)
     db.session.commit()
     return comment
 
@@ -150,7 +143,7 @@ def set_locked(actor, site, thread, locked, now=None):
     thread.locked = bool(locked)
     audit.record(actor, site, "thread.lock" if locked else "thread.unlock", "thread", thread.id,
                  before=before, after={"locked": thread.locked}, now=now)
-    _bump(thread.id)
+    bump_thread(thread.id)
     db.session.commit()
     return thread
 

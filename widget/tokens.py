@@ -41,6 +41,11 @@ def reader_key_from_token(secret_key, token):
     return key if isinstance(key, str) else None
 
 
+def digest(value):
+    """SHA-256 of a value, in hex: how random tokens and long keys are stored and looked up."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
 def keyed_hash(secret_key, value):
     """A stable, non-reversible digest of a private value (an email, say)."""
     return hmac.new(secret_key.encode(), value.encode(), hashlib.sha256).hexdigest()

@@ -5,10 +5,10 @@ import re
 from flask import request
 
 from ..errors import InvalidInput, ParleyError
+from ..models import MAX_ID
 from ..sites import EMAIL
 from ..urls import is_web_url
 
-MAX_ID = 2**31 - 1
 # C0 controls other than tab, newline and carriage return have no place in a comment.
 BODY_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LINE_CONTROLS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")

@@ -14,7 +14,7 @@ from ..auth import providers
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer
 from ..errors import InvalidInput, NotAllowed, ParleyError
-from ..models import utcnow
+from ..models import MAX_ID, utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, make_edit_token, new_reader_token, reader_key_from_token
 from . import bp, inputs
@@ -41,8 +41,7 @@ def _require_origin(site):
 
 
 def _bearer_token():
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+    return accounts.bearer_token(request.headers.get("Authorization"))
 
 
 def _user():
@@ -165,7 +164,7 @@ def post_comment():
 
 def _comment_and_site(comment_id):
     """The comment named in the path and its site, once the request's origin is allowed there."""
-    if comment_id > inputs.MAX_ID:
+    if comment_id > MAX_ID:
         raise HTTPNotFound()
     comment = service.get_comment(comment_id)
     site = comment.thread.site

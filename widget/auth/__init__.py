@@ -6,6 +6,7 @@ from flask import Blueprint, abort, current_app, render_template, request, sessi
 from .. import accounts
 from ..errors import ParleyError
 from ..extensions import db, login_manager
+from ..headers import secure_html
 from ..links import own_origin, public_url_for
 from ..models import User
 from ..sites import get_site
@@ -23,10 +24,8 @@ def user_from_bearer_token(req):
     if req.blueprint == "dashboard":
         # A reader's widget token (kept in a third-party frame) never opens the dashboard.
         return None
-    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return accounts.user_for_token(token.strip())
+    token = accounts.bearer_token(req.headers.get("Authorization"))
+    return accounts.user_for_token(token) if token else None
 
 
 @login_manager.user_loader
@@ -39,10 +38,8 @@ def user_from_session(user_id):
 
 @bp.after_request
 def popup_headers(response):
-    response.headers["Content-Security-Policy"] = POPUP_CSP
     # The callback URL carries the provider's code and state: never send it on as a Referer.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    secure_html(response, POPUP_CSP, referrer="no-referrer")
     response.headers["Cache-Control"] = "no-store"
     return response
 

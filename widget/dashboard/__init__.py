@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 from .. import staff
 from ..errors import ParleyError
 from ..extensions import csrf, login_manager
+from ..headers import secure_html
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -35,10 +36,8 @@ def check_request():
 
 @bp.after_request
 def security_headers(response):
-    response.headers["Content-Security-Policy"] = POLICY
+    secure_html(response, POLICY)
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
     # Moderation pages hold private data (emails, held comments): never kept by a cache or the back button.
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -7,8 +7,7 @@ from flask_login import current_user
 from .. import memberships, moderation, staff
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
-from ..models import Site
-from ..moderation import MAX_ID
+from ..models import MAX_ID, Site
 from . import bp
 
 

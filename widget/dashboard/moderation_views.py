@@ -4,8 +4,7 @@ from flask_login import login_required
 
 from .. import moderation, sites
 from ..errors import InvalidInput, ParleyError
-from ..models import COMMENT_STATUSES
-from ..moderation import MAX_ID
+from ..models import COMMENT_STATUSES, MAX_ID
 from . import bp, sentence, wants_json
 from .access import actor, page_count, page_number, safe_next, site_for
 DONE = {"approve": "Approved", "spam": "Marked as spam", "delete": "Deleted", "restore": "Restored",

@@ -10,8 +10,7 @@ from ..auth import providers
 from ..errors import InvalidInput, ParleyError
 from ..extensions import db
 from ..links import public_url_for
-from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership
-from ..moderation import MAX_ID
+from ..models import BAN_ACTIONS, MAX_ID, MODERATION_MODES, Invitation, Membership
 from . import bp
 from .access import actor, owned_by_site, site_for
 from .chart import bar_chart

@@ -8,7 +8,8 @@ from ..errors import Conflict
 from ..extensions import db
 from ..models import Site
 from . import bp
-from .headers import DEMO_POLICY, secure_html
+from ..headers import secure_html
+from .headers import DEMO_POLICY
 from .views import error_page
 
 DEMO_SITE = "demo"

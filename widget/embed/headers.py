@@ -16,11 +16,3 @@ def frame_ancestors(origins):
     # Origins were normalised to scheme://host[:port] when stored, so they cannot break the header.
     return "frame-ancestors " + " ".join(["'self'", *origins])
 
-
-def secure_html(response, policy):
-    response.headers["Content-Security-Policy"] = policy
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # same-origin, not no-referrer: with no-referrer the widget's own POSTs would carry
-    # "Origin: null" and the API would refuse them as coming from an unknown page.
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response

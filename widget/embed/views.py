@@ -21,7 +21,8 @@ from ..models import utcnow
 from ..sites import get_site
 from ..urls import normalise_origin
 from . import assets, bp
-from .headers import ERROR_POLICY, WIDGET_POLICY, frame_ancestors, secure_html
+from ..headers import secure_html
+from .headers import ERROR_POLICY, WIDGET_POLICY, frame_ancestors
 
 THEMES = ("light", "dark", "auto")
 YEAR = 31_536_000
