@@ -262,9 +262,11 @@ def test_loader_is_served_with_every_languages_count_words(client, app):
 
 
 def test_comment_lines_are_dropped_but_line_numbers_kept():
-    source = "const a = 1;\n  // why a is 1\nconst url = 'https://x'; // trailing stays\n"
+    source = ("const a = 1;\n  // why a is 1\nconst url = 'https://x'; // trailing stays\n"
+              "  /** What b does. */\nconst b = /* inline stays */ 2; /* so does this */\n/* a */ f(); /* b */\n")
     slim = assets.drop_comment_lines(source)
-    assert slim == "const a = 1;\n\nconst url = 'https://x'; // trailing stays\n"
+    assert slim == ("const a = 1;\n\nconst url = 'https://x'; // trailing stays\n"
+                    "\nconst b = /* inline stays */ 2; /* so does this */\n/* a */ f(); /* b */\n")
 
 
 @pytest.mark.parametrize("path", ["/embed.js", "EMBED_PAGE", "THREAD_JSON"])

@@ -30,8 +30,16 @@ class Bundle:
     files: dict  # relative path -> Asset
 
 
+def _is_comment_line(line):
+    """A line that is only a comment: `// ...`, or one whole `/* ... */` (a doc comment, say)."""
+    text = line.strip()
+    if text.startswith("//"):
+        return True
+    return text.startswith("/*") and text.endswith("*/") and text.find("*/") == len(text) - 2
+
+
 def drop_comment_lines(source):
-    """JavaScript without its whole-line // comments and indentation, which readers need not download.
+    """JavaScript without its whole-line comments and indentation, which readers need not download.
 
     Each comment line becomes an empty line, so line numbers in the browser's console still match
     the source. Comments after code on the same line stay: telling them apart from "//" inside a
@@ -41,7 +49,7 @@ def drop_comment_lines(source):
     lines = source.split("\n")
     multiline_template = any(line.count("`") % 2 for line in lines)
     return "\n".join(
-        "" if line.lstrip().startswith("//") else (line if multiline_template else line.strip())
+        "" if _is_comment_line(line) else (line if multiline_template else line.strip())
         for line in lines
     )
 
