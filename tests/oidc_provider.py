@@ -129,6 +129,13 @@ class LoopbackProvider:
         self.redirect_uris = []
         self.opener_policy = opener_policy
         self.broken_token_endpoint = False
+        # A reader already logged in at the provider who has consented before: /authorize sends
+        # them straight back with a code, no page shown (the victim of a login fixation attack).
+        self.remembered_user = None
+        # Put only `sub` in the ID token, so the client asks the userinfo endpoint for the rest.
+        self.thin_id_token = False
+        # Claims the userinfo endpoint adds to (or overrides in) its answer, as a hostile provider might.
+        self.userinfo_overrides = {}
         self.codes = {}
         self.tokens = {}
         self.nonces = set()
@@ -187,6 +194,8 @@ class LoopbackProvider:
                 return {"alg": "RS256", "kid": "test-key"}
 
             def generate_user_info(self, user, scope):
+                if provider.thin_id_token:
+                    return UserInfo(sub=user["sub"])
                 return UserInfo(sub=user["sub"], name=user["name"], email=f"{user['sub']}@provider.test",
                                 picture=f"{provider.issuer}/avatar/{user['sub']}.png",
                                 profile=f"{provider.issuer}/people/{user['sub']}")
@@ -229,6 +238,10 @@ class LoopbackProvider:
         @app.route("/authorize", methods=["GET", "POST"])
         def authorize():
             grant = server.get_consent_grant(end_user=None)
+            if request.method == "GET" and provider.remembered_user:
+                response = server.create_authorization_response(grant=grant, grant_user=dict(provider.remembered_user))
+                provider.nonces.add(request.args.get("nonce"))
+                return response
             if request.method == "GET":
                 response = app.make_response(render_template_string(LOGIN_PAGE))
                 if provider.opener_policy:
@@ -251,6 +264,6 @@ class LoopbackProvider:
         @protect("openid")
         def userinfo():
             user = current_token.user
-            return jsonify(sub=user["sub"], name=user["name"])
+            return jsonify({"sub": user["sub"], "name": user["name"]} | provider.userinfo_overrides)
 
         return app

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from conftest import ORIGIN, PAGE
+from helpers import row_counts
 from oidc_provider import LoopbackProvider
 
 SERVER = "http://comments.test"
@@ -65,6 +66,12 @@ def popup_result(response):
     return json.loads(match.group(1))
 
 
+def pairing_code(response):
+    """The code the popup shows for the reader to type, where it cannot reach the comment frame."""
+    match = re.search(r'<p class="pairing-code"[^>]*>([A-Z-]+)</p>', response.get_data(as_text=True))
+    return match and match.group(1)
+
+
 def log_in(client, secret=None, **who):
     secret = secret or new_secret()
     page = follow(client, at_provider(start(client, secret), **who))
@@ -72,8 +79,9 @@ def log_in(client, secret=None, **who):
     return secret, popup_result(page)["code"]
 
 
-def exchange(client, secret, code=None):
-    return client.post("/api/v1/auth/exchange", json={"secret": secret} | ({"code": code} if code else {}))
+def exchange(client, secret, code=None, pairing=None):
+    payload = {"secret": secret} | ({"code": code} if code else {}) | ({"pairing_code": pairing} if pairing else {})
+    return client.post("/api/v1/auth/exchange", json=payload)
 
 
 def token_for(client, **who):
@@ -140,15 +148,78 @@ def test_authorization_request_carries_state_nonce_and_pkce(client):
     assert "openid" in query["scope"][0].split()
 
 
-def test_fallback_collects_the_login_with_the_secret_alone(client):
+def test_popup_that_lost_its_opener_finishes_with_the_pairing_code_the_reader_types(client, site):
     secret = new_secret()
-    callback = at_provider(start(client, secret))
+    callback = at_provider(start(client, secret, site=site))
     pending = exchange(client, secret)
     assert pending.status_code == 202 and pending.get_json() == {"status": "pending"}
-    follow(client, callback)
-    collected = exchange(client, secret)
-    assert collected.status_code == 200
+    page = follow(client, callback)
+    shown = pairing_code(page)
+    assert re.fullmatch(r"[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}", shown)
+    assert "on Blog to finish logging in" in page.get_data(as_text=True)
+    # The frame learns that the login finished, and nothing more, from its secret.
+    waiting = exchange(client, secret)
+    assert waiting.status_code == 202 and waiting.get_json() == {"status": "pairing"}
+    # Typed as a reader types it: lower case, with a space instead of the dash.
+    collected = exchange(client, secret, pairing=shown.lower().replace("-", " "))
+    assert collected.status_code == 200, collected.get_json()
     assert collected.get_json()["user"]["name"] == "Grace Hopper"
+    assert exchange(client, secret, pairing=shown).get_json()["error"]["code"] == "code_used"
+
+
+def test_login_fixation_yields_no_token_to_the_attacker(app, provider, site):
+    """The attacker picks a secret and sends a victim, logged in at the provider, to a login link with its hash."""
+    attacker, victim = app.test_client(), app.test_client()
+    secret = new_secret()
+    provider.remembered_user = {"sub": "victim", "name": "Victim"}
+    # The provider shows no page: it sends the victim straight back with a code.
+    straight_back = requests.get(start(victim, secret, site=site), allow_redirects=False, timeout=10)
+    victim_page = follow(victim, straight_back.headers["Location"])
+    assert victim_page.status_code == 200 and "Welcome, Victim" in victim_page.get_data(as_text=True)
+
+    # The secret alone releases nothing: not the login, not a token.
+    assert exchange(attacker, secret).get_json() == {"status": "pairing"}
+    for guess in ["BCDF-GHJK", "ZZZZ-ZZZZ", "XXXX-XXXX", "bcdfbcdf", "QQQQ QQQQ"]:
+        refused = exchange(attacker, secret, pairing=guess)
+        assert refused.status_code == 400
+    assert refused.get_json()["error"]["code"] == "pairing_failed"
+    # After five wrong guesses the login is void, even for the code the victim's window shows.
+    spent = exchange(attacker, secret, pairing=pairing_code(victim_page))
+    assert spent.status_code == 400 and spent.get_json()["error"]["code"] == "code_used"
+    # Nor does a made-up one-time code work with the secret.
+    assert exchange(attacker, secret, code="made-up-code").get_json()["error"]["code"] == "invalid_code"
+    assert row_counts(app)["auth_tokens"] == 0
+
+
+def test_wrong_pairing_code_can_be_corrected(client):
+    secret = new_secret()
+    page = follow(client, at_provider(start(client, secret)))
+    wrong = exchange(client, secret, pairing="BBBB-BBBB")
+    assert wrong.status_code == 400 and wrong.get_json()["error"]["code"] == "wrong_pairing_code"
+    assert exchange(client, secret, pairing=pairing_code(page)).status_code == 200
+
+
+def test_one_login_gives_one_token_however_often_it_is_redeemed(client):
+    secret, code = log_in(client)
+    answers = [exchange(client, secret, code).status_code for _ in range(3)]
+    assert answers == [200, 400, 400]
+
+
+def test_userinfo_cannot_change_who_logged_in(client, provider):
+    """The ID token says who the reader is; a userinfo answer may add a name but never a subject or issuer."""
+    provider.thin_id_token = True
+    provider.userinfo_overrides = {"iss": "https://evil.example", "name": "From Userinfo"}
+    token = token_for(client, sub="reader-9")
+    me = client.get("/api/v1/me", headers=bearer(token)).get_json()["user"]
+    assert me["name"] == "From Userinfo"
+    again = token_for(client, sub="reader-9")  # the same issuer and subject: the same account
+    assert client.get("/api/v1/me", headers=bearer(again)).get_json()["user"]["id"] == me["id"]
+
+    provider.userinfo_overrides = {"sub": "someone-else", "name": "Someone Else"}
+    secret = new_secret()
+    page = follow(client, at_provider(start(client, secret), sub="reader-9"))
+    assert page.status_code == 502
+    assert exchange(client, secret).get_json()["error"]["code"] == "login_provider_error"
 
 
 def test_login_code_is_one_time(client):
@@ -168,7 +239,7 @@ def test_login_code_expires(client, app):
     secret, code = log_in(client)
     with app.app_context():
         for login in db.session.scalars(db.select(LoginCode)):
-            login.expires_at -= timedelta(minutes=3)
+            login.expires_at -= timedelta(minutes=6)
         db.session.commit()
     response = exchange(client, secret, code)
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "code_expired"

@@ -1,7 +1,10 @@
 """Readers' accounts: provider identities, one-time login codes and bearer tokens."""
+import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from .errors import InvalidInput, ParleyError
@@ -9,7 +12,13 @@ from .extensions import db
 from .models import AuthToken, Identity, LoginCode, User, utcnow
 from .tokens import digest
 
-LOGIN_CODE_LIFETIME = timedelta(minutes=2)
+# Long enough for a reader to type the pairing code from the login window into the comment form.
+LOGIN_CODE_LIFETIME = timedelta(minutes=5)
+# RFC 8628 section 6.1: consonants only (no words, no 0/O or 1/I look-alikes), 8 of them: 34 bits,
+# and a login is spent after a few wrong guesses, so guessing it is hopeless.
+PAIRING_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+PAIRING_LENGTH = 8
+PAIRING_ATTEMPTS = 5
 # Why a login did not complete, in the words the popup and the widget show.
 LOGIN_ERRORS = {
     "cancelled": "You cancelled the login.",
@@ -47,21 +56,78 @@ def sign_in(profile, now=None):
     return user
 
 
+@dataclass(frozen=True)
+class IssuedLogin:
+    """What the popup shows or hands over: the one-time code, and the pairing code a reader types."""
+
+    code: str
+    pairing_code: str | None
+
+
+def new_pairing_code():
+    return "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_LENGTH))
+
+
+def format_pairing_code(code):
+    """BCDF-GHJK: two halves are easier to read out and type."""
+    return f"{code[:4]}-{code[4:]}"
+
+
+def normalise_pairing_code(value):
+    """What the reader typed, upper-cased, with spaces and dashes dropped."""
+    return re.sub(r"[\s-]", "", value).upper()
+
+
 def issue_login_code(secret_hash, user=None, error=None, now=None):
-    """Bind the outcome of a login popup to the iframe's secret; returns the one-time code."""
+    """Bind the outcome of a login popup to the hash of the frame's secret.
+
+    A finished login is released only to whoever shows the one-time `code` (which the popup hands
+    to its opener alone) or, where the popup lost its opener, the `pairing_code` the popup shows
+    and the reader types into their comment form. The secret alone never releases a login: the
+    hash in a login link can be chosen by an attacker who knows the secret behind it.
+    """
     code = secrets.token_urlsafe(32)
+    pairing_code = new_pairing_code() if user is not None else None
     db.session.add(LoginCode(code_hash=digest(code), secret_hash=secret_hash, user_id=user.id if user else None,
-                             error=error, expires_at=(now or utcnow()) + LOGIN_CODE_LIFETIME))
+                             pairing_hash=pairing_code and digest(pairing_code), error=error,
+                             expires_at=(now or utcnow()) + LOGIN_CODE_LIFETIME))
     db.session.commit()
-    return code
+    return IssuedLogin(code, pairing_code)
 
 
 class LoginPending(Exception):
     """No login has finished yet for this secret."""
 
 
-def redeem_login(secret, code=None, now=None):
-    """Trade the iframe's secret (and the popup's code, when it arrived) for the user, once."""
+class PairingNeeded(Exception):
+    """The login finished, but its popup could not hand over the code: the reader must type the pairing code."""
+
+
+def _spend(login, now):
+    """Mark the login used, once: of two concurrent redemptions only one wins."""
+    spent = db.session.execute(
+        update(LoginCode).where(LoginCode.id == login.id, LoginCode.used_at.is_(None)).values(used_at=now))
+    db.session.commit()
+    if spent.rowcount != 1:
+        raise InvalidInput("this login code was used already; please log in again", code="code_used")
+
+
+def _check_pairing(login, pairing_code, now):
+    typed = normalise_pairing_code(pairing_code)
+    if login.pairing_hash and secrets.compare_digest(digest(typed), login.pairing_hash):
+        return
+    db.session.execute(update(LoginCode).where(LoginCode.id == login.id)
+                       .values(pairing_attempts=LoginCode.pairing_attempts + 1))
+    db.session.commit()
+    db.session.refresh(login)
+    if login.pairing_attempts >= PAIRING_ATTEMPTS:
+        _spend(login, now)
+        raise InvalidInput("too many wrong codes: this login is void; please log in again", code="pairing_failed")
+    raise InvalidInput("this is not the code the login window shows", code="wrong_pairing_code")
+
+
+def redeem_login(secret, code=None, pairing_code=None, now=None):
+    """Trade the frame's secret and the popup's code (or the pairing code the reader typed) for the user, once."""
     now = now or utcnow()
     secret_hash = digest(secret)
     if code is not None:
@@ -79,10 +145,15 @@ def redeem_login(secret, code=None, now=None):
         raise InvalidInput("this login code was used already; please log in again", code="code_used")
     if login.expires_at < now:
         raise InvalidInput("this login code has expired; please log in again", code="code_expired")
-    login.used_at = now
-    db.session.commit()
     if login.error:
+        # Only why it failed is released on the secret alone: there is nobody to log in.
+        _spend(login, now)
         raise ParleyError(LOGIN_ERRORS[login.error], code=f"login_{login.error}", status=400)
+    if code is None:
+        if pairing_code is None:
+            raise PairingNeeded()
+        _check_pairing(login, pairing_code, now)
+    _spend(login, now)
     return db.session.get(User, login.user_id)
 
 

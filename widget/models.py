@@ -166,6 +166,9 @@ class LoginCode(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # Set instead of user_id when the login failed: the iframe learns why by its secret.
     error: Mapped[str | None] = mapped_column(String(40))
+    # Hash of the code the popup shows for the reader to type where the popup lost its opener.
+    pairing_hash: Mapped[str | None] = mapped_column(String(64))
+    pairing_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
 

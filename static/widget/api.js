@@ -42,7 +42,9 @@ export function createApi(base, identity) {
     edit: (id, body, token) => call("PATCH", `comments/${id}`, { body: { body }, headers: token ? { "X-Edit-Token": token } : {} }),
     remove: (id, token) => call("DELETE", `comments/${id}`, { headers: token ? { "X-Edit-Token": token } : {} }),
     like: (id, liked) => call(liked ? "POST" : "DELETE", `comments/${id}/like`),
-    exchange: (secret, code) => call("POST", "auth/exchange", { body: code ? { secret, code } : { secret } }),
+    exchange: (secret, code, pairingCode) => call("POST", "auth/exchange", {
+      body: { secret, ...(code ? { code } : {}), ...(pairingCode ? { pairing_code: pairingCode } : {}) },
+    }),
     logout: () => call("POST", "auth/logout"),
   };
 }

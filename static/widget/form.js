@@ -42,7 +42,7 @@ export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
   const { body, name, email, website: site, remember } = form.elements;
   const fields = guestDetails ? { body, name, email, website: site } : { body };
   const submit = form.querySelector('[type="submit"]');
-  const errorBox = form.querySelector(".form-error");
+  const errorBox = form.querySelector("#parley-form-error");
   const title = respond.querySelector(".reply-title-text");
   const cancel = respond.querySelector(".cancel-reply");
   let parent = null;

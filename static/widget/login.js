@@ -1,6 +1,7 @@
 // "Click an icon to log in": the provider's login runs in a popup on this server's origin, never
-// in this frame. The popup hands back a one-time code; where the provider cut the popup off from
-// us, the frame collects the login with the secret whose hash the popup carried.
+// in this frame. The popup hands back a one-time code. Where the provider cut the popup off from
+// us, the server tells the frame (asked with its secret) that the login finished, and the reader
+// types the pairing code the popup shows: the secret alone never releases a login.
 import { ApiError } from "./api.js";
 import { describeError, t } from "./i18n.js";
 
@@ -39,10 +40,27 @@ export function createLogin({ api, store, providers, onChange, announce }) {
 
   function setWaiting(waiting, blockedUrl = null) {
     if (!box) return;
+    if (!waiting) setPairing(false);
     part(".login-waiting").hidden = !waiting || Boolean(blockedUrl);
     part(".login-blocked").hidden = !blockedUrl;
     if (blockedUrl) part(".login-blocked-link").href = blockedUrl;
     for (const button of box.querySelectorAll('[data-action="login"]')) button.setAttribute("aria-disabled", String(waiting));
+  }
+
+  const pairing = part(".login-pairing");
+  const pairField = part(".login-pairing-code");
+  const pairError = part("#parley-pairing-error");
+
+  /** Ask for the code the login window shows (and say what was wrong with the last one). */
+  function setPairing(shown, problem = null) {
+    if (!pairing) return;
+    pairing.hidden = !shown;
+    pairError.textContent = problem ?? "";
+    pairError.hidden = !problem;
+    pairField.setAttribute("aria-invalid", String(Boolean(problem)));
+    if (!shown) return;
+    part(".login-waiting").hidden = part(".login-blocked").hidden = true;
+    pairField.focus();
   }
 
   function finish(result) {
@@ -71,10 +89,40 @@ export function createLogin({ api, store, providers, onChange, announce }) {
         else current.timer = setTimeout(() => redeem(current), POLL_EVERY);
         return;
       }
+      if (result?.status === "pairing") {
+        // The login finished but its window could not reach us; a code it sent may still come.
+        setPairing(true);
+        announce(t("login.pairing_intro"));
+        return;
+      }
       finish(result);
     } catch (error) {
       // The popup's code and our polling may race: whichever lands second finds the code used.
       if (attempt === current) finish(error);
+    }
+  }
+
+  /** The reader typed the code the login window shows. */
+  async function pair() {
+    const current = attempt;
+    if (!current || pairing.getAttribute("aria-busy") === "true") return;
+    const typed = pairField.value.trim();
+    if (!typed) return setPairing(true, t("error.missing_pairing_code"));
+    pairing.setAttribute("aria-busy", "true");
+    try {
+      const result = await api.exchange(current.secret, null, typed);
+      if (attempt === current) finish(result);
+    } catch (error) {
+      if (attempt !== current) return;
+      // A mistyped code can be corrected; a login voided by too many is over.
+      if (error.code?.endsWith("pairing_code")) {
+        setPairing(true, describeError(error));
+        pairField.select();
+      } else {
+        finish(error);
+      }
+    } finally {
+      pairing.removeAttribute("aria-busy");
     }
   }
 
@@ -91,6 +139,7 @@ export function createLogin({ api, store, providers, onChange, announce }) {
       // Only our own popup, on this server's origin, speaks this language.
       const message = event.data?.parley;
       if (event.origin !== window.location.origin || message?.v !== 1 || attempt !== current) return;
+      if (popup && event.source !== popup) return;
       if (message.type === "login" && typeof message.code === "string") {
         clearTimeout(current.timer);
         redeem(current, message.code);
@@ -126,9 +175,17 @@ export function createLogin({ api, store, providers, onChange, announce }) {
     onChange(null, null);
   }
 
+  pairField?.addEventListener("keydown", (event) => {
+    // Enter here finishes the login; it must not send the comment form around it.
+    if (event.key !== "Enter") return;
+    event.preventDefault();
+    pair();
+  });
+
   show();
   return {
     user: () => user,
+    pair,
     token: () => store.get("auth")?.token ?? null,
     start,
     logout,

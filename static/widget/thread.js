@@ -415,6 +415,7 @@ function loginChanged(user, problem) {
 
 const ACTIONS = {
   login: (li, button) => login.start(button.dataset.provider),
+  pair: () => login.pair(),
   logout: () => login.logout(),
   "change-login": () => login.change(),
   reply: (li) => form?.open(li, comments.get(idOf(li)).author.name),

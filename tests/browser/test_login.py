@@ -2,7 +2,11 @@
 
 The provider (tests/oidc_provider.py) runs on loopback; nothing in Parley or Authlib is patched.
 """
+import hashlib
+import secrets
+
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from browser.conftest import HostPages, LiveServer, Widget
@@ -36,6 +40,37 @@ def login_widget(make_app, provider):
     world.host.stop()
 
 
+@pytest.fixture
+def severing_provider():
+    """A provider that sends Cross-Origin-Opener-Policy, so the popup always loses its opener."""
+    with LoopbackProvider(opener_policy=True) as running:
+        yield running
+
+
+@pytest.fixture
+def severed_login_widget(make_app, severing_provider):
+    world = _login_widget(make_app, severing_provider)
+    yield world
+    world.server.stop()
+    world.host.stop()
+
+
+@pytest.fixture
+def remembering_provider():
+    """A provider where the reader is logged in already: it shows no page and sends them straight back."""
+    with LoopbackProvider() as running:
+        running.remembered_user = {"sub": "victim", "name": "Victim"}
+        yield running
+
+
+@pytest.fixture
+def remembering_login_widget(make_app, remembering_provider):
+    world = _login_widget(make_app, remembering_provider)
+    yield world
+    world.server.stop()
+    world.host.stop()
+
+
 def _log_in_through_popup(page, frame, name="Grace Hopper", action="login"):
     with page.expect_popup() as opened:
         frame.get_by_role("button", name="Log in with Test ID").click()
@@ -44,6 +79,16 @@ def _log_in_through_popup(page, frame, name="Grace Hopper", action="login"):
     popup.locator("input[name=name]").fill(name)
     popup.locator(f"#{action}").click()
     return popup
+
+
+def _type_pairing_code(window, frame):
+    """What a reader does when the login window could not reach the page: copy its code into the form."""
+    expect(window.locator("h1")).to_have_text("You are logged in")
+    code = window.locator(".pairing-code").inner_text()
+    expect(frame.locator(".login-pairing")).to_be_visible()
+    frame.locator(".login-pairing-code").fill(code.lower())
+    frame.locator(".login-pairing-code").press("Enter")
+    window.close()
 
 
 def test_reader_logs_in_comments_reloads_and_logs_out(login_widget, provider, real_chrome):
@@ -56,9 +101,8 @@ def test_reader_logs_in_comments_reloads_and_logs_out(login_widget, provider, re
         expect(frame.locator(".login-intro")).to_have_text("Fill in your details below or click an icon to log in:")
         popup = _log_in_through_popup(page, frame)
         if provider.opener_policy:
-            # The provider cut the popup off from the frame: it says so, and the frame collects the login.
-            expect(popup.locator("h1")).to_have_text("You are logged in")
-            popup.close()
+            # The provider cut the popup off from the frame: the reader carries its code across.
+            _type_pairing_code(popup, frame)
         expect(frame.locator(".logged-in-text")).to_have_text(
             "Grace Hopper: you are commenting using your Test ID account.")
         expect(frame.locator(".guest-details")).to_be_hidden()
@@ -98,6 +142,11 @@ def test_login_works_where_the_frame_may_not_store_anything(login_widget, provid
     frame = login_widget.open(page)
     frame.locator("#respond").screenshot(path=artifacts / "widget-login-choices.png")
     popup = _log_in_through_popup(page, frame, name="Ada Lovelace")
+    if provider.opener_policy:
+        expect(frame.locator(".login-pairing")).to_be_visible()
+        frame.locator("#respond").screenshot(path=artifacts / "widget-login-pairing.png")
+        popup.screenshot(path=artifacts / "login-popup-pairing-code.png")
+        _type_pairing_code(popup, frame)
     expect(frame.locator(".logged-in-text")).to_contain_text("Ada Lovelace")
     frame.locator("#respond").screenshot(path=artifacts / "widget-logged-in.png")
     if not popup.is_closed():
@@ -133,9 +182,55 @@ def test_blocked_popup_gets_a_link_that_finishes_the_login(login_widget, provide
     tab = opened.value
     tab.locator("input[name=name]").fill("Linus")
     tab.locator("#login").click()
-    expect(tab.locator("h1")).to_have_text("You are logged in")
+    # A link opens the tab without an opener: the reader types the code the tab shows.
+    _type_pairing_code(tab, frame)
     expect(frame.locator(".logged-in-text")).to_contain_text("Linus")
-    tab.close()
+
+
+def test_wrong_pairing_code_is_said_in_words_and_can_be_corrected(severed_login_widget, page):
+    severed_login_widget.site()
+    frame = severed_login_widget.open(page)
+    popup = _log_in_through_popup(page, frame, name="Grace Hopper")
+    expect(frame.locator(".login-pairing")).to_be_visible()
+    frame.locator(".login-pairing-code").fill("BBBB-BBBB")
+    frame.get_by_role("button", name="Finish logging in").click()
+    expect(frame.locator("#parley-pairing-error")).to_have_text(
+        "That is not the code the login window shows. Check it and try again.")
+    expect(frame.locator(".login-pairing-code")).to_have_attribute("aria-invalid", "true")
+    _type_pairing_code(popup, frame)
+    expect(frame.locator(".logged-in-text")).to_contain_text("Grace Hopper")
+    expect(frame.locator(".login-pairing")).to_be_hidden()
+
+
+ATTACKER_PAGE = """<!doctype html><title>Win a prize</title>
+<script>
+window.received = [];
+window.addEventListener("message", (event) => window.received.push(event.data));
+function lure(url) { window.victim = window.open(url, "_blank", "popup"); }
+</script>"""
+
+
+def test_login_fixation_from_another_site_yields_nothing(remembering_login_widget, page):
+    """An attacker's page opens a login link with the hash of its own secret for a reader the provider remembers."""
+    login_widget = remembering_login_widget
+    login_widget.site()
+    login_widget.pages["/prize"] = ATTACKER_PAGE
+    page.goto(f"{login_widget.host.url}/prize")
+    secret = secrets.token_urlsafe(32)
+    link = f"{login_widget.server.url}/auth/login/testid?site=blog&s={hashlib.sha256(secret.encode()).hexdigest()}"
+    with page.expect_popup() as opened:
+        page.evaluate("(url) => lure(url)", link)
+    window = opened.value
+    # The login finished in the victim's browser; its window posted the code to this server's
+    # own origin only, and closed. The attacker's page, its opener, received nothing.
+    if not window.is_closed():
+        window.wait_for_event("close")
+    assert login_widget.server.paths("/auth/callback/testid")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.received") == []
+    exchange = f"{login_widget.server.url}/api/v1/auth/exchange"
+    answer = requests.post(exchange, json={"secret": secret}, timeout=10)
+    assert answer.status_code == 202 and answer.json() == {"status": "pairing"}
 
 
 def test_site_that_takes_only_logged_in_readers_shows_no_guest_fields(login_widget, provider, page):

@@ -227,7 +227,8 @@ def openapi_document():
             },
         }},
         "/auth/exchange": {"post": {
-            "summary": "Trade the widget's login secret (and the popup's one-time code) for a bearer token.",
+            "summary": "Trade the widget's login secret and the popup's one-time code (or the pairing code the "
+                       "reader typed) for a bearer token.",
             "operationId": "exchangeLoginCode",
             "security": [],
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -236,8 +237,10 @@ def openapi_document():
                     "secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32,128}$",
                                "description": "The random secret whose SHA-256 (hex) the login popup carried."},
                     "code": {"type": "string", "maxLength": 128,
-                             "description": "The code the popup posted back; without it the login is collected "
-                                            "by the secret alone (when the popup lost its opener)."},
+                             "description": "The code the popup posted back to the frame that opened it."},
+                    "pairing_code": {"type": "string", "maxLength": 20,
+                                     "description": "Where the popup lost its opener: the code it shows, as the "
+                                                    "reader typed it (case, spaces and dashes do not matter)."},
                 },
             }}}},
             "responses": {
@@ -246,8 +249,10 @@ def openapi_document():
                     "expires_at": {"type": "string", "format": "date-time"},
                     "user": _ref("User"),
                 }}, "Logged in."),
-                "202": _json({"type": "object", "properties": {"status": {"const": "pending"}}},
-                             "The login has not finished yet: ask again shortly."),
+                "202": _json({"type": "object", "required": ["status"],
+                              "properties": {"status": {"enum": ["pending", "pairing"]}}},
+                             "Without a code: `pending` while the login has not finished (ask again shortly); "
+                             "`pairing` once it has, and the pairing code the popup shows is needed."),
             } | _errors(400, 415),
         }},
         "/auth/logout": {"post": {

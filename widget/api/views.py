@@ -262,16 +262,19 @@ SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 
 @bp.post("/auth/exchange")
 def exchange_login_code():
-    """The widget trades its secret (and the popup's code) for a bearer token."""
-    data = inputs.json_object(("secret", "code"))
+    """The widget trades its secret and the popup's code (or the pairing code the reader typed) for a token."""
+    data = inputs.json_object(("secret", "code", "pairing_code"))
     secret = inputs.text(data.get("secret"), "secret", 128, required=True)
     if not SECRET.match(secret):
         raise InvalidInput("secret must be 32 to 128 URL-safe characters", code="invalid_secret")
     code = inputs.text(data.get("code"), "code", 128)
+    pairing_code = inputs.text(data.get("pairing_code"), "pairing_code", 20)
     try:
-        user = accounts.redeem_login(secret, code)
+        user = accounts.redeem_login(secret, code, pairing_code)
     except accounts.LoginPending:
         return jsonify(status="pending"), 202
+    except accounts.PairingNeeded:
+        return jsonify(status="pairing"), 202
     token, record = accounts.issue_token(user, timedelta(days=current_app.config["AUTH_TOKEN_DAYS"]))
     return jsonify(token=token, expires_at=iso(record.expires_at), user=_user_json(user))
 

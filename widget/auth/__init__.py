@@ -44,11 +44,20 @@ def popup_headers(response):
     return response
 
 
-def _popup(status=200, *, code=None, error=None, provider=None, user=None):
-    """The page the popup ends on: it hands the outcome to the widget that opened it."""
-    message = {"origin": own_origin(), "code": code, "error": error and error.reason,
+def _popup(status=200, *, issued=None, error=None, provider=None, user=None, site=None):
+    """The page the popup ends on: it hands the outcome to the frame that opened it, or shows the pairing code."""
+    message = {"origin": own_origin(), "code": issued and issued.code, "error": error and error.reason,
                "message": error and error.message}
-    return render_template("auth/popup.html", message=message, error=error, provider=provider, user=user), status
+    pairing = issued and issued.pairing_code and accounts.format_pairing_code(issued.pairing_code)
+    return render_template("auth/popup.html", message=message, error=error, provider=provider, user=user,
+                           pairing_code=pairing, site=site), status
+
+
+def _site_named(public_id):
+    try:
+        return get_site(public_id) if public_id else None
+    except ParleyError:
+        return None
 
 
 @bp.get("/login/<name>")
@@ -67,7 +76,7 @@ def login(name):
             abort(404, description=error.message)
         if site.providers is not None and name not in site.providers:
             abort(403, description=f"{available[name].label} login is not enabled for this site.")
-    session["parley_login"] = {"s": secret_hash, "provider": name}
+    session["parley_login"] = {"s": secret_hash, "provider": name, "site": site_id or None}
     try:
         return providers.start_login(current_app, name, public_url_for("auth.callback", name=name))
     except providers.ProviderError as error:
@@ -96,8 +105,8 @@ def callback(name):
         return _popup(400 if error.reason in ("state", "cancelled") else 502, error=error,
                       provider=available[name])
     user = accounts.sign_in(profile)
-    code = accounts.issue_login_code(pending["s"], user=user)
-    return _popup(code=code, provider=available[name], user=user)
+    issued = accounts.issue_login_code(pending["s"], user=user)
+    return _popup(issued=issued, provider=available[name], user=user, site=_site_named(pending.get("site")))
 
 
 @bp.errorhandler(400)

@@ -195,12 +195,21 @@ def _profile(provider, realm, subject, name, avatar, profile_url, email):
                    avatar_url=_url(avatar), profile_url=_url(profile_url), email=_text(email, 254))
 
 
+# Who the reader is comes from the signed ID token alone; userinfo may only fill in how they look.
+IDENTITY_CLAIMS = ("iss", "sub", "aud", "azp", "exp", "iat", "nonce", "auth_time")
+
+
 def _openid_profile(provider, client, token):
-    claims = token.get("userinfo")
+    claims = token.get("userinfo")  # the ID token's claims, signature, issuer, audience and nonce checked
     if not claims:
         raise ProviderError("provider_error")  # an OpenID provider must send a valid ID token
+    claims = dict(claims)
     if not claims.get("name") and client.load_server_metadata().get("userinfo_endpoint"):
-        claims = dict(claims) | {k: v for k, v in client.userinfo(token=token).items() if k != "sub"}
+        extra = client.userinfo(token=token)
+        # OpenID Connect Core 5.3.2: a userinfo answer about another subject must not be used.
+        if extra.get("sub") != claims["sub"]:
+            raise ProviderError("provider_error")
+        claims |= {k: v for k, v in extra.items() if k not in IDENTITY_CLAIMS}
     name = claims.get("name") or claims.get("preferred_username") or claims.get("nickname")
     return _profile(provider, claims["iss"], claims["sub"], name, claims.get("picture"),
                     claims.get("profile"), claims.get("email"))
