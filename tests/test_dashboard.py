@@ -135,6 +135,68 @@ def test_login_attempts_are_rate_limited_per_address(make_app, runner):
     assert log_in(client).status_code == 429
 
 
+def browser_at(app, address):
+    """A browser of its own, sending from `address`."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_stranger_cannot_lock_the_owner_out(app, runner):
+    create_admin(runner)
+    owners_laptop = browser_at(app, "198.51.100.7")
+    assert log_in(owners_laptop).status_code == 302  # the laptop is now a known device
+    submit(owners_laptop, "/dashboard/logout")
+    attacker = browser_at(app, "203.0.113.66")
+    answers = [log_in(attacker, password=f"guess number {n}").status_code for n in range(30)]
+    assert answers[:5] == [403] * 5 and set(answers[5:]) == {429}
+    assert log_in(attacker).status_code == 429  # the attacker is held even with the right password
+    # The owner is not: on the known laptop, even from the attacker's address (a shared café network),
+    assert log_in(owners_laptop).status_code == 302
+    submit(owners_laptop, "/dashboard/logout")
+    owners_laptop.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+    assert log_in(owners_laptop).status_code == 302
+    # and on a new phone from another address.
+    assert log_in(browser_at(app, "192.0.2.44")).status_code == 302
+
+
+def test_spread_out_guessing_slows_unknown_browsers_but_never_a_known_device(make_app):
+    app = make_app(LOGIN_FAILURES_ACCOUNT_WIDE=10)
+    create_admin(app.test_cli_runner())
+    owners_laptop = browser_at(app, "198.51.100.7")
+    assert log_in(owners_laptop).status_code == 302
+    submit(owners_laptop, "/dashboard/logout")
+    for n in range(10):  # a botnet: one guess from each of many addresses
+        assert log_in(browser_at(app, f"203.0.113.{n + 1}"), password=f"guess {n}").status_code == 403
+    stranger = log_in(browser_at(app, "192.0.2.200"))
+    assert stranger.status_code == 429 and "Too many failed logins" in stranger.get_data(as_text=True)
+    assert log_in(owners_laptop).status_code == 302
+
+
+def test_forged_or_foreign_device_cookie_counts_as_an_unknown_browser(app, runner):
+    create_admin(runner)
+    create_admin(runner, email="other@example.com")
+    others_laptop = browser_at(app, "203.0.113.5")
+    assert log_in(others_laptop, email="other@example.com").status_code == 302  # a device of *other*
+    submit(others_laptop, "/dashboard/logout")
+    for n in range(5):
+        assert log_in(others_laptop, password=f"guess {n}").status_code == 403  # guessing admin's password
+    assert log_in(others_laptop).status_code == 429
+    forged = browser_at(app, "203.0.113.5")
+    forged.set_cookie("parley_device", "WzEsImFiYyJd.forged.signature", path="/dashboard/")
+    assert log_in(forged).status_code == 429
+
+
+def test_a_known_device_that_keeps_guessing_is_held_itself(app, runner):
+    create_admin(runner)
+    laptop = browser_at(app, "198.51.100.7")
+    assert log_in(laptop).status_code == 302
+    submit(laptop, "/dashboard/logout")
+    answers = [log_in(laptop, password=f"guess {n}").status_code for n in range(6)]
+    assert answers == [403] * 5 + [429]
+    assert log_in(browser_at(app, "192.0.2.9")).status_code == 302  # the owner elsewhere is not held
+
+
 def test_login_never_redirects_off_the_dashboard(app, runner):
     create_admin(runner)
     for target in ("https://evil.example/", "//evil.example/x", "/api/v1/me", "/\\evil.example"):

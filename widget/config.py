@@ -38,10 +38,15 @@ class Config:
     WTF_CSRF_CHECK_DEFAULT = False
     # A token lives as long as the session: a moderation tab left open all day still works.
     WTF_CSRF_TIME_LIMIT = None
-    # Failed dashboard logins allowed per account and per client address in the window.
+    # Failed dashboard logins allowed in the window: for one account from one address (or from one
+    # browser that logged in to it before), from one address, and for one account from all unknown
+    # browsers together. A known browser is never held back by failures made elsewhere.
     LOGIN_FAILURES_PER_ACCOUNT = 5
     LOGIN_FAILURES_PER_ADDRESS = 20
+    LOGIN_FAILURES_ACCOUNT_WIDE = 100
     LOGIN_WINDOW_MINUTES = 15
+    # How long a browser that logged in to the dashboard is remembered as a known device.
+    LOGIN_DEVICE_DAYS = 365
     # How long an invitation link to become a site's owner or moderator stays valid.
     INVITATION_DAYS = 7
 

@@ -37,3 +37,8 @@ class Conflict(ParleyError):
 class TooLarge(ParleyError):
     status = 413
     code = "too_large"
+
+
+class TooManyAttempts(ParleyError):
+    status = 429
+    code = "too_many_attempts"

@@ -1,12 +1,16 @@
 """Dashboard accounts: the administrator's password login, provider logins linked to it, login rate limits."""
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from sqlalchemy import update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit
-from .errors import Conflict, InvalidInput, NotAllowed, NotFound
+from .errors import Conflict, InvalidInput, NotAllowed, NotFound, TooManyAttempts
 from .extensions import db
 from .models import (AuditEntry, Ban, DashboardAccount, Identity, Invitation, LoginFailure, Membership, User,
                      utcnow)
@@ -15,8 +19,12 @@ from .tokens import keyed_hash
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
-# Checked when no account matches, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("parley-timing-equaliser")
+
+
+@cache
+def _dummy_hash():
+    """Checked when no account matches, so a wrong address costs as long as a wrong password."""
+    return generate_password_hash("parley-timing-equaliser")
 
 
 def normalise_email(value):
@@ -87,20 +95,49 @@ def end_sessions(account):
     db.session.commit()
 
 
-# Rate limiting: failed logins are counted in the database, so every worker and machine shares them.
+# Rate limiting, after OWASP's "device cookies": failed logins are counted in the database (so every
+# worker shares them) per account and address, and per address. A browser that logged in to the
+# account before carries a signed device cookie and is counted on its own, so failures made
+# elsewhere never lock the owner out; only unknown browsers share the account-wide limit.
+
+DEVICE_SALT = "parley.login-device"
+
 
 @dataclass(frozen=True)
 class LoginLimits:
+    # Failures for one account from one address, or from one known device.
     per_account: int
+    # Failures from one address, whatever the accounts tried.
     per_address: int
+    # Failures for one account from every unknown browser together: slows a spread-out attack.
+    account_wide: int
     window: timedelta
 
 
-def _failure_keys(secret_key, email, address):
-    keys = {"account": keyed_hash(secret_key, f"login-email:{email}")}
-    if address:
-        keys["address"] = keyed_hash(secret_key, f"login-ip:{address}")
-    return keys
+@dataclass(frozen=True)
+class Device:
+    """A browser that logged in to an account before, as its signed device cookie says."""
+
+    account_id: int
+    nonce: str
+
+
+def device_token(secret_key, account):
+    """A new signed device cookie value for a browser that just logged in to `account`."""
+    return URLSafeTimedSerializer(secret_key, salt=DEVICE_SALT).dumps([account.id, secrets.token_urlsafe(16)])
+
+
+def device_from_token(secret_key, token, max_age):
+    """The Device a cookie value names, or None when it is missing, forged or too old."""
+    if not isinstance(token, str) or not token or len(token) > 300:
+        return None
+    try:
+        account_id, nonce = URLSafeTimedSerializer(secret_key, salt=DEVICE_SALT).loads(token, max_age=max_age)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if not isinstance(account_id, int) or not isinstance(nonce, str):
+        return None
+    return Device(account_id, nonce)
 
 
 def _failures(key_hash, since):
@@ -108,29 +145,41 @@ def _failures(key_hash, since):
                              .where(LoginFailure.key_hash == key_hash, LoginFailure.created_at >= since))
 
 
-class TooManyAttempts(NotAllowed):
-    status = 429
-    code = "too_many_attempts"
+def _limited_keys(secret_key, email, address, account, device, limits):
+    """{failure key: its limit} that this attempt is counted against."""
+    if device is not None and account is not None and device.account_id == account.id:
+        return {keyed_hash(secret_key, f"login-device:{device.nonce}"): limits.per_account}
+    address = address or "unknown"
+    return {
+        keyed_hash(secret_key, f"login-email-ip:{email}|{address}"): limits.per_account,
+        keyed_hash(secret_key, f"login-ip:{address}"): limits.per_address,
+        keyed_hash(secret_key, f"login-email:{email}"): limits.account_wide,
+    }
 
 
-def password_login(email, password, *, address, secret_key, limits, now=None):
-    """The account for this email and password, or an error; failures count toward the limits."""
+def password_login(email, password, *, address, secret_key, limits, device=None, now=None):
+    """The account for this email and password, or an error; failures count toward the limits.
+
+    `device` is the Device of the browser's signed cookie, if it has one.
+    """
     now = now or utcnow()
     email = str(email or "").strip().lower()[:254]
-    keys = _failure_keys(secret_key, email, address)
-    since = now - limits.window
-    minutes = int(limits.window.total_seconds() // 60)
-    if (_failures(keys["account"], since) >= limits.per_account
-            or ("address" in keys and _failures(keys["address"], since) >= limits.per_address)):
-        raise TooManyAttempts(f"Too many failed logins. Wait {minutes} minutes and try again.")
     account = account_by_email(email) if email else None
-    hashed = account.password_hash if account is not None and account.password_hash else _DUMMY_HASH
-    if not (check_password_hash(hashed, str(password or "")[:MAX_PASSWORD]) and hashed is not _DUMMY_HASH):
+    keys = _limited_keys(secret_key, email, address, account, device, limits)
+    since = now - limits.window
+    if any(_failures(key, since) >= limit for key, limit in keys.items()):
+        minutes = int(limits.window.total_seconds() // 60)
+        raise TooManyAttempts(f"Too many failed logins. Wait {minutes} minutes and try again.")
+    known = account is not None and bool(account.password_hash)
+    matches = check_password_hash(account.password_hash if known else _dummy_hash(), str(password or "")[:MAX_PASSWORD])
+    if not (known and matches):
         db.session.execute(db.delete(LoginFailure).where(LoginFailure.created_at < since))
-        db.session.add_all([LoginFailure(key_hash=key, created_at=now) for key in keys.values()])
+        db.session.add_all([LoginFailure(key_hash=key, created_at=now) for key in keys])
         db.session.commit()
         raise NotAllowed("That email and password do not match an account.", code="bad_login")
-    db.session.execute(db.delete(LoginFailure).where(LoginFailure.key_hash == keys["account"]))
+    # The account-wide count stays: the owner's success does not open the door to the attacker.
+    first = next(iter(keys))
+    db.session.execute(db.delete(LoginFailure).where(LoginFailure.key_hash == first))
     account.last_login_at = now
     db.session.commit()
     return account

@@ -15,10 +15,15 @@ from . import bp, social
 from .access import safe_next
 
 
-def _limits():
+def _password_login(email, password):
+    """staff.password_login with this server's limits, this request's address and its device cookie."""
     config = current_app.config
-    return staff.LoginLimits(config["LOGIN_FAILURES_PER_ACCOUNT"], config["LOGIN_FAILURES_PER_ADDRESS"],
-                             timedelta(minutes=config["LOGIN_WINDOW_MINUTES"]))
+    limits = staff.LoginLimits(config["LOGIN_FAILURES_PER_ACCOUNT"], config["LOGIN_FAILURES_PER_ADDRESS"],
+                               config["LOGIN_FAILURES_ACCOUNT_WIDE"], timedelta(minutes=config["LOGIN_WINDOW_MINUTES"]))
+    device = staff.device_from_token(current_app.secret_key, request.cookies.get(social.DEVICE_COOKIE),
+                                     max_age=int(timedelta(days=config["LOGIN_DEVICE_DAYS"]).total_seconds()))
+    return staff.password_login(email, password, address=request.remote_addr, secret_key=current_app.secret_key,
+                                limits=limits, device=device)
 
 
 def _providers():
@@ -43,8 +48,7 @@ def login():
     if request.method == "POST":
         email = request.form.get("email", "")[:254]
         try:
-            account = staff.password_login(email, request.form.get("password", ""), address=request.remote_addr,
-                                           secret_key=current_app.secret_key, limits=_limits())
+            account = _password_login(email, request.form.get("password", ""))
             if not staff.dashboard_user_allowed(account.user):
                 raise NotAllowed("This account has no site to moderate any more. Ask an administrator.")
         except ParleyError as failure:
@@ -95,8 +99,7 @@ def _invitee(form):
     account = staff.account_by_email(form["email"]) if form["email"] else None
     if account is not None:
         # Proving they own the account: the same rate limits as the login form.
-        return staff.password_login(form["email"], password, address=request.remote_addr,
-                                    secret_key=current_app.secret_key, limits=_limits()).user
+        return _password_login(form["email"], password).user
     if password != request.form.get("confirm", ""):
         raise InvalidInput("The two passwords differ.")
     return staff.create_account(form["email"], password, name=form["name"]).user

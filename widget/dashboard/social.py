@@ -1,5 +1,7 @@
 """Dashboard logins through the server's providers: the widget's login flow with a dashboard purpose."""
-from flask import current_app, flash, redirect, request, session, url_for
+from datetime import timedelta
+
+from flask import after_this_request, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user
 
 from .. import accounts, memberships, staff
@@ -13,6 +15,8 @@ from .access import safe_next
 
 # What a provider login started from the dashboard is for.
 PURPOSES = ("dashboard", "invite", "link")
+# Marks a browser that logged in to an account before: failed logins elsewhere never lock it out.
+DEVICE_COOKIE = "parley_device"
 
 
 def log_in(user):
@@ -22,6 +26,14 @@ def log_in(user):
     login_user(user)
     session.permanent = True
     session["dashboard_epoch"] = account.session_epoch
+    device = staff.device_token(current_app.secret_key, account)
+
+    @after_this_request
+    def remember_device(response):
+        response.set_cookie(DEVICE_COOKIE, device, max_age=timedelta(days=current_app.config["LOGIN_DEVICE_DAYS"]),
+                            path=url_for("dashboard.home"), httponly=True, samesite="Strict",
+                            secure=current_app.session_interface.get_cookie_secure(current_app))
+        return response
 
 
 def start(name, purpose, **extra):
