@@ -1,12 +1,40 @@
-"""Database set-up: SQLite pragmas, and the schema upgraded on first start."""
+"""Database set-up: SQLite pragmas and write locks, and the schema upgraded on first start."""
 import fcntl
 from contextlib import contextmanager
+from functools import wraps
 from pathlib import Path
 
+from flask import g, has_request_context, request
 from flask_migrate import upgrade
 from sqlalchemy import event, inspect, text
 
 from .extensions import db
+
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def writes(view):
+    """Mark a GET view that writes (a login callback, say), so that on SQLite it takes the write lock first."""
+    @wraps(view)
+    def marked(*args, **kwargs):
+        g.parley_writes = True
+        return view(*args, **kwargs)
+    return marked
+
+
+def _may_write():
+    """Whether the transaction about to begin may write: every request but reads, and all work outside one."""
+    if not has_request_context():
+        return True  # the command line, a worker
+    return request.method not in READ_METHODS or g.get("parley_writes", False)
+
+
+def _sqlite_begin(connection):
+    # A deferred transaction that reads and then writes fails at once with "database is locked"
+    # when another worker wrote in between: its snapshot is stale, and busy_timeout cannot retry
+    # that. A transaction that may write takes the write lock when it begins, waiting its turn;
+    # reads stay deferred, so under WAL they go on beside the one writer.
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
 
 
 def _sqlite_connect(dbapi_connection, _record):
@@ -51,7 +79,7 @@ def configure(app):
         engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_connect)
-            event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+            event.listen(engine, "begin", _sqlite_begin)
             engine.dispose()  # connections made before the listener get the pragmas too
         if not app.config["AUTO_MIGRATE"]:
             return

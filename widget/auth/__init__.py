@@ -4,6 +4,7 @@ import re
 from flask import Blueprint, abort, current_app, render_template, request, session
 
 from .. import accounts
+from ..database import writes
 from ..errors import ParleyError
 from ..extensions import db, login_manager
 from ..headers import secure_html
@@ -61,6 +62,7 @@ def _site_named(public_id):
 
 
 @bp.get("/login/<name>")
+@writes  # a provider that cannot be reached is recorded for the frame to collect
 def login(name):
     available = providers.available(current_app)
     if name not in available:
@@ -85,6 +87,7 @@ def login(name):
 
 
 @bp.get("/callback/<name>")
+@writes  # the reader's account and the login code
 def callback(name):
     available = providers.available(current_app)
     if name not in available:

@@ -3,6 +3,7 @@ from flask import current_app, render_template
 from werkzeug.exceptions import NotFound
 
 from .. import sites
+from ..database import writes
 from ..links import own_origin, public_url_for
 from ..errors import Conflict
 from ..extensions import db
@@ -67,6 +68,7 @@ def ensure_demo_site():
 
 @bp.get("/demo", defaults={"slug": FIRST_POST})
 @bp.get("/demo/<slug>")
+@writes  # the first visit to a fresh install makes the demo site
 def demo(slug):
     if not current_app.config["DEMO"] or slug not in POSTS:
         raise NotFound()

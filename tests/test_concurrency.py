@@ -1,0 +1,134 @@
+"""Many readers posting at once to the production set-up the README advises (gunicorn -w 4).
+
+Runs on the suite's database kind: a fresh SQLite file, or a fresh PostgreSQL database when the
+suite runs on PostgreSQL. Every post must be answered 201 with its own comment, and every one
+must be stored.
+"""
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from widget import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = 8
+POSTS_EACH = 250
+PAGES = [f"https://blog.example.com/posts/{n}" for n in range(5)]
+ORIGIN = "https://blog.example.com"
+SECRET = "concurrency-test-secret"
+
+
+@pytest.fixture
+def served_database_url(database_url, tmp_path, request):
+    """An empty database of the suite's kind, for a server in other processes."""
+    if database_url.startswith("postgresql"):
+        return request.getfixturevalue("fresh_postgres_url")
+    return f"sqlite:///{tmp_path / 'parley.sqlite3'}"
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _prepare(database_url):
+    """Schema and a site, made as an owner would: create the app once, add the site from the CLI."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": SECRET})
+    result = app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin", ORIGIN])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        from widget.extensions import db
+
+        db.engine.dispose()
+
+
+class Gunicorn:
+    def __init__(self, database_url, workers=4):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, DATABASE_URL=database_url, PARLEY_SECRET_KEY=SECRET)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "app:app"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def wait_until_healthy(self, seconds=60):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.process.stderr.read()
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("gunicorn did not answer /healthz in time")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            _, stderr = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, stderr = self.process.communicate()
+        return stderr
+
+
+def _poster(server_url, client_number, outcomes):
+    session = requests.Session()
+    for n in range(POSTS_EACH):
+        body = f"client {client_number} comment {n}"
+        payload = {"site": "blog", "url": PAGES[(client_number + n) % len(PAGES)], "body": body,
+                   "author": {"name": f"Reader {client_number}", "email": f"r{client_number}@example.org"}}
+        try:
+            response = session.post(f"{server_url}/api/v1/comments", json=payload, headers={"Origin": ORIGIN},
+                                    timeout=60)
+        except requests.RequestException as error:
+            outcomes.append((body, "no answer", str(error)))
+            continue
+        if response.status_code != 201:
+            outcomes.append((body, response.status_code, response.text[:300]))
+        elif response.json()["comment"]["html"] != f"<p>{body}</p>":
+            outcomes.append((body, "wrong comment", response.text[:300]))
+        else:
+            outcomes.append((body, 201, response.json()["comment"]["id"]))
+
+
+def test_2000_concurrent_posts_under_four_workers_all_succeed_and_are_all_stored(served_database_url):
+    _prepare(served_database_url)
+    server = Gunicorn(served_database_url)
+    try:
+        server.wait_until_healthy()
+        outcomes = []
+        threads = [threading.Thread(target=_poster, args=(server.url, c, outcomes)) for c in range(CLIENTS)]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.monotonic() - started
+    finally:
+        log = server.stop()
+    failures = [outcome for outcome in outcomes if outcome[1] != 201]
+    assert not failures, f"{len(failures)} of {len(outcomes)} posts failed, e.g. {failures[:3]}\n{log[-2000:]}"
+    assert len(outcomes) == CLIENTS * POSTS_EACH
+    acknowledged = {body for body, _, _ in outcomes}
+    assert len({comment_id for _, _, comment_id in outcomes}) == len(outcomes)  # one id each
+
+    engine = create_engine(served_database_url)
+    with engine.connect() as connection:
+        stored = set(connection.execute(text("SELECT body FROM comments")).scalars())
+        threads_made = connection.execute(text("SELECT count(*) FROM threads")).scalar()
+    engine.dispose()
+    assert stored == acknowledged  # nothing lost, nothing extra
+    assert threads_made == len(PAGES)  # racing first comments on a page made one thread, not several
+    print(f"{len(outcomes)} posts from {CLIENTS} clients in {elapsed:.1f} s ({len(outcomes) / elapsed:.0f}/s)")
