@@ -120,3 +120,47 @@ def test_forwarded_headers_are_ignored_unless_a_proxy_is_declared(make_app):
 
 def test_declared_proxy_supplies_scheme_and_host(make_app):
     assert _avatar_url(make_app(PROXY_COUNT=1, SERVER_NAME=None)).startswith("https://comments.example.com/")
+
+
+def test_postgresql_outage_answers_503_and_recovers_at_once(make_app, fresh_postgres_url):
+    """The database host goes away mid-service and comes back: 503s with Retry-After, never 500s, and nothing half-written."""
+    from sqlalchemy.engine import make_url
+
+    from dashboard_helpers import create_admin, logged_in
+    from helpers import row_counts
+    from tcp_proxy import TcpProxy
+
+    real = make_url(fresh_postgres_url)
+    proxy = TcpProxy(real.host or "127.0.0.1", real.port or 5432)
+    app = make_app(SQLALCHEMY_DATABASE_URI=real.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
+    runner, client = app.test_cli_runner(), app.test_client()
+    assert runner.invoke(args=["site", "add", "pg", "--name", "PG", "--origin", "https://pg.example"]).exit_code == 0
+    comment = {"site": "pg", "url": "https://pg.example/a", "body": "before the outage",
+               "author": {"name": "P", "email": "p@example.org"}}
+    assert client.post("/api/v1/comments", json=comment).status_code == 201
+    create_admin(runner)
+    moderator = logged_in(app)
+    try:
+        proxy.cut()
+        posted = client.post("/api/v1/comments", json=comment | {"body": "during the outage"})
+        assert posted.status_code == 503, posted.get_data(as_text=True)
+        assert posted.headers["Retry-After"] == "5"
+        assert posted.get_json()["error"]["code"] == "service_unavailable"
+        read = client.get("/api/v1/threads", query_string={"site": "pg", "url": "https://pg.example/a"})
+        assert read.status_code == 503 and read.get_json()["error"]["code"] == "service_unavailable"
+        frame = client.get("/embed/thread", query_string={"site": "pg", "url": "https://pg.example/a",
+                                                          "origin": "https://pg.example"})
+        assert frame.status_code == 503 and "try again in a few seconds" in frame.get_data(as_text=True)
+        assert frame.headers["Retry-After"] == "5"
+        queue = moderator.get("/dashboard/sites/pg/queue")
+        assert queue.status_code == 503 and queue.headers["Retry-After"] == "5"
+        assert client.get("/healthz").status_code == 503
+    finally:
+        proxy.restore()
+    assert client.get("/healthz").status_code == 200
+    assert client.post("/api/v1/comments", json=comment | {"body": "after the outage"}).status_code == 201
+    bodies = [c["html"] for c in client.get("/api/v1/threads", query_string={
+        "site": "pg", "url": "https://pg.example/a"}).get_json()["comments"]]
+    assert bodies == ["<p>before the outage</p>", "<p>after the outage</p>"]
+    assert row_counts(app)["comments"] == 2
+    proxy.cut()

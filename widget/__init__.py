@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from flask import Flask, jsonify, request
+from sqlalchemy import exc as sqlalchemy_exc
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -9,6 +10,8 @@ from .config import Config, database_url_from_env, instance_secret_key
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+# What a 503 tells clients to wait before asking again while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
 
 
 def create_app(overrides=None):
@@ -42,12 +45,13 @@ def create_app(overrides=None):
     providers.init_app(app)
     sessions.init_app(app)
 
-    from .api import bp as api_bp, http_error
+    from .api import bp as api_bp, error_response, http_error
     from .auth import bp as auth_bp
     from .cli import bp as cli_bp
     from .dashboard import bp as dashboard_bp
     from .compression import compress_response
     from .embed import bp as embed_bp
+    from .embed.views import error_page
     from .health import bp as health_bp
 
     app.register_blueprint(api_bp)
@@ -64,6 +68,23 @@ def create_app(overrides=None):
         if request.path.startswith("/api/"):
             return http_error(error)
         return error
+
+    @app.errorhandler(sqlalchemy_exc.OperationalError)
+    @app.errorhandler(sqlalchemy_exc.InterfaceError)
+    @app.errorhandler(sqlalchemy_exc.TimeoutError)
+    def database_unavailable(error):
+        # The database went away (or is locked past the busy timeout): nothing was stored, and asking
+        # again shortly works, so say that rather than "internal error". Recovery needs no restart:
+        # the pool checks each connection before use.
+        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, error)
+        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+            response = error_response(503, "service_unavailable",
+                                      "the comment server cannot reach its database; try again in a few seconds")
+        else:
+            response = error_page(503, "unavailable.body", title_key="unavailable.title")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(error):

@@ -292,7 +292,10 @@ def translators(lang):
 
 def error_page(status, key, title_key="refused.title", **values):
     lang = i18n.negotiate(request.args.get("lang"), request.accept_languages)
-    body = render_template("errors/page.html", status=status, key=key, title_key=title_key, values=values,
+    # Rendered without the app's context processors, which may look up the logged-in user: this
+    # page also says that the database cannot be reached, and must not need it.
+    template = current_app.jinja_env.get_template("errors/page.html")
+    body = template.render(status=status, key=key, title_key=title_key, values=values, asset_url=asset_url,
                            **translators(lang))
     return secure_html(current_app.response_class(body, status=status), ERROR_POLICY)
 
