@@ -3,6 +3,7 @@ import os
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from widget import create_app
@@ -11,6 +12,13 @@ from widget.extensions import db
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 SECRET = "test-secret-key-not-for-production"
 ORIGIN = "https://blog.example.com"
+
+settings.register_profile(
+    "parley", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    # CI must not fail on an input it never tried before; run locally to explore new inputs.
+    derandomize=IN_CI,
+)
+settings.load_profile("parley")
 
 
 def require(condition, reason):

@@ -160,3 +160,45 @@ def test_unknown_routes_and_methods_answer_json(client, method, path):
     response = getattr(client, method)(path)
     assert 400 <= response.status_code < 500
     assert response.is_json and response.get_json()["error"]["code"]
+
+
+# Hostile input that once reached the database or the URL parser and answered 500 -------------------
+
+def _cursor(*parts):
+    import base64
+
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+HUGE = 2**63 + 5  # past int64: PostgreSQL refuses to compare an integer column with it
+
+
+@pytest.mark.parametrize("cursor", [
+    _cursor("oldest", "2026-01-01T00:00:00", HUGE), _cursor("newest", "2026-01-01T00:00:00", HUGE),
+    _cursor("top", 3, HUGE), _cursor("top", HUGE, 1), _cursor("top", -HUGE, 1),
+    _cursor("oldest", "2026-01-01T00:00:00", 0), _cursor("oldest", "2026-01-01T00:00:00+05:00", 1),
+], ids=["oldest id", "newest id", "top id", "top likes", "top negative likes", "id zero", "time zone"])
+def test_cursor_numbers_beyond_the_database_are_refused(client, site, post, cursor):
+    post("one")
+    sort = json.loads(__import__("base64").urlsafe_b64decode(cursor + "==="))[0]
+    response = client.get("/api/v1/threads", query_string={"site": "blog", "url": PAGE, "sort": sort,
+                                                           "cursor": cursor})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize("param", ["site", "url", "thread_id", "title", "lang", "origin", "theme", "accent"])
+def test_nul_in_the_embed_page_address_is_refused_in_words(client, site, param):
+    params = {"site": "blog", "url": PAGE, "origin": ORIGIN} | {param: "x\x00y"}
+    response = client.get("/embed/thread", query_string=params)
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    assert response.headers["Content-Security-Policy"]
+
+
+def test_nul_in_api_query_and_path_is_refused_as_json(client, site):
+    for response in (client.get("/api/v1/threads", query_string={"site": "blog\x00", "url": PAGE}),
+                     client.get("/api/v1/counts", query_string={"site": "blog", "url": PAGE + "\x00"}),
+                     client.get("/api/v1/avatars/%00.svg")):
+        assert response.status_code in (400, 404)
+        assert response.is_json and response.get_json()["error"]["code"]

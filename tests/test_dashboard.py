@@ -999,3 +999,68 @@ def test_odd_input_never_answers_500(admin, path):
 ])
 def test_ids_that_cannot_exist_are_404_not_500(admin, path):
     assert submit(admin, path, {"action": "approve", "locked": "yes"}).status_code == 404
+
+
+# Hostile input to the dashboard's filters and forms ----------------------------------------------------
+
+@pytest.mark.parametrize("path", [
+    "/dashboard/sites/blog/comments?q=%00", "/dashboard/sites/blog/comments?author=a%00b",
+    "/dashboard/sites/blog/comments?page=%00", "/dashboard/sites/blog/comments?status=%00",
+    "/dashboard/sites/blog/people?q=%00x", "/dashboard/sites/blog/audit?action=%00",
+    "/dashboard/sites/%00", "/dashboard/sites/blog/comments?p=%C2%B2", "/dashboard/sites/blog/audit?before=%D9%A3",
+    "/dashboard/sites/blog/comments?thread=%C2%B2",
+])
+def test_hostile_filters_get_a_page_that_says_why(admin, path):
+    response = admin.get(path)
+    assert response.status_code in (400, 404), response.get_data(as_text=True)[:300]
+    assert "Content-Security-Policy" in response.headers
+
+
+def test_nul_in_a_moderators_edit_is_refused_and_changes_nothing(app, admin):
+    comment = comment_on(app.test_client(), "as it was")
+    response = submit(admin, f"/dashboard/sites/blog/comments/{comment['id']}/edit", {"body": "new\x00words"})
+    assert response.status_code == 400 and "NUL character" in response.get_data(as_text=True)
+    assert stored_comment(app, comment["id"])["body"] == "as it was"
+
+
+NEXT_TARGETS = ["https://%5B::1", "https://[::1", "http://[", "//[::1", "/dashboard%00/x"]
+
+
+@pytest.mark.parametrize("target", NEXT_TARGETS)
+def test_login_with_an_unparseable_next_stays_on_the_dashboard(app, runner, target):
+    create_admin(runner)
+    client = app.test_client()
+    assert client.get(f"/dashboard/login?next={target}").status_code in (200, 400)
+    token = csrf_token(client)
+    response = client.post(f"/dashboard/login?next={target}",
+                           data={"email": "admin@example.com", "password": PASSWORD, "csrf_token": token})
+    assert response.status_code in (302, 400)
+    if response.status_code == 302:
+        assert response.headers["Location"] == "/dashboard/"
+
+
+@pytest.mark.parametrize("target", NEXT_TARGETS)
+def test_every_form_that_takes_next_refuses_an_unparseable_one(app, admin, set_site, target):
+    from urllib.parse import unquote
+
+    client = app.test_client()
+    pending = comment_on(client, "one")
+    set_site("moderation", "all")
+    held = comment_on(client, "two")
+    thread_id = None
+    from widget.extensions import db
+    from widget.models import Thread
+
+    with app.app_context():
+        thread_id = db.session.scalar(db.select(Thread.id))
+    forms = [
+        (f"/dashboard/sites/blog/comments/{held['id']}/moderate", {"action": "approve"}),
+        ("/dashboard/sites/blog/comments/bulk", {"action": "spam", "ids": str(pending["id"])}),
+        (f"/dashboard/sites/blog/comments/{held['id']}/edit", {"body": "edited"}),
+        (f"/dashboard/sites/blog/threads/{thread_id}/lock", {"locked": "yes"}),
+    ]
+    for path, data in forms:
+        response = submit(admin, path, data | {"next": unquote(target)})
+        assert response.status_code in (302, 400), (path, response.status_code)
+        if response.status_code == 302:
+            assert response.headers["Location"].startswith("/dashboard/sites/blog/"), response.headers["Location"]

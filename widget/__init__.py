@@ -52,6 +52,7 @@ def create_app(overrides=None):
     from .compression import compress_response
     from .embed import bp as embed_bp
     from .embed.views import error_page
+    from .guards import refuse_nul_characters
     from .health import bp as health_bp
 
     app.register_blueprint(api_bp)
@@ -60,6 +61,7 @@ def create_app(overrides=None):
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(cli_bp)
+    app.before_request(refuse_nul_characters)
     app.after_request(compress_response)
 
     @app.errorhandler(HTTPException)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from . import bans, markup
 from .errors import InvalidInput, NotAllowed, NotFound
 from .extensions import db
-from .models import Comment, Identity, Thread, User, Vote, utcnow
+from .models import MAX_ID, Comment, Identity, Thread, User, Vote, utcnow
 from .tokens import digest
 from .urls import normalise_url
 
@@ -125,19 +125,24 @@ def _encode_cursor(sort, comment):
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _is_int(value, low, high):
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def _decode_cursor(sort, cursor):
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         cursor_sort, value, last_id, *pinned = json.loads(raw)
-        if cursor_sort != sort or not isinstance(last_id, int) or isinstance(last_id, bool):
-            raise ValueError
-        if pinned not in ([], [1]):
+        if cursor_sort != sort or not _is_int(last_id, 1, MAX_ID) or pinned not in ([], [1]):
             raise ValueError
         if sort == "top":
-            if not isinstance(value, int) or isinstance(value, bool):
+            # A like count is a database integer too: a larger one would be an error there, not a page.
+            if not _is_int(value, -MAX_ID - 1, MAX_ID):
                 raise ValueError
         else:
             value = datetime.fromisoformat(value)
+            if value.tzinfo is not None:  # the server writes naive UTC times
+                raise ValueError
         return value, last_id, bool(pinned)
     except (ValueError, TypeError, UnicodeDecodeError):
         raise InvalidInput("cursor is not one this server gave for this sort", code="invalid_cursor") from None

@@ -1,4 +1,5 @@
 """The stored data: sites, threads, comments and likes."""
+import re
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
@@ -13,6 +14,16 @@ def utcnow():
 
 # Ids are PostgreSQL integers: a larger one cannot exist, and asking the database for it is an error.
 MAX_ID = 2**31 - 1
+# ASCII digits only: str.isdigit() also takes "²" and "٣", which int() then refuses.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def parse_id(value, high=MAX_ID):
+    """A whole number from 1 to `high` written in ASCII digits, or None for anything else."""
+    if not isinstance(value, str) or not _WHOLE_NUMBER.fullmatch(value):
+        return None
+    number = int(value)
+    return number if 1 <= number <= high else None
 MODERATION_MODES = ("none", "first-time", "all")
 COMMENT_STATUSES = ("approved", "pending", "spam", "deleted")
 

@@ -9,7 +9,7 @@ from . import audit, markup
 from .comments import bump_thread, check_body, thread_is_closed
 from .errors import InvalidInput, NotFound
 from .extensions import db
-from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, utcnow
+from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, parse_id, utcnow
 
 ACTIONS = ("approve", "spam", "delete", "restore", "pin", "unpin")
 ACTION_LABELS = {"approve": "Approve", "spam": "Spam", "delete": "Delete", "restore": "Restore",
@@ -203,9 +203,10 @@ class Filters:
         if status is not None and status not in COMMENT_STATUSES:
             raise InvalidInput(f"status is one of {', '.join(COMMENT_STATUSES)}", code="invalid_filter")
         thread = clean("thread", 12)
-        if thread is not None and not (thread.isdigit() and int(thread) <= MAX_ID):
+        thread_id = parse_id(thread)
+        if thread is not None and thread_id is None:
             raise InvalidInput("thread is a thread number", code="invalid_filter")
-        return cls(status, clean("page"), clean("author"), clean("q"), int(thread) if thread else None)
+        return cls(status, clean("page"), clean("author"), clean("q"), thread_id)
 
     def active(self):
         return any([self.status, self.page, self.author, self.text, self.thread_id])

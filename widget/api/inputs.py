@@ -71,6 +71,8 @@ def identifier(value, field):
     """A positive database id given in JSON or a path."""
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON does not tell 7 from 7.0, and JSON Schema calls both an integer
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
         raise InvalidInput(f"{field} must be a positive whole number", code=f"invalid_{field}")
     return value

@@ -13,16 +13,30 @@ def _errors(*statuses):
     return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in statuses}
 
 
+# What text the API takes, as patterns. Each admits everything the server accepts (and may admit
+# some it refuses for reasons a pattern cannot state, such as a URL's host being malformed).
+# Optional text that is empty or only spaces counts as absent; values are trimmed.
+SITE_ID = r"^[a-z0-9][a-z0-9-]{0,39}$"
+LINE = r"^[^\x00-\x1f\x7f\u2028\u2029]*$"
+MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_URL = r"[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f\"<>\\^`{|}]+"
+WEB_URL = rf"^{_URL}$"
+OPTIONAL_WEB_URL = rf"^(\s*|\s*{_URL}\s*)$"
+EMAIL = r"^\s*[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+\s*$"
+MAX_ID = 2**31 - 1
+
 SITE = {"name": "site", "in": "query", "required": True, "description": "The site's public id.",
-        "schema": {"type": "string", "maxLength": 40}}
+        "schema": {"type": "string", "pattern": SITE_ID}}
 COMMENT_ID = {"name": "comment_id", "in": "path", "required": True,
-              "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 READER_TOKEN = {"name": "X-Reader-Token", "in": "header", "required": False,
-                "description": "The anonymous reader token the server issued with an earlier like or comment.",
-                "schema": {"type": "string", "maxLength": 200}}
-EDIT_TOKEN = {"name": "X-Edit-Token", "in": "header", "required": True,
-              "description": "The edit_token returned when the comment was posted.",
-              "schema": {"type": "string", "maxLength": 500}}
+                "description": "The anonymous reader token the server issued with an earlier like or comment; "
+                               "one that is unknown, malformed or forged counts as none.",
+                "schema": {"type": "string"}}
+EDIT_TOKEN = {"name": "X-Edit-Token", "in": "header", "required": False,
+              "description": "The edit_token returned when the comment was posted. A logged-in author sends "
+                             "their bearer token instead.",
+              "schema": {"type": "string"}}
 
 
 def openapi_document():
@@ -92,29 +106,35 @@ def openapi_document():
         },
         "NewComment": {
             "type": "object", "required": ["site", "body"], "additionalProperties": False,
-            "description": "Give url or thread_id (or both: the thread id keys the thread, the URL is remembered).",
+            "description": "Give url or thread_id (or both: the thread id keys the thread, the URL is remembered). "
+                           "Guests give an author; logged-in readers give none.",
             "properties": {
-                "site": {"type": "string", "maxLength": 40},
-                "url": {"type": "string", "format": "uri", "maxLength": 2048},
-                "thread_id": {"type": "string", "minLength": 1, "maxLength": 200},
-                "title": {"type": "string", "maxLength": 300},
-                "parent_id": {"type": ["integer", "null"], "minimum": 1},
-                "body": {"type": "string", "minLength": 1, "description": "Markdown; the site sets the maximum length."},
+                "site": {"type": "string", "pattern": SITE_ID},
+                "url": {"type": ["string", "null"], "pattern": OPTIONAL_WEB_URL, "maxLength": 2048},
+                "thread_id": {"type": ["string", "null"], "pattern": LINE, "maxLength": 200},
+                "title": {"type": ["string", "null"], "pattern": LINE, "maxLength": 300},
+                "parent_id": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID},
+                "body": _ref("Body"),
                 "author": {
-                    "type": "object", "required": ["name", "email"], "additionalProperties": False,
+                    "type": ["object", "null"], "required": ["name", "email"], "additionalProperties": False,
                     "properties": {
-                        "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                        "email": {"type": "string", "format": "email", "maxLength": 254,
+                        "name": {"type": "string", "pattern": LINE, "minLength": 1, "maxLength": 100},
+                        "email": {"type": "string", "pattern": EMAIL, "maxLength": 254,
                                   "description": "Never shown or returned."},
-                        "website": {"type": ["string", "null"], "format": "uri", "maxLength": 500},
+                        "website": {"type": ["string", "null"], "pattern": OPTIONAL_WEB_URL, "maxLength": 500},
                     },
                 },
                 "notify": {"enum": ["replies", "all", None]},
             },
         },
+        "Body": {
+            "type": "string", "pattern": MULTILINE, "minLength": 1, "maxLength": 100_000,
+            "description": "Markdown, with something besides spaces. Each site sets its longest comment "
+                           "(10,000 characters unless its owner chose otherwise) and its most links.",
+        },
         "CommentEdit": {
             "type": "object", "required": ["body"], "additionalProperties": False,
-            "properties": {"body": {"type": "string", "minLength": 1}},
+            "properties": {"body": _ref("Body")},
         },
         "User": {
             "type": "object", "required": ["id", "name", "avatar_url", "profile_url", "provider", "provider_label"],
@@ -136,6 +156,9 @@ def openapi_document():
         },
     }
     responses = {
+        # Refused by the HTTP server in front, before the app: its own page, not this API's JSON.
+        "E414": {"description": "The address is longer than the HTTP server accepts."},
+    } | {
         f"E{status}": _json(_ref("Error"), text) for status, text in {
             400: "The input is wrong; the message says what.",
             401: "The bearer token is unknown, expired or revoked.",
@@ -143,6 +166,8 @@ def openapi_document():
             404: "Unknown site or comment.",
             413: "The request body is larger than the server accepts.",
             415: "The body was not sent as application/json.",
+            503: "The database cannot be reached for the moment: nothing was stored. Retry-After says when "
+                 "to try again.",
         }.items()
     }
     paths = {
@@ -151,8 +176,10 @@ def openapi_document():
             "operationId": "readThread",
             "parameters": [
                 SITE,
-                {"name": "url", "in": "query", "schema": {"type": "string", "maxLength": 2048}},
-                {"name": "thread_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                {"name": "url", "in": "query", "schema": {"type": "string", "pattern": OPTIONAL_WEB_URL,
+                                                           "maxLength": 2048}},
+                {"name": "thread_id", "in": "query", "schema": {"type": "string", "pattern": LINE,
+                                                                 "maxLength": 200}},
                 {"name": "sort", "in": "query", "schema": {"enum": ["oldest", "newest", "top"], "default": "oldest"}},
                 {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 500}},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
@@ -163,7 +190,7 @@ def openapi_document():
             "responses": {
                 "200": _json(_ref("ThreadPage"), "The thread (or an empty one if the page has no comments yet)."),
                 "304": {"description": "Unchanged since the ETag given in If-None-Match."},
-            } | _errors(400, 404),
+            } | _errors(400, 404, 414, 503),
         }},
         "/comments": {"post": {
             "summary": "Post a comment or a reply.",
@@ -179,7 +206,7 @@ def openapi_document():
                         "reader_token": {"type": "string", "description": "Issued when the request carried none."},
                     },
                 }, "Stored; status is approved or pending."),
-            } | _errors(400, 403, 404, 413, 415),
+            } | _errors(400, 403, 404, 413, 415, 503),
         }},
         "/comments/{comment_id}": {
             "parameters": [COMMENT_ID],
@@ -188,33 +215,36 @@ def openapi_document():
                 "operationId": "editComment",
                 "parameters": [EDIT_TOKEN],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CommentEdit")}}},
-                "responses": {"200": _json({"type": "object", "properties": {"comment": _ref("Comment")}},
-                                           "The edited comment.")} | _errors(400, 403, 404, 413, 415),
+                "responses": {"200": _json({"type": "object", "required": ["comment"],
+                                            "properties": {"comment": _ref("Comment")}},
+                                           "The edited comment.")} | _errors(400, 401, 403, 404, 413, 415, 503),
             },
             "delete": {
                 "summary": "Delete a comment; one with replies stays as a placeholder.",
                 "operationId": "deleteComment",
                 "parameters": [EDIT_TOKEN],
-                "responses": {"204": {"description": "Deleted."}} | _errors(403, 404),
+                "responses": {"204": {"description": "Deleted."}} | _errors(401, 403, 404, 503),
             },
         },
         "/comments/{comment_id}/like": {
             "parameters": [COMMENT_ID, READER_TOKEN],
             "post": {"summary": "Like a comment (once per reader).", "operationId": "likeComment",
-                     "responses": {"200": _json(_ref("LikeState"), "The new like count.")} | _errors(403, 404)},
+                     "responses": {"200": _json(_ref("LikeState"), "The new like count.")}
+                     | _errors(401, 403, 404, 503)},
             "delete": {"summary": "Take a like back.", "operationId": "unlikeComment",
-                       "responses": {"200": _json(_ref("LikeState"), "The new like count.")} | _errors(403, 404)},
+                       "responses": {"200": _json(_ref("LikeState"), "The new like count.")}
+                       | _errors(401, 403, 404, 503)},
         },
         "/counts": {"get": {
             "summary": "Approved comment counts for up to 100 page URLs of a site.",
             "operationId": "countComments",
             "parameters": [SITE, {"name": "url", "in": "query", "required": True, "style": "form", "explode": True,
                                   "schema": {"type": "array", "minItems": 1, "maxItems": 100,
-                                             "items": {"type": "string", "maxLength": 2048}}}],
+                                             "items": {"type": "string", "pattern": WEB_URL, "maxLength": 2048}}}],
             "responses": {"200": _json({
                 "type": "object", "required": ["counts"],
                 "properties": {"counts": {"type": "object", "additionalProperties": {"type": "integer"}}},
-            }, "Counts keyed by each URL as given.")} | _errors(400, 404),
+            }, "Counts keyed by each URL as given.")} | _errors(400, 404, 414, 503),
         }},
         "/me": {"get": {
             "summary": "The logged-in reader, or null.",
@@ -223,8 +253,7 @@ def openapi_document():
                 "200": _json({"type": "object", "required": ["user"],
                               "properties": {"user": {"oneOf": [{"type": "null"}, _ref("User")]}}},
                              "Who the bearer token belongs to."),
-                "401": {"$ref": "#/components/responses/E401"},
-            },
+            } | _errors(401, 503),
         }},
         "/auth/exchange": {"post": {
             "summary": "Trade the widget's login secret and the popup's one-time code (or the pairing code the "
@@ -236,9 +265,9 @@ def openapi_document():
                 "properties": {
                     "secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32,128}$",
                                "description": "The random secret whose SHA-256 (hex) the login popup carried."},
-                    "code": {"type": "string", "maxLength": 128,
+                    "code": {"type": ["string", "null"], "maxLength": 128,
                              "description": "The code the popup posted back to the frame that opened it."},
-                    "pairing_code": {"type": "string", "maxLength": 20,
+                    "pairing_code": {"type": ["string", "null"], "maxLength": 20,
                                      "description": "Where the popup lost its opener: the code it shows, as the "
                                                     "reader typed it (case, spaces and dashes do not matter)."},
                 },
@@ -253,12 +282,12 @@ def openapi_document():
                               "properties": {"status": {"enum": ["pending", "pairing"]}}},
                              "Without a code: `pending` while the login has not finished (ask again shortly); "
                              "`pairing` once it has, and the pairing code the popup shows is needed."),
-            } | _errors(400, 415),
+            } | _errors(400, 413, 415, 503),
         }},
         "/auth/logout": {"post": {
             "summary": "End the login: the bearer token stops working.",
             "operationId": "logout",
-            "responses": {"204": {"description": "Logged out."}, "401": {"$ref": "#/components/responses/E401"}},
+            "responses": {"204": {"description": "Logged out."}} | _errors(401, 503),
         }},
         "/avatars/{seed}.svg": {"get": {
             "summary": "A generated avatar.",
@@ -279,7 +308,8 @@ def openapi_document():
             "title": "Parley API",
             "version": "1",
             "description": "Threaded comments per page for many sites. Errors are "
-                           '{"error": {"code", "message"}} with a 4xx status.',
+                           '{"error": {"code", "message"}} with a 4xx status, or 503 while the database '
+                           "cannot be reached.",
         },
         "servers": [{"url": "/api/v1"}],
         "paths": paths,

@@ -191,7 +191,7 @@ def edit_comment(comment_id):
     service.edit_comment(site, comment, body)
     viewer = _viewer()
     liked = service.liked_by(comment, viewer)
-    return jsonify(comment=dict(comment_json(comment, site, viewer, liked, utcnow()), in_reply_to=None))
+    return jsonify(comment=dict(comment_json(comment, site, viewer, liked, utcnow()), replies=[], in_reply_to=None))
 
 
 @bp.delete("/comments/<int:comment_id>")
@@ -264,10 +264,10 @@ SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 def exchange_login_code():
     """The widget trades its secret and the popup's code (or the pairing code the reader typed) for a token."""
     data = inputs.json_object(("secret", "code", "pairing_code"))
-    secret = inputs.text(data.get("secret"), "secret", 128, required=True)
-    if not SECRET.match(secret):
+    secret = inputs.text(data.get("secret"), "secret", 128, required=True, strip=False)
+    if not SECRET.fullmatch(secret):
         raise InvalidInput("secret must be 32 to 128 URL-safe characters", code="invalid_secret")
-    code = inputs.text(data.get("code"), "code", 128)
+    code = inputs.text(data.get("code"), "code", 128, strip=False)
     pairing_code = inputs.text(data.get("pairing_code"), "pairing_code", 20)
     try:
         user = accounts.redeem_login(secret, code, pairing_code)

@@ -9,7 +9,7 @@ from ..errors import ParleyError
 from ..extensions import db, login_manager
 from ..headers import secure_html
 from ..links import own_origin, public_url_for
-from ..models import User
+from ..models import User, parse_id
 from ..sites import get_site
 from . import providers
 
@@ -34,7 +34,8 @@ def user_from_session(user_id):
     # The API never trusts a cookie (that would invite cross-site request forgery): bearer tokens only.
     if request.blueprint == "api":
         return None
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user_id = parse_id(user_id)
+    return db.session.get(User, user_id) if user_id else None
 
 
 @bp.after_request

@@ -7,7 +7,7 @@ from flask_login import current_user
 from .. import memberships, moderation, staff
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
-from ..models import MAX_ID, Site
+from ..models import MAX_ID, Site, parse_id
 from . import bp
 
 
@@ -32,10 +32,10 @@ def may(need):
 
 
 def page_number(name="p"):
-    value = request.args.get(name, "1")
-    if not value.isdigit() or not 1 <= int(value) <= 100_000:
+    number = parse_id(request.args.get(name, "1"), high=100_000)
+    if number is None:
         raise InvalidInput("the page number is a whole number from 1", code="invalid_page")
-    return int(value)
+    return number
 
 
 def page_count(total, page_size):
@@ -55,7 +55,10 @@ def safe_next(target, default):
     """A dashboard path to go to after logging in; anything else (other hosts, //evil) gives the default."""
     if not target or not isinstance(target, str) or len(target) > 1000 or "\\" in target:
         return default
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # "https://[::1" and other URLs Python cannot even split
+        return default
     if parts.scheme or parts.netloc or not parts.path.startswith("/dashboard"):
         return default
     return target

@@ -4,7 +4,7 @@ from flask_login import login_required
 
 from .. import moderation, sites
 from ..errors import InvalidInput, ParleyError
-from ..models import COMMENT_STATUSES, MAX_ID
+from ..models import COMMENT_STATUSES, parse_id
 from . import bp, sentence, wants_json
 from .access import actor, page_count, page_number, safe_next, site_for
 DONE = {"approve": "Approved", "spam": "Marked as spam", "delete": "Deleted", "restore": "Restored",
@@ -12,9 +12,10 @@ DONE = {"approve": "Approved", "spam": "Marked as spam", "delete": "Deleted", "r
 
 
 def _comment_id(value):
-    if not isinstance(value, str) or not value.isdigit() or int(value) > MAX_ID:
+    comment_id = parse_id(value)
+    if comment_id is None:
         raise InvalidInput(f"not a comment number: {str(value)[:20]!r}", code="invalid_id")
-    return int(value)
+    return comment_id
 
 
 def _back(site, default_endpoint="dashboard.queue"):

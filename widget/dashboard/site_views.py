@@ -10,7 +10,7 @@ from ..auth import providers
 from ..errors import InvalidInput, ParleyError
 from ..extensions import db
 from ..links import public_url_for
-from ..models import BAN_ACTIONS, MAX_ID, MODERATION_MODES, Invitation, Membership
+from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership, parse_id
 from . import bp
 from .access import actor, owned_by_site, site_for
 from .chart import bar_chart
@@ -160,9 +160,10 @@ def audit_log(site_id):
     site = site_for(site_id, "manage")
     action = request.args.get("action", "")[:40] or None
     before = request.args.get("before", "")
-    if before and not (before.isdigit() and int(before) <= MAX_ID):
+    before_id = parse_id(before)
+    if before and before_id is None:
         raise InvalidInput("before is an entry number", code="invalid_page")
-    entries, next_before = audit.entries(site, action=action, before_id=int(before) if before else None)
+    entries, next_before = audit.entries(site, action=action, before_id=before_id)
     return render_template("dashboard/audit.html", site=site, entries=entries, next_before=next_before,
                            action=action, actions=audit.actions(site), changes=audit.changes)
 

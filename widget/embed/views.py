@@ -309,4 +309,6 @@ def refused(error):
 def http_error(error):
     if error.code == 404:
         return error_page(404, "refused.not_found", title_key="refused.not_found_title")
+    if error.code and 400 <= error.code < 500:
+        return error_page(error.code, "refused.bad_request", detail=error.description or error.name)
     return error
