@@ -41,3 +41,31 @@ def flatten(comments):
     for comment in comments:
         yield comment
         yield from flatten(comment["replies"])
+
+
+def seed_chain(app, site_public_id, length, url="https://blog.example.com/posts/hello"):
+    """A top-level comment and a chain of replies, each answering the one before (set-up only)."""
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import insert, update
+
+    from widget.comments import thread_key
+    from widget.sites import get_site
+
+    start = datetime(2026, 1, 1) + timedelta(days=1000)  # after anything posted through the API
+    with app.app_context():
+        site = get_site(site_public_id)
+        key, normalised = thread_key(url)
+        thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
+        if thread is None:
+            thread = Thread(site_id=site.id, key=key, url=normalised)
+            db.session.add(thread)
+            db.session.flush()
+        rows = [{"thread_id": thread.id, "body": f"link {n}", "html": f"<p>link {n}</p>", "author_name": f"A{n % 7}",
+                 "author_email": "a@example.org", "created_at": start + timedelta(seconds=n)} for n in range(length)]
+        ids = list(db.session.scalars(insert(Comment).returning(Comment.id, sort_by_parameter_order=True), rows))
+        db.session.execute(update(Comment), [
+            {"id": comment_id, "root_id": ids[0], "depth": n + 1, "parent_id": ids[n - 1] if n else None}
+            for n, comment_id in enumerate(ids)])
+        db.session.commit()
+        return ids

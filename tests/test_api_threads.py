@@ -3,6 +3,7 @@ import pytest
 from sqlalchemy import event
 
 from conftest import PAGE
+from helpers import flatten, seed_chain
 from widget.extensions import db
 from widget.models import Comment, Thread
 
@@ -137,19 +138,20 @@ def test_thread_read_costs_a_fixed_number_of_queries(app, site, read, total):
     assert response.status_code == 200
     shown = response.get_json()
     assert shown["thread"]["comment_count"] == total
-    assert len(shown["comments"]) == -(-total // 10)
-    # site, thread, page of roots, their replies, count (the reader's likes need a reader token)
-    assert len(statements) == 5, statements
+    # 200 top-level comments may be asked for, but a page carries at most 500 comments in all.
+    assert len(shown["comments"]) == min(-(-total // 10), 50)
+    # site, thread, page of roots, their reply counts, their replies, count (likes need a reader token)
+    assert len(statements) == 6, statements
 
 
-def test_thousand_comment_thread_with_a_reader_is_still_six_queries(app, site, read, client):
+def test_thousand_comment_thread_with_a_reader_is_still_seven_queries(app, site, read, client):
     _seed_thread(app, site, 1000, replies_per_root=9)
     first_id = read().get_json()["comments"][0]["id"]
     token = client.post(f"/api/v1/comments/{first_id}/like").get_json()["reader_token"]
     response, statements = _queries_for(app, lambda: read(limit=200, headers={"X-Reader-Token": token}))
     assert response.status_code == 200
     assert response.get_json()["thread"]["comment_count"] == 1000
-    assert len(statements) == 6, statements
+    assert len(statements) == 7, statements
 
 
 def test_not_modified_read_costs_two_queries(post, app, read):
@@ -158,3 +160,52 @@ def test_not_modified_read_costs_two_queries(post, app, read):
     response, statements = _queries_for(app, lambda: read(headers={"If-None-Match": etag}))
     assert response.status_code == 304
     assert len(statements) == 2
+
+
+def test_five_thousand_deep_reply_chain_reads_within_the_page_bound(app, site, read, client):
+    """A reply chain 5,000 deep: every page and every piece carries at most 500 comments, and all arrive."""
+    ids = seed_chain(app, site, 5000)
+    response = read()
+    page = response.get_json()
+    (root,) = page["comments"]
+    shown = list(flatten(page["comments"]))
+    assert len(shown) == 500
+    assert len(response.data) < 500_000
+    assert root["more_replies"] == 4500 and root["replies_cursor"]
+    assert page["next_cursor"] is None
+    # Nested to the deepest level (5), then flat there, each naming whom it answers.
+    assert max(comment["depth"] for comment in shown) == 500
+    level_five = root["replies"][0]["replies"][0]["replies"][0]["replies"]
+    assert len(level_five) == 496 and level_five[-1]["in_reply_to"]["id"] == ids[498]
+
+    seen, cursor, pieces = [c["id"] for c in shown], root["replies_cursor"], 0
+    while cursor:
+        piece = client.get(f"/api/v1/comments/{ids[0]}/replies", query_string={"cursor": cursor}).get_json()
+        assert len(piece["comments"]) <= 500
+        assert all(c["in_reply_to"]["id"] == c["parent_id"] for c in piece["comments"])
+        seen += [c["id"] for c in piece["comments"]]
+        cursor, pieces = piece["next_cursor"], pieces + 1
+        assert piece["more_replies"] == 5000 - len(seen)
+    assert pieces == 9 and seen == ids
+
+
+def test_page_ends_before_a_top_level_comment_whose_replies_do_not_fit(app, site, read, post):
+    first = post(body="short conversation").get_json()["comment"]["id"]
+    post(body="a reply", parent_id=first)
+    long_ids = seed_chain(app, site, 600)
+    page = read().get_json()
+    assert [c["id"] for c in page["comments"]] == [first]  # the 600-comment one waits for the next page
+    assert page["comments"][0]["more_replies"] == 0
+    following = read(cursor=page["next_cursor"]).get_json()
+    assert [c["id"] for c in following["comments"]] == [long_ids[0]]
+    assert following["comments"][0]["more_replies"] == 100
+
+
+def test_replies_of_a_hidden_or_unknown_comment_are_not_found(client, site, post, set_site):
+    created = post(body="root").get_json()
+    reply = post(body="reply", parent_id=created["comment"]["id"]).get_json()["comment"]
+    for comment_id in (reply["id"], 999_999, 2**40):
+        response = client.get(f"/api/v1/comments/{comment_id}/replies", query_string={"cursor": "x"})
+        assert response.status_code == 404 and response.get_json()["error"]["code"] in ("unknown_comment", "not_found")
+    bad = client.get(f"/api/v1/comments/{created['comment']['id']}/replies", query_string={"cursor": "bm9wZQ"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_cursor"

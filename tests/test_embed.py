@@ -388,3 +388,15 @@ def test_language_negotiation(app, requested, header, expected):
 ])
 def test_count_words(lang, n, expected):
     assert i18n.translate_count(lang, "count", n) == expected
+
+
+def test_first_paint_of_a_five_thousand_deep_chain_is_bounded(client, embed, app):
+    from helpers import seed_chain
+
+    seed_chain(app, "blog", 5000)
+    response = client.get(f"/embed/thread?site=blog&url={PAGE}&origin={ORIGIN}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.count('<li id="comment-') == 500 + 1  # the page's comments, and the template's empty one
+    assert "Show 4500 more replies" in html
+    assert len(response.data) < 1_500_000

@@ -21,7 +21,8 @@ CONFIG = SchemathesisConfig.from_dict({"checks": {
 
 OPERATIONS = [
     "GET /threads", "POST /comments", "PATCH /comments/{comment_id}", "DELETE /comments/{comment_id}",
-    "POST /comments/{comment_id}/like", "DELETE /comments/{comment_id}/like", "GET /counts", "GET /me",
+    "POST /comments/{comment_id}/like", "DELETE /comments/{comment_id}/like", "GET /comments/{comment_id}/replies",
+    "GET /counts", "GET /me",
     "POST /auth/exchange", "POST /auth/logout", "GET /avatars/{seed}.svg", "GET /openapi.json",
 ]
 

@@ -90,3 +90,21 @@ def test_markup_never_makes_images():
 def test_count_links():
     assert markup.count_links("[a](https://a) https://b.example www.c.com plain") == 3
     assert markup.count_links("no links") == 0
+
+
+def test_tree_of_a_deep_chain_nests_to_the_deepest_level_then_stays_there():
+    rows = [_row(1, None, 1)] + [_row(n, n - 1, n, name=f"a{n}") for n in range(2, 5001)]
+    (top,) = tree.build_tree(rows, max_depth=3)
+    level_two = top["replies"]
+    assert [r["id"] for r in level_two] == [2]
+    level_three = level_two[0]["replies"]
+    assert [r["id"] for r in level_three] == list(range(3, 5001))
+    assert level_three[0]["in_reply_to"] is None
+    assert level_three[-1]["in_reply_to"] == {"id": 4999, "author": "a4999"}
+    assert all(r["replies"] == [] for r in level_three)
+
+
+def test_prune_keeps_placeholders_under_a_comment_with_replies_still_to_come():
+    rows = [_row(1, None, 1), _row(2, 1, 2, status="deleted"), _row(3, None, 1), _row(4, 3, 2, status="deleted")]
+    kept = tree.prune_deleted(tree.build_tree(rows, 5), keep={1})
+    assert [[r["id"] for r in node["replies"]] for node in kept] == [[2], []]

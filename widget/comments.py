@@ -1,7 +1,7 @@
 """Comment services: plain arguments in, models out; each write is one transaction."""
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, update
@@ -54,6 +54,20 @@ class ThreadPage:
     comments: list[Comment]  # roots of the page in sort order, then their replies oldest first
     liked_ids: set[int]
     comment_count: int
+    next_cursor: str | None
+    # Top-level comment id -> (replies not on this page, cursor to fetch them with read_replies).
+    more_replies: dict[int, tuple[int, str]] = field(default_factory=dict)
+
+
+@dataclass
+class RepliesPage:
+    """The next replies under one top-level comment, oldest first, with the parents the deep ones answer."""
+
+    root: Comment
+    replies: list[Comment]
+    parents: dict[int, Comment]
+    liked_ids: set[int]
+    remaining: int
     next_cursor: str | None
 
 
@@ -172,8 +186,53 @@ def _root_order(sort, cursor):
     return order, after
 
 
-def read_thread(thread, viewer, sort="oldest", cursor=None, limit=50):
-    """One page of top-level comments with all their replies, in a fixed number of queries."""
+def _liked(viewer, comments):
+    if not viewer.voter or not comments:
+        return set()
+    return set(db.session.scalars(
+        db.select(Vote.comment_id).where(Vote.voter == viewer.voter, Vote.comment_id.in_([c.id for c in comments]))
+    ))
+
+
+def _replies(thread_id, root_ids, visible, after=None, limit=None):
+    """Visible replies under these top-level comments, oldest first (a parent before its replies)."""
+    query = (db.select(Comment)
+             .where(Comment.thread_id == thread_id, Comment.root_id.in_(root_ids), Comment.parent_id.is_not(None),
+                    visible)
+             .order_by(Comment.created_at, Comment.id))
+    if after is not None:
+        created_at, last_id = after
+        query = query.where(or_(Comment.created_at > created_at,
+                                and_(Comment.created_at == created_at, Comment.id > last_id)))
+    return list(db.session.scalars(query.limit(limit) if limit else query))
+
+
+def _encode_replies_cursor(reply):
+    raw = json.dumps(["replies", reply.created_at.isoformat(), reply.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_replies_cursor(cursor):
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        kind, created_at, last_id = json.loads(raw)
+        if kind != "replies" or not _is_int(last_id, 1, MAX_ID):
+            raise ValueError
+        created_at = datetime.fromisoformat(created_at)
+        if created_at.tzinfo is not None:
+            raise ValueError
+        return created_at, last_id
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidInput("cursor is not one this server gave for these replies", code="invalid_cursor") from None
+
+
+def read_thread(thread, viewer, sort="oldest", cursor=None, limit=50, max_comments=500):
+    """One page of top-level comments with their replies, in a fixed number of queries.
+
+    A page holds at most `limit` top-level comments and `max_comments` comments in all, replies
+    included: it ends before a top-level comment whose replies would not fit. A first top-level
+    comment whose replies alone are too many comes with as many as fit, and the cursor for the rest.
+    """
     if thread is None:
         if cursor is not None:
             _decode_cursor(sort, cursor)
@@ -184,29 +243,60 @@ def read_thread(thread, viewer, sort="oldest", cursor=None, limit=50):
     if after is not None:
         roots_query = roots_query.where(after)
     roots = list(db.session.scalars(roots_query.order_by(*order).limit(limit + 1)))
-    next_cursor = None
-    if len(roots) > limit:
-        roots = roots[:limit]
-        next_cursor = _encode_cursor(sort, roots[-1])
-    replies = []
-    if roots:
-        replies = list(db.session.scalars(
-            db.select(Comment)
-            .where(Comment.thread_id == thread.id, Comment.root_id.in_([r.id for r in roots]),
-                   Comment.parent_id.is_not(None), visible)
-            .order_by(Comment.created_at, Comment.id)
-        ))
-    comments = roots + replies
-    liked = set()
-    if viewer.voter and comments:
-        liked = set(db.session.scalars(
-            db.select(Vote.comment_id).where(Vote.voter == viewer.voter,
-                                             Vote.comment_id.in_([c.id for c in comments]))
-        ))
+    more_roots = len(roots) > limit
+    roots = roots[:limit]
+    reply_counts = dict(db.session.execute(
+        db.select(Comment.root_id, func.count(Comment.id))
+        .where(Comment.thread_id == thread.id, Comment.root_id.in_([r.id for r in roots]),
+               Comment.parent_id.is_not(None), visible)
+        .group_by(Comment.root_id)
+    ).all()) if roots else {}
+    shown, used, cut_root = [], 0, None
+    for root in roots:
+        replies = reply_counts.get(root.id, 0)
+        if used + 1 + replies > max_comments:
+            if not shown:
+                shown, cut_root = [root], root  # alone, it still does not fit: its first replies come now
+            more_roots = more_roots or len(roots) > len(shown)
+            break
+        shown.append(root)
+        used += 1 + replies
+    whole = [r.id for r in shown if r is not cut_root]
+    replies = _replies(thread.id, whole, visible) if whole else []
+    more_replies = {}
+    if cut_root is not None:
+        first = _replies(thread.id, [cut_root.id], visible, limit=max_comments - 1)
+        replies += first
+        more_replies[cut_root.id] = (reply_counts[cut_root.id] - len(first), _encode_replies_cursor(first[-1]))
+    comments = shown + sorted(replies, key=lambda c: (c.created_at, c.id))
     count = db.session.scalar(
         db.select(func.count(Comment.id)).where(Comment.thread_id == thread.id, Comment.status == "approved")
     )
-    return ThreadPage(thread, comments, liked, count, next_cursor)
+    next_cursor = _encode_cursor(sort, shown[-1]) if more_roots and shown else None
+    return ThreadPage(thread, comments, _liked(viewer, comments), count, next_cursor, more_replies)
+
+
+def read_replies(root, viewer, cursor, limit=500):
+    """The next `limit` replies under a top-level comment, after the cursor a page or an earlier call gave."""
+    after = _decode_replies_cursor(cursor)
+    visible = _visible_to(viewer)
+    replies = _replies(root.thread_id, [root.id], visible, after=after, limit=limit + 1)
+    more = len(replies) > limit
+    replies = replies[:limit]
+    remaining = 0
+    if more:
+        remaining = db.session.scalar(
+            db.select(func.count(Comment.id))
+            .where(Comment.thread_id == root.thread_id, Comment.root_id == root.id, Comment.parent_id.is_not(None),
+                   visible, or_(Comment.created_at > replies[-1].created_at,
+                                and_(Comment.created_at == replies[-1].created_at, Comment.id > replies[-1].id)))
+        )
+    ids = {reply.id for reply in replies}
+    earlier = {reply.parent_id for reply in replies} - ids
+    parents = {c.id: c for c in db.session.scalars(db.select(Comment).where(Comment.id.in_(earlier)))} if earlier else {}
+    parents |= {reply.id: reply for reply in replies}
+    return RepliesPage(root, replies, parents, _liked(viewer, replies), remaining,
+                       _encode_replies_cursor(replies[-1]) if more else None)
 
 
 def count_comments(site, urls):

@@ -30,6 +30,8 @@ class Config:
     # Top-level comments per page of a thread, by default and at most.
     PAGE_SIZE = 50
     MAX_PAGE_SIZE = 200
+    # Comments on one page in all, replies included: a long reply chain comes in pieces of this size.
+    MAX_PAGE_COMMENTS = 500
     # The dashboard's login lasts this long; the session cookie is also Secure whenever the
     # request came over HTTPS or PUBLIC_URL is https (see widget/sessions.py).
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)

@@ -102,7 +102,20 @@ export function createRenderer({ pageUrl, canPost, editable }) {
     const li = proto.cloneNode(true);
     fill(li, c);
     if (c.replies?.length) li.append(children(c.replies));
+    if (c.more_replies) li.append(moreReplies(c.more_replies, c.replies_cursor));
     return li;
+  }
+
+  /** "Show N more replies" under a top-level comment whose replies did not all fit on the page. */
+  function moreReplies(n, cursor) {
+    const p = document.createElement("p");
+    const button = document.createElement("button");
+    p.className = "comment-more-replies";
+    Object.assign(button, { type: "button", className: "button-secondary", textContent: tn("more.replies", n) });
+    button.dataset.action = "more-replies";
+    button.dataset.cursor = cursor;
+    p.append(button);
+    return p;
   }
 
   /** Redraw one comment in place (after an edit, a delete or a change of rights), keeping its replies. */

@@ -182,9 +182,39 @@ function replyContainer(parentLi, depth) {
   let children = holder.querySelector(":scope > ol.children");
   if (!children) {
     children = renderer.children([]);
-    holder.append(children);
+    holder.insertBefore(children, holder.querySelector(":scope > .comment-more-replies"));
   }
   return children;
+}
+
+/** The next piece of a long conversation, each reply placed under its parent as the server nests it. */
+async function loadReplies(li, button) {
+  if (button.getAttribute("aria-disabled") === "true") return;
+  const label = button.textContent;
+  button.setAttribute("aria-disabled", "true");
+  button.textContent = t("more.loading");
+  try {
+    const piece = await api.replies(idOf(li), button.dataset.cursor);
+    for (const c of piece.comments) {
+      const parentLi = document.getElementById(`comment-${c.parent_id}`);
+      if (!parentLi) continue;
+      comments.set(c.id, c);
+      replyContainer(parentLi, c.depth).append(renderer.comment(c));
+    }
+    clearErrorAfter(button.parentElement);
+    announce(tn("status.loaded", piece.comments.length));
+    if (piece.next_cursor) {
+      button.dataset.cursor = piece.next_cursor;
+      button.textContent = tn("more.replies", piece.more_replies);
+    } else {
+      button.parentElement.remove();
+    }
+  } catch (error) {
+    button.textContent = label;
+    showErrorAfter(button.parentElement, error);
+  } finally {
+    button.removeAttribute("aria-disabled");
+  }
 }
 
 async function send(comment, parentId) {
@@ -427,6 +457,7 @@ const ACTIONS = {
   "cancel-delete": closeDelete,
   "confirm-delete": confirmDelete,
   more: loadMore,
+  "more-replies": loadReplies,
 };
 
 function onClick(event) {

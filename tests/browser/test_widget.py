@@ -330,6 +330,40 @@ def test_load_more_on_a_thread_of_120_comments(widget, page):
     assert page.locator("iframe.parley-frame").evaluate("f => f.offsetHeight") > height_before * 2
 
 
+def test_long_conversation_comes_in_pieces_with_show_more_replies(widget, page):
+    """A page carries a bounded number of comments; the rest of a long conversation comes on request."""
+    widget.site(max_depth=3)
+    widget.app.config["MAX_PAGE_COMMENTS"] = 20
+    ids = [widget.comment("Where it started", name="Reader 0")[0]]
+    for n in range(1, 45):
+        ids.append(widget.comment(f"Answer number {n}", name=f"Reader {n}", parent=ids[-1])[0])
+    frame = widget.open(page)
+    expect(frame.locator("li.comment")).to_have_count(20)
+    more = frame.get_by_role("button", name="Show 25 more replies")
+    expect(more).to_be_visible()
+
+    def markup():
+        return frame.locator("#parley-comments").evaluate("e => e.innerHTML.replace(/>\\s+</g, '><').trim()")
+
+    from_server = markup()
+    frame.locator("#parley-sort").select_option("newest")
+    frame.locator("#parley-sort").select_option("oldest")
+    expect(frame.locator("#parley-status")).to_have_text("Comments sorted: Oldest.")
+    assert markup() == from_server  # the script draws the button as the server does
+
+    frame.get_by_role("button", name="Show 25 more replies").click()
+    expect(frame.locator("li.comment")).to_have_count(40)
+    expect(frame.locator("#parley-status")).to_have_text("20 more comments loaded.")
+    frame.get_by_role("button", name="Show 5 more replies").click()
+    expect(frame.locator("li.comment")).to_have_count(45)
+    expect(frame.locator("[data-action=more-replies]")).to_have_count(0)
+    last = frame.locator(f"#comment-{ids[-1]}")
+    expect(last.locator(".comment-in-reply-to")).to_have_text("In reply to Reader 43")
+    expect(last).to_have_class(re.compile(r"\bdepth-45\b"))
+    # Shown at the deepest level: inside three nested lists, not forty-four.
+    assert last.evaluate("li => { let n = 0; for (let e = li; e; e = e.parentElement) if (e.matches('ol')) n++; return n; }") == 3
+
+
 # The host page -----------------------------------------------------------------------------------
 
 def test_counts_on_an_index_page_in_one_request(widget, page):

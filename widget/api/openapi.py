@@ -84,6 +84,21 @@ def openapi_document():
                         "id": {"type": "integer"}, "author": {"type": ["string", "null"]}}}],
                 },
                 "replies": {"type": "array", "items": _ref("Comment")},
+                "more_replies": {"type": "integer", "minimum": 0,
+                                 "description": "On a top-level comment: replies that did not fit on this page. "
+                                                "Fetch them with GET /comments/{id}/replies?cursor=replies_cursor."},
+                "replies_cursor": {"type": ["string", "null"]},
+            },
+        },
+        "RepliesPage": {
+            "type": "object", "required": ["comments", "more_replies", "next_cursor"],
+            "properties": {
+                "comments": {"type": "array", "items": _ref("Comment"),
+                             "description": "Replies, oldest first; each goes under its parent_id (a reply "
+                                            "deeper than the site's deepest level, under that parent's place, "
+                                            "with in_reply_to set). Their own replies arrive in the same list."},
+                "more_replies": {"type": "integer", "minimum": 0, "description": "Replies still to come."},
+                "next_cursor": {"type": ["string", "null"]},
             },
         },
         "Thread": {
@@ -172,7 +187,8 @@ def openapi_document():
     }
     paths = {
         "/threads": {"get": {
-            "summary": "A page of a thread's top-level comments, each with all its replies.",
+            "summary": "A page of a thread's top-level comments with their replies: at most `limit` top-level "
+                       "comments and 500 comments in all.",
             "operationId": "readThread",
             "parameters": [
                 SITE,
@@ -226,6 +242,17 @@ def openapi_document():
                 "responses": {"204": {"description": "Deleted."}} | _errors(401, 403, 404, 503),
             },
         },
+        "/comments/{comment_id}/replies": {"get": {
+            "summary": "More replies under a top-level comment whose replies did not all fit on a thread page.",
+            "operationId": "readReplies",
+            "parameters": [COMMENT_ID,
+                           {"name": "cursor", "in": "query", "required": True,
+                            "description": "replies_cursor from the thread page, then next_cursor from here.",
+                            "schema": {"type": "string", "maxLength": 500}},
+                           READER_TOKEN],
+            "responses": {"200": _json(_ref("RepliesPage"), "The next replies, at most as many as a page holds.")}
+            | _errors(400, 401, 404, 503),
+        }},
         "/comments/{comment_id}/like": {
             "parameters": [COMMENT_ID, READER_TOKEN],
             "post": {"summary": "Like a comment (once per reader).", "operationId": "likeComment",

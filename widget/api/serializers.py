@@ -67,11 +67,31 @@ def thread_json(site, thread, url, count, now):
 
 def page_json(site, page, url, viewer, now):
     rows = [comment_json(c, site, viewer, c.id in page.liked_ids, now) for c in page.comments]
+    top = tree.prune_deleted(tree.build_tree(rows, site.max_depth), keep=page.more_replies.keys())
+    for node in top:
+        # "Show N more replies": a top-level comment whose replies did not all fit on the page.
+        node["more_replies"], node["replies_cursor"] = page.more_replies.get(node["id"], (0, None))
     return {
         "thread": thread_json(site, page.thread, url, page.comment_count, now),
-        "comments": tree.prune_deleted(tree.build_tree(rows, site.max_depth)),
+        "comments": top,
         "next_cursor": page.next_cursor,
     }
+
+
+def replies_json(site, page, viewer, now):
+    """The next replies under a top-level comment, flat and oldest first; each says where it goes.
+
+    A reply deeper than the site's deepest level shows at that level and names whom it answers,
+    as in a thread page; the widget places each one under its parent (or that parent's holder).
+    """
+    replies = []
+    for reply in page.replies:
+        shown = dict(comment_json(reply, site, viewer, reply.id in page.liked_ids, now), replies=[], in_reply_to=None)
+        parent = page.parents.get(reply.parent_id)
+        if reply.depth > site.max_depth and parent is not None:
+            shown["in_reply_to"] = {"id": parent.id, "author": author_json(parent)["name"]}
+        replies.append(shown)
+    return {"comments": replies, "more_replies": page.remaining, "next_cursor": page.next_cursor}
 
 
 def user_json(user, provider):

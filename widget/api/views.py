@@ -13,14 +13,14 @@ from .. import comments as service
 from ..auth import providers
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer
-from ..errors import InvalidInput, NotAllowed, ParleyError
+from ..errors import InvalidInput, NotAllowed, NotFound, ParleyError
 from ..models import MAX_ID, utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, make_edit_token, new_reader_token, reader_key_from_token
 from . import bp, inputs
 from .cors import origin_allowed
 from .openapi import openapi_document
-from .serializers import comment_json, iso, page_json, user_json
+from .serializers import comment_json, iso, page_json, replies_json, user_json
 
 MAX_COUNT_URLS = 100
 THREAD_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
@@ -104,9 +104,25 @@ def read_thread():
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
     else:
-        page = service.read_thread(thread, viewer, sort=sort, cursor=cursor, limit=limit)
+        page = service.read_thread(thread, viewer, sort=sort, cursor=cursor, limit=limit,
+                                   max_comments=current_app.config["MAX_PAGE_COMMENTS"])
         response = jsonify(page_json(site, page, url, viewer, now))
     response.set_etag(etag)
+    response.cache_control.no_cache = True
+    response.vary.update(["X-Reader-Token", "Authorization"])
+    return response
+
+
+@bp.get("/comments/<int:comment_id>/replies")
+def read_replies(comment_id):
+    """The rest of a top-level comment's replies, where a thread page could not carry them all."""
+    comment, site = _comment_and_site(comment_id, writing=False)
+    if comment.parent_id is not None or comment.status not in ("approved", "deleted"):
+        raise NotFound(f"there is no top-level comment {comment_id}", code="unknown_comment")
+    cursor = inputs.query_arg("cursor", 500, required=True)
+    viewer = _viewer()
+    page = service.read_replies(comment, viewer, cursor, limit=current_app.config["MAX_PAGE_COMMENTS"])
+    response = jsonify(replies_json(site, page, viewer, utcnow()))
     response.cache_control.no_cache = True
     response.vary.update(["X-Reader-Token", "Authorization"])
     return response
@@ -162,14 +178,15 @@ def post_comment():
     return jsonify(result), 201
 
 
-def _comment_and_site(comment_id):
-    """The comment named in the path and its site, once the request's origin is allowed there."""
+def _comment_and_site(comment_id, writing=True):
+    """The comment named in the path and its site; for a write, once the request's origin is allowed there."""
     if comment_id > MAX_ID:
         raise HTTPNotFound()
     comment = service.get_comment(comment_id)
     site = comment.thread.site
     g.site = site
-    _require_origin(site)
+    if writing:
+        _require_origin(site)
     return comment, site
 
 

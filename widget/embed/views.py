@@ -249,8 +249,9 @@ def _render_thread_page(embed, thread, now):
     # The page everyone sees: no reader token reaches an iframe's navigation, so the reader's
     # own pending comments, likes and edit links come with the widget's first API call.
     site, viewer = embed.site, Viewer()
-    page = page_json(site, service.read_thread(thread, viewer, limit=current_app.config["PAGE_SIZE"]),
-                     embed.url, viewer, now)
+    found = service.read_thread(thread, viewer, limit=current_app.config["PAGE_SIZE"],
+                                max_comments=current_app.config["MAX_PAGE_COMMENTS"])
+    page = page_json(site, found, embed.url, viewer, now)
     logins = site_providers(site)
     can_post = (site.guests_allowed or bool(logins)) and not page["thread"]["locked"]
     return render_template(
