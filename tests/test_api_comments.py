@@ -125,16 +125,35 @@ def test_all_comments_held_for_moderation_are_seen_only_by_their_author(post, re
 
 def test_first_time_commenters_wait_once(post, app, set_site):
     set_site("moderation", "first-time")
-    first = post().get_json()["comment"]
+    created = post().get_json()
+    first = created["comment"]
     assert first["status"] == "pending"
     from widget.extensions import db
     from widget.models import Comment
     with app.app_context():
         db.session.get(Comment, first["id"]).status = "approved"
         db.session.commit()
-    assert post(body="again").get_json()["comment"]["status"] == "approved"
+    returning = {"X-Reader-Token": created["reader_token"]}
+    assert post(body="again", headers=returning).get_json()["comment"]["status"] == "approved"
     stranger = {"name": "Bob", "email": "bob@example.org"}
     assert post(author=stranger).get_json()["comment"]["status"] == "pending"
+
+
+def test_typing_an_approved_readers_email_does_not_skip_moderation(post, app, set_site):
+    """'Previously approved' belongs to the browser that was approved, not to whoever knows the address."""
+    set_site("moderation", "first-time")
+    created = post().get_json()
+    from widget.extensions import db
+    from widget.models import Comment
+    with app.app_context():
+        db.session.get(Comment, created["comment"]["id"]).status = "approved"
+        db.session.commit()
+    impostor = post(body="I am Ada, honest", author={"name": "Ada", "email": "ADA@example.org"}).get_json()
+    assert impostor["comment"]["status"] == "pending"
+    # Her own browser, but another address: not the same proof either.
+    other = post(body="new address", author={"name": "Ada", "email": "ada@elsewhere.example"},
+                 headers={"X-Reader-Token": created["reader_token"]}).get_json()
+    assert other["comment"]["status"] == "pending"
 
 
 def test_guests_can_be_turned_away(post, set_site, app):

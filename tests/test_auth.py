@@ -474,3 +474,14 @@ def test_providers_come_from_the_environment(make_app):
     with app.app_context():
         client = app.extensions["parley_oauth"].create_client("github")
         assert client.client_id == "12345"
+
+
+def test_provider_names_are_cleaned_and_cannot_pose_as_staff(client, site):
+    hidden = token_for(client, sub="hidden", name="\u202eGrace\u200b Hopper\u2066")
+    assert client.get("/api/v1/me", headers=bearer(hidden)).get_json()["user"]["name"] == "Grace Hopper"
+    blank = token_for(client, sub="blank", name="\u200b\u3164")
+    assert client.get("/api/v1/me", headers=bearer(blank)).get_json()["user"]["name"] == "Reader"
+    poser = token_for(client, sub="poser", name="\u0410dministrator")
+    response = client.post("/api/v1/comments", json={"site": site, "url": PAGE, "body": "Official notice"},
+                           headers=bearer(poser))
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "name_reserved"

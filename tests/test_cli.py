@@ -87,3 +87,22 @@ def test_help_lists_every_setting(runner):
     output = runner.invoke(args=["site", "set", "--help"]).output
     for key in SETTINGS:
         assert key in output
+
+
+def test_command_line_changes_are_in_the_audit_log_as_the_command_line(app, runner):
+    from widget.extensions import db
+    from widget.models import AuditEntry
+
+    assert runner.invoke(args=["site", "add", "cli", "--name", "By hand", "--origin", "https://cli.example"]).exit_code == 0
+    assert runner.invoke(args=["site", "set", "cli", "moderation", "all"]).exit_code == 0
+    assert runner.invoke(args=["thread", "lock", "cli", "https://cli.example/post"]).exit_code == 0
+    assert runner.invoke(args=["thread", "unlock", "cli", "https://cli.example/post"]).exit_code == 0
+    refused = runner.invoke(args=["site", "set", "cli", "max_depth", "99"])
+    assert refused.exit_code != 0 and "max_depth" in refused.output
+    with app.app_context():
+        entries = [(e.action, e.actor_name, e.before, e.after)
+                   for e in db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id))]
+    assert [(action, actor) for action, actor, _, _ in entries] == [
+        ("site.create", "command line"), ("site.settings", "command line"),
+        ("thread.lock", "command line"), ("thread.unlock", "command line")]
+    assert entries[1][2:] == ({"moderation": "none"}, {"moderation": "all"})

@@ -4,7 +4,7 @@ import sys
 import click
 from flask import Blueprint
 
-from . import sites
+from . import memberships, moderation, sites
 from .errors import ParleyError
 
 bp = Blueprint("cli", __name__, cli_group=None)
@@ -29,7 +29,7 @@ def _fail(error):
 def add_site(public_id, name, origins):
     """Register a site: its short public id, name and allowed origins."""
     try:
-        site = sites.create_site(public_id, name, list(origins))
+        site = memberships.add_site(None, public_id, name, list(origins))
     except ParleyError as error:
         _fail(error)
     click.echo(f"Added site {site.public_id} ({site.name}) for {', '.join(site.origins)}.")
@@ -58,7 +58,10 @@ def list_sites():
 def set_setting(public_id, key, value):
     """Change one setting of a site (see the list below)."""
     try:
-        site = sites.update_setting(sites.get_site(public_id), key, value)
+        site = sites.get_site(public_id)
+        sites.change_settings(None, site, {key: value})
+    except sites.SettingsInvalid as error:
+        raise click.ClickException("; ".join(f"{name}: {reason}" for name, reason in error.errors.items())) from None
     except ParleyError as error:
         _fail(error)
     click.echo(f"{site.public_id}: {key} = {sites.site_settings(site)[key]}")
@@ -70,12 +73,10 @@ def thread_group():
 
 
 def _set_locked(public_id, page, locked):
-    from .comments import set_thread_locked
-
     by_url = page.startswith(("http://", "https://"))
     try:
-        thread = set_thread_locked(sites.get_site(public_id), locked,
-                                   url=page if by_url else None, thread_id=None if by_url else page)
+        thread = moderation.lock_page(None, sites.get_site(public_id), locked,
+                                      url=page if by_url else None, thread_id=None if by_url else page)
     except ParleyError as error:
         _fail(error)
     click.echo(f"{'Locked' if locked else 'Unlocked'} thread {thread.id} ({thread.url or page}).")

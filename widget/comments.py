@@ -1,13 +1,13 @@
 """Comment services: plain arguments in, models out; each write is one transaction."""
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from . import bans, markup
+from . import bans, markup, memberships, names
 from .errors import InvalidInput, NotAllowed, NotFound
 from .extensions import db
 from .models import MAX_ID, Comment, Identity, Thread, User, Vote, utcnow
@@ -96,7 +96,7 @@ def thread_is_closed(site, thread, now):
     return bool(site.close_after_days) and thread.created_at < now - timedelta(days=site.close_after_days)
 
 
-def _get_or_create_thread(site, url, thread_id, title):
+def get_or_create_thread(site, url, thread_id, title):
     key, normalised = thread_key(url, thread_id)
     thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
     if thread is None:
@@ -335,8 +335,16 @@ def check_body(site, body):
     return markup.render(body)
 
 
-def _has_approved_comment(site, author, user):
-    same_author = (Comment.user_id == user.id) if user else (func.lower(Comment.author_email) == author.email.lower())
+def _has_approved_comment(site, author, viewer):
+    """Whether this author had a comment approved here: by their login, or, for a guest, by the same
+    browser (reader token) with the same email. An email alone proves nothing: anyone can type it."""
+    if viewer.user is not None:
+        same_author = Comment.user_id == viewer.user.id
+    elif viewer.reader_key:
+        same_author = and_(Comment.reader_key == viewer.reader_key,
+                           func.lower(Comment.author_email) == author.email.lower())
+    else:
+        return False
     return db.session.scalar(
         db.select(Comment.id)
         .join(Thread, Thread.id == Comment.thread_id)
@@ -345,13 +353,32 @@ def _has_approved_comment(site, author, user):
     ) is not None
 
 
-def _hold_reasons(site, author, user):
+def _hold_reasons(site, author, viewer):
     """Why a new comment waits for a moderator (none: it is published at once)."""
     if site.moderation == "all":
         return ["this site holds every comment for review"]
-    if site.moderation == "first-time" and not _has_approved_comment(site, author, user):
+    if site.moderation == "first-time" and not _has_approved_comment(site, author, viewer):
         return ["first comment from this author"]
     return []
+
+
+def _refuse_lookalike(site, name, team):
+    """Refuse a name that is, or looks like (UTS #39), a name of the site's staff or one kept for them."""
+    protected = [*names.RESERVED, site.name, *(site.reserved_names or []), *(shown for _, shown in team.values())]
+    if names.impersonated(name, protected):
+        raise InvalidInput("this name belongs to the site's staff, or looks like one of theirs; please choose "
+                           "another", code="name_reserved")
+
+
+def guest_name(site, typed, team):
+    """The name a guest's comment shows: visible characters only, and nobody else's."""
+    name = names.clean(typed)
+    if not name:
+        raise InvalidInput("name has no visible letters or digits", code="invalid_name")
+    if len(name) > 100:
+        raise InvalidInput("name is longer than 100 characters once written out", code="name_too_long")
+    _refuse_lookalike(site, name, team)
+    return name
 
 
 def _check_may_post(site, author, user):
@@ -382,10 +409,17 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
     now = now or utcnow()
     user = viewer.user
     provider = _check_may_post(site, author, user)
-    ban = bans.find_active(site, user_id=user.id if user else None, email_hash=email_hash, ip_hash=ip_hash, now=now)
+    team = memberships.staff(site)
+    is_staff = user is not None and user.id in team
+    if user is None:
+        author = replace(author, name=guest_name(site, author.name, team))
+    elif not is_staff:
+        _refuse_lookalike(site, user.display_name, team)
+    ban = None if is_staff else bans.find_active(site, user_id=user.id if user else None, email_hash=email_hash,
+                                                   ip_hash=ip_hash, now=now)
     if ban is not None and site.ban_action == "refuse":
         raise NotAllowed("your comments are not accepted on this site", code="banned")
-    thread = _get_or_create_thread(site, url, thread_id, title)
+    thread = get_or_create_thread(site, url, thread_id, title)
     if thread.locked:
         raise NotAllowed("this thread is locked: it takes no new comments", code="thread_locked")
     if thread_is_closed(site, thread, now):
@@ -405,7 +439,7 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
         depth = parent.depth + 1
         root_id = parent.root_id
     html = check_body(site, body)
-    reasons = _hold_reasons(site, author, user)
+    reasons = [] if is_staff else _hold_reasons(site, author, viewer)
     if ban is not None:
         reasons.append(f"the author is banned (by {ban.kind}): held, as this site asks")
     comment = Comment(
@@ -529,12 +563,3 @@ def liked_by(comment, viewer):
     return db.session.scalar(
         db.select(Vote.id).where(Vote.comment_id == comment.id, Vote.voter == viewer.voter)
     ) is not None
-
-
-def set_thread_locked(site, locked, url=None, thread_id=None):
-    """Lock or unlock a page's thread (made empty if the page has none yet)."""
-    thread = _get_or_create_thread(site, url, thread_id, None)
-    thread.locked = locked
-    bump_thread(thread.id)
-    db.session.commit()
-    return thread

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from . import audit, sites
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
 from .extensions import db
-from .models import SITE_ROLES, DashboardAccount, Invitation, Membership, Site, utcnow
+from .models import SITE_ROLES, DashboardAccount, Invitation, Membership, Site, User, utcnow
 from .staff import account_of, ensure_account
 from .tokens import digest
 
@@ -47,6 +47,17 @@ def require(user, site, need):
     return role
 
 
+def staff(site):
+    """{user id: (role, display name)} of everyone who runs the site: its members, and the administrators."""
+    found = {user_id: ("admin", name) for user_id, name in db.session.execute(
+        db.select(User.id, User.display_name).join(DashboardAccount, DashboardAccount.user_id == User.id)
+        .where(DashboardAccount.is_admin.is_(True)))}
+    found |= {user_id: (role, name) for user_id, role, name in db.session.execute(
+        db.select(Membership.user_id, Membership.role, User.display_name).join(User, User.id == Membership.user_id)
+        .where(Membership.site_id == site.id))}
+    return found
+
+
 def sites_for(user):
     """[(site, role)] of every site the user may open, by name."""
     if is_admin(user):
@@ -64,11 +75,15 @@ def can_add_sites(user):
 
 
 def add_site(actor, public_id, name, origins, now=None):
-    """Register a site (sites.create_site) and make the one who added it its owner, in one transaction."""
-    if not can_add_sites(actor):
+    """Register a site (sites.create_site) and make the one who added it its owner, in one transaction.
+
+    `actor` None is the command line: the server's operator, who needs no role and takes none.
+    """
+    if actor is not None and not can_add_sites(actor):
         raise NotAllowed("only administrators and site owners can add sites", code="role_required")
     site = sites.create_site(public_id, name, origins, commit=False)
-    db.session.add(Membership(site_id=site.id, user_id=actor.id, role="owner", created_at=now or utcnow()))
+    if actor is not None:
+        db.session.add(Membership(site_id=site.id, user_id=actor.id, role="owner", created_at=now or utcnow()))
     audit.record(actor, site, "site.create", "site", site.id, after=sites.site_settings(site), now=now)
     db.session.commit()
     return site
@@ -142,6 +157,7 @@ def accept(invitation, user, now=None):
     elif RANK[invitation.role] > RANK[current.role]:
         current.role = invitation.role
     invitation.accepted_at, invitation.accepted_by_id = now, user.id
+    site.updated_at = now  # the widget's pages show staff badges: cached copies must go stale
     db.session.flush()
     audit.record(user, site, "member.join", "user", user.id, before=before, after={"role": current.role}, now=now)
     try:
@@ -173,6 +189,7 @@ def remove_member(actor, site, membership, now=None):
     audit.record(actor, site, "member.remove", "user", membership.user_id,
                  before={"user": membership.user.display_name, "role": membership.role}, now=now)
     db.session.delete(membership)
+    site.updated_at = now or utcnow()
     db.session.commit()
 
 

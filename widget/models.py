@@ -50,6 +50,8 @@ class Site(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # What happens to a banned author's new comment: "refuse" it, or "hold" it for review.
     ban_action: Mapped[str] = mapped_column(String(10), default="refuse", server_default="refuse")
+    # Names only the site's staff may comment under (besides the built-in ones and the staff's own).
+    reserved_names: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
 
 class Thread(db.Model):
@@ -68,6 +70,8 @@ class Thread(db.Model):
     # Bumped by every write to the thread; the read ETag is derived from it.
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who wrote the page: their comments carry a "post author" badge. Set from the dashboard.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
 
     site: Mapped[Site] = relationship()
 

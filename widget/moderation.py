@@ -5,8 +5,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import String, and_, case, cast, func, literal, or_
 from sqlalchemy.orm import contains_eager
 
-from . import audit, markup
-from .comments import bump_thread, check_body, thread_is_closed
+from . import audit, markup, memberships
+from .comments import bump_thread, check_body, get_or_create_thread, thread_is_closed
 from .errors import InvalidInput, NotFound
 from .extensions import db
 from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, parse_id, utcnow
@@ -136,6 +136,11 @@ def edit(actor, site, comment, body, now=None):
     return comment
 
 
+def lock_page(actor, site, locked, url=None, thread_id=None, now=None):
+    """Lock or unlock a page's thread by its URL or thread id (made empty if the page has none yet)."""
+    return set_locked(actor, site, get_or_create_thread(site, url, thread_id, None), locked, now=now)
+
+
 def set_locked(actor, site, thread, locked, now=None):
     if thread.site_id != site.id:
         raise NotFound("there is no such thread", code="unknown_thread")
@@ -146,6 +151,45 @@ def set_locked(actor, site, thread, locked, now=None):
     bump_thread(thread.id)
     db.session.commit()
     return thread
+
+
+def set_author(actor, site, thread, user_id, now=None):
+    """Name who wrote the page (one of the site's staff, or nobody): their comments there say "Post author"."""
+    if thread.site_id != site.id:
+        raise NotFound("there is no such thread", code="unknown_thread")
+    team = memberships.staff(site)
+    if user_id is not None and user_id not in team:
+        raise InvalidInput("the post's author is one of the site's owners or moderators", code="invalid_author")
+    before = {"author": team.get(thread.author_id, (None, None))[1]}
+    thread.author_id = user_id
+    audit.record(actor, site, "thread.author", "thread", thread.id, before=before,
+                 after={"author": team.get(user_id, (None, None))[1]}, now=now)
+    bump_thread(thread.id)
+    db.session.commit()
+    return thread
+
+
+def reply(actor, site, comment, body, now=None):
+    """A reply from the dashboard, as the moderator themselves: published at once, with their badge."""
+    if comment.thread.site_id != site.id:
+        raise NotFound(f"there is no comment {comment.id}", code="unknown_comment")
+    if comment.status != "approved":
+        raise InvalidInput("only a published comment can be replied to; approve it first", code="parent_not_open")
+    if not isinstance(body, str):
+        raise InvalidInput("the comment is empty", code="empty_body")
+    body = body.replace("\r\n", "\n")
+    now = now or utcnow()
+    created = Comment(thread_id=comment.thread_id, parent_id=comment.id, root_id=comment.root_id,
+                      depth=comment.depth + 1, body=body, html=check_body(site, body), status="approved",
+                      user_id=actor.id, author_name=actor.display_name, author_email=actor.email,
+                      author_website=actor.profile_url, author_avatar_url=actor.avatar_url, created_at=now)
+    db.session.add(created)
+    db.session.flush()
+    audit.record(actor, site, "comment.reply", "comment", created.id, after={"in_reply_to": comment.id, "body": body},
+                 now=now)
+    bump_thread(comment.thread_id)
+    db.session.commit()
+    return created
 
 
 # Reading for the dashboard --------------------------------------------------------------------

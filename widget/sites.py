@@ -1,7 +1,7 @@
 """Sites and their settings: plain functions used by the CLI and the dashboard."""
 import re
 
-from . import audit
+from . import audit, names
 from .errors import Conflict, InvalidInput, NotFound
 from .extensions import db
 from .models import BAN_ACTIONS, MODERATION_MODES, Site
@@ -96,6 +96,24 @@ def _providers(value):
     return names
 
 
+def _reserved_names(value):
+    value = str(value).strip()
+    if value.lower() in {"", "none", "off"}:
+        return None
+    found = []
+    for raw in re.split(r"[,\n]+", value):
+        name = names.clean(raw)
+        if not raw.strip():
+            continue
+        if not name or len(name) > 100:
+            raise InvalidInput(f"not a name (1 to 100 visible characters): {raw.strip()[:100]!r}")
+        if name not in found:
+            found.append(name)
+    if len(found) > 100:
+        raise InvalidInput("at most 100 reserved names")
+    return found or None
+
+
 # Setting name -> (model attribute, parser, help). The CLI and the dashboard share this table.
 SETTINGS = {
     "name": ("name", _name, "the site's display name"),
@@ -113,6 +131,8 @@ SETTINGS = {
     "privacy_url": ("privacy_url", _optional_web_url, "link to the site's privacy notice (off for none)"),
     "ban_action": ("ban_action", _choice(BAN_ACTIONS),
                    "what happens to a banned author's new comment: refuse or hold (for review)"),
+    "reserved_names": ("reserved_names", _reserved_names,
+                       "names (comma separated) only staff may use, besides theirs and admin, moderator, ..."),
 }
 
 
@@ -138,20 +158,6 @@ def create_site(public_id, name, origins, defaults=None, commit=True):
     return site
 
 
-def update_setting(site, key, value):
-    """Set one setting from its text form; raises InvalidInput with a readable reason."""
-    if key not in SETTINGS:
-        raise InvalidInput(f"unknown setting {key!r}; known: {', '.join(SETTINGS)}")
-    attribute, parse, _ = SETTINGS[key]
-    try:
-        parsed = parse(value)
-    except InvalidInput as error:
-        raise InvalidInput(f"{key}: {error.message}") from None
-    setattr(site, attribute, parsed)
-    db.session.commit()
-    return site
-
-
 def site_settings(site):
     """Each setting's current value in its text form, for listing."""
     shown = {}
@@ -162,7 +168,7 @@ def site_settings(site):
         elif isinstance(value, list):
             value = ", ".join(value) if value else "none"
         elif value is None:
-            value = "all" if key == "providers" else "off"
+            value = {"providers": "all", "reserved_names": "none"}.get(key, "off")
         shown[key] = str(value)
     return shown
 
@@ -180,7 +186,7 @@ def change_settings(actor, site, values):
     errors, parsed = {}, {}
     for key, value in values.items():
         if key not in SETTINGS:
-            errors[key] = "unknown setting"
+            errors[key] = f"unknown setting; known: {', '.join(SETTINGS)}"
             continue
         attribute, parse, _ = SETTINGS[key]
         try:

@@ -9,7 +9,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import audit
+from . import audit, names
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound, TooManyAttempts
 from .extensions import db
 from .models import (AuditEntry, Ban, DashboardAccount, Identity, Invitation, LoginFailure, Membership, User,
@@ -66,9 +66,9 @@ def create_account(email, password, *, name=None, is_admin=False, now=None):
     if account_by_email(email) is not None:
         raise Conflict(f"an account for {email} exists already", code="account_exists")
     now = now or utcnow()
-    display = (str(name).strip() if name else "") or email.split("@", 1)[0]
-    if len(display) > 100:
-        raise InvalidInput("a name is at most 100 characters", code="invalid_name")
+    display = names.clean(str(name)) if name else email.split("@", 1)[0]
+    if not display or len(display) > 100:
+        raise InvalidInput("a name is 1 to 100 visible characters", code="invalid_name")
     user = User(display_name=display, email=email, created_at=now, last_login_at=now)
     account = DashboardAccount(user=user, email=email, password_hash=password_hash, is_admin=is_admin,
                                created_at=now)

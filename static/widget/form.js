@@ -5,7 +5,7 @@ import { describeError, t } from "./i18n.js";
 // Which field a server error is about, so it can be marked and focused.
 const FIELD_OF = {
   empty_body: "body", missing_body: "body", body_too_long: "body", too_many_links: "body", invalid_body: "body",
-  missing_name: "name", name_too_long: "name", invalid_name: "name",
+  missing_name: "name", name_too_long: "name", invalid_name: "name", name_reserved: "name",
   missing_email: "email", invalid_email: "email", email_too_long: "email",
   invalid_website: "website", website_too_long: "website",
 };

@@ -35,6 +35,9 @@ export function createRenderer({ pageUrl, canPost, editable }) {
     } else {
       name.replaceChildren(author.name);
     }
+    const badge = article.querySelector(".comment-badge");
+    if (author.badge) badge.textContent = t(`badge.${author.badge}`);
+    else drop(badge);
   }
 
   function fillMeta(article, c) {

@@ -55,6 +55,9 @@ def openapi_document():
                 "website": {"type": ["string", "null"], "format": "uri"},
                 "avatar_url": {"type": ["string", "null"], "format": "uri"},
                 "provider": {"type": ["string", "null"]},
+                "badge": {"enum": ["author", "owner", "moderator", "admin", None],
+                          "description": "Set when a logged-in member of the site's staff wrote it: the post's "
+                                         "author, the site's owner or moderator, or the server's administrator."},
             },
         },
         "Comment": {

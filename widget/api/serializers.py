@@ -1,8 +1,10 @@
 """The one way each resource leaves the server: allow-listed fields, never an email or IP."""
 from flask import current_app, g
 
-from .. import tree
+from .. import memberships, tree
 from ..comments import edit_window_open, thread_is_closed
+from ..extensions import db
+from ..models import Thread
 from ..links import public_url_for
 from ..tokens import keyed_hash
 
@@ -12,31 +14,52 @@ def iso(moment):
 
 
 def avatar_url(comment):
-    # Keyed with the server's secret, so the URL reveals nothing about the email behind it.
-    seed = keyed_hash(current_app.secret_key, (comment.author_email or comment.author_name or "").lower())[:32]
+    # Drawn from who wrote it (their account, or a guest's browser), never from the email they typed:
+    # typing someone's address must not give their face. Keyed with the server's secret, so the URL
+    # reveals nothing either.
+    if comment.user_id is not None:
+        who = f"user:{comment.user_id}"
+    else:
+        who = f"reader:{comment.reader_key}" if comment.reader_key else f"comment:{comment.id}"
+    seed = keyed_hash(current_app.secret_key, who)[:32]
     if "avatar_url_template" not in g:  # building the URL once per request keeps big threads cheap
         g.avatar_url_template = public_url_for("api.avatar", seed="SEED")
     return g.avatar_url_template.replace("SEED", seed)
 
 
-def author_json(comment):
+def _badges(site, thread_id):
+    """{user id: badge} for one thread: its post's author, and the site's staff by role (once per request)."""
+    found = g.setdefault("parley_badges", {})
+    if thread_id not in found:
+        badges = {user_id: role for user_id, (role, _) in memberships.staff(site).items()}
+        thread = db.session.get(Thread, thread_id)
+        if thread is not None and thread.author_id is not None:
+            badges[thread.author_id] = "author"
+        found[thread_id] = badges
+    return found[thread_id]
+
+
+def author_json(comment, badge=None):
     if comment.status == "deleted":
-        return {"name": None, "website": None, "avatar_url": None, "provider": None}
+        return {"name": None, "website": None, "avatar_url": None, "provider": None, "badge": None}
     return {
         "name": comment.author_name,
         "website": comment.author_website,
         "avatar_url": comment.author_avatar_url or avatar_url(comment),
         "provider": comment.provider,
+        # Only a logged-in account can carry one: a guest's typed name never does.
+        "badge": badge,
     }
 
 
 def comment_json(comment, site, viewer, liked, now):
     can_edit = viewer.wrote(comment) and comment.status != "deleted" and edit_window_open(site, comment, now)
+    badge = _badges(site, comment.thread_id).get(comment.user_id) if comment.user_id is not None else None
     shown = {
         "id": comment.id,
         "parent_id": comment.parent_id,
         "depth": comment.depth,
-        "author": author_json(comment),
+        "author": author_json(comment, badge),
         "html": comment.html,
         "created_at": iso(comment.created_at),
         "edited_at": iso(comment.edited_at),

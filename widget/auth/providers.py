@@ -12,6 +12,7 @@ from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from joserfc.errors import JoseError
 
+from .. import names
 from ..accounts import LOGIN_ERRORS
 from ..urls import is_web_url
 
@@ -191,7 +192,9 @@ def _profile(provider, realm, subject, name, avatar, profile_url, email):
     subject = _text(subject, 255)
     if not subject:
         raise ProviderError("provider_error")
-    return Profile(realm=realm, subject=subject, provider=provider.name, name=_text(name, 100) or "Reader",
+    # The provider's name, cleaned as a guest's is: nothing invisible, nothing that turns text around.
+    shown = names.clean(_text(name, 300) or "")[:100].strip() or "Reader"
+    return Profile(realm=realm, subject=subject, provider=provider.name, name=shown,
                    avatar_url=_url(avatar), profile_url=_url(profile_url), email=_text(email, 254))
 
 

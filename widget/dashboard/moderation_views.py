@@ -2,7 +2,7 @@
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import moderation, sites
+from .. import memberships, moderation, sites
 from ..errors import InvalidInput, ParleyError
 from ..models import COMMENT_STATUSES, parse_id
 from . import bp, sentence, wants_json
@@ -99,6 +99,27 @@ def edit(site_id, comment_id):
                            back=back), status
 
 
+@bp.route("/sites/<site_id>/comments/<int:comment_id>/reply", methods=["GET", "POST"])
+@login_required
+def reply(site_id, comment_id):
+    """Answer a comment as yourself: the reply is published with your name and your role's badge."""
+    site = site_for(site_id)
+    comment = moderation.get_comment(site, comment_id)
+    body, error, status = "", None, 200
+    back = safe_next(request.values.get("next"), url_for("dashboard.comments", site_id=site.public_id))
+    if request.method == "POST":
+        body = request.form.get("body", "")
+        try:
+            moderation.reply(actor(), site, comment, body)
+        except ParleyError as failure:
+            error, status = failure.message, failure.status
+        else:
+            flash(f"Replied to {comment.author_name or 'the comment'}. Your reply is published.", "success")
+            return redirect(back)
+    return render_template("dashboard/reply.html", site=site, comment=comment, body=body, error=error,
+                           back=back), status
+
+
 # Threads ---------------------------------------------------------------------------------------
 
 @bp.get("/sites/<site_id>/threads")
@@ -107,8 +128,9 @@ def threads(site_id):
     site = site_for(site_id)
     page = page_number()
     rows, total = moderation.threads(site, offset=(page - 1) * moderation.PAGE_SIZE)
+    team = sorted(((user_id, name) for user_id, (_, name) in memberships.staff(site).items()), key=lambda t: t[1])
     return render_template("dashboard/threads.html", site=site, rows=rows, total=total, page=page,
-                           pages=page_count(total, moderation.PAGE_SIZE), error=None)
+                           pages=page_count(total, moderation.PAGE_SIZE), error=None, team=team)
 
 
 @bp.post("/sites/<site_id>/threads/<int:thread_id>/lock")
@@ -119,6 +141,21 @@ def lock_thread(site_id, thread_id):
     locked = request.form.get("locked") == "yes"
     moderation.set_locked(actor(), site, thread, locked)
     flash(f"{'Locked' if locked else 'Unlocked'}: {thread.title or thread.url or 'thread ' + str(thread.id)}.",
+          "success")
+    return redirect(_back(site, "dashboard.threads"))
+
+
+@bp.post("/sites/<site_id>/threads/<int:thread_id>/author")
+@login_required
+def thread_author(site_id, thread_id):
+    site = site_for(site_id)
+    thread = moderation.get_thread(site, thread_id)
+    chosen = request.form.get("author", "")
+    user_id = parse_id(chosen)
+    if chosen and user_id is None:
+        raise InvalidInput("choose one of the site's team", code="invalid_author")
+    moderation.set_author(actor(), site, thread, user_id)
+    flash("Saved: their comments there say “Post author”." if user_id else "No post author is named now.",
           "success")
     return redirect(_back(site, "dashboard.threads"))
 

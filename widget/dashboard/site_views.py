@@ -66,6 +66,7 @@ def _settings_form(site):
     values["close_after_days"] = "" if site.close_after_days is None else str(site.close_after_days)
     values["notify_email"] = site.notify_email or ""
     values["privacy_url"] = site.privacy_url or ""
+    values["reserved_names"] = ", ".join(site.reserved_names or [])
     return values
 
 

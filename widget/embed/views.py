@@ -39,7 +39,7 @@ JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u20
 PROTO_COMMENT = {
     "id": "", "parent_id": None, "depth": 1, "status": "approved", "html": "", "created_at": "",
     "edited_at": None, "likes": 0, "liked_by_me": False, "can_edit": False, "in_reply_to": None, "replies": [],
-    "author": {"name": "", "website": "", "avatar_url": "", "provider": None},
+    "author": {"name": "", "website": "", "avatar_url": "", "provider": None, "badge": ""},
 }
 
 
