@@ -47,7 +47,7 @@ def test_api_answers_as_its_document_says(app, site, post, label, mode):
     operation = schema.find_operation_by_label(label)
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
     def check(case):
         case.call_and_validate(headers={"Origin": ORIGIN})
 
