@@ -93,7 +93,8 @@ def test_command_line_changes_are_in_the_audit_log_as_the_command_line(app, runn
     from widget.extensions import db
     from widget.models import AuditEntry
 
-    assert runner.invoke(args=["site", "add", "cli", "--name", "By hand", "--origin", "https://cli.example"]).exit_code == 0
+    added = runner.invoke(args=["site", "add", "cli", "--name", "By hand", "--origin", "https://cli.example"])
+    assert added.exit_code == 0
     assert runner.invoke(args=["site", "set", "cli", "moderation", "all"]).exit_code == 0
     assert runner.invoke(args=["thread", "lock", "cli", "https://cli.example/post"]).exit_code == 0
     assert runner.invoke(args=["thread", "unlock", "cli", "https://cli.example/post"]).exit_code == 0

@@ -57,6 +57,7 @@ class ThreadPage:
     next_cursor: str | None
     # Top-level comment id -> (replies not on this page, cursor to fetch them with read_replies).
     more_replies: dict[int, tuple[int, str]] = field(default_factory=dict)
+    badges: dict[int, str] = field(default_factory=dict)  # see staff_badges()
 
 
 @dataclass
@@ -69,6 +70,7 @@ class RepliesPage:
     liked_ids: set[int]
     remaining: int
     next_cursor: str | None
+    badges: dict[int, str]
 
 
 # Threads -----------------------------------------------------------------------------
@@ -186,6 +188,19 @@ def _root_order(sort, cursor):
     return order, after
 
 
+def staff_badges(site, thread, comments=None):
+    """{user id: badge} for comments in the thread: "author" for its post's author, else the staff role.
+
+    Given the `comments` to show, it costs no query when none of them was written by an account.
+    """
+    if comments is not None and all(comment.user_id is None for comment in comments):
+        return {}
+    badges = {user_id: role for user_id, (role, _) in memberships.staff(site).items()}
+    if thread is not None and thread.author_id is not None:
+        badges[thread.author_id] = "author"
+    return badges
+
+
 def _liked(viewer, comments):
     if not viewer.voter or not comments:
         return set()
@@ -273,7 +288,8 @@ def read_thread(thread, viewer, sort="oldest", cursor=None, limit=50, max_commen
         db.select(func.count(Comment.id)).where(Comment.thread_id == thread.id, Comment.status == "approved")
     )
     next_cursor = _encode_cursor(sort, shown[-1]) if more_roots and shown else None
-    return ThreadPage(thread, comments, _liked(viewer, comments), count, next_cursor, more_replies)
+    return ThreadPage(thread, comments, _liked(viewer, comments), count, next_cursor, more_replies,
+                      staff_badges(thread.site, thread, comments))
 
 
 def read_replies(root, viewer, cursor, limit=500):
@@ -293,10 +309,13 @@ def read_replies(root, viewer, cursor, limit=500):
         )
     ids = {reply.id for reply in replies}
     earlier = {reply.parent_id for reply in replies} - ids
-    parents = {c.id: c for c in db.session.scalars(db.select(Comment).where(Comment.id.in_(earlier)))} if earlier else {}
+    parents = {}
+    if earlier:
+        parents = {c.id: c for c in db.session.scalars(db.select(Comment).where(Comment.id.in_(earlier)))}
     parents |= {reply.id: reply for reply in replies}
     return RepliesPage(root, replies, parents, _liked(viewer, replies), remaining,
-                       _encode_replies_cursor(replies[-1]) if more else None)
+                       _encode_replies_cursor(replies[-1]) if more else None,
+                       staff_badges(root.thread.site, root.thread, replies))
 
 
 def count_comments(site, urls):

@@ -2,6 +2,7 @@
 import secrets
 from datetime import timedelta
 
+from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, sites
@@ -49,13 +50,13 @@ def require(user, site, need):
 
 def staff(site):
     """{user id: (role, display name)} of everyone who runs the site: its members, and the administrators."""
-    found = {user_id: ("admin", name) for user_id, name in db.session.execute(
-        db.select(User.id, User.display_name).join(DashboardAccount, DashboardAccount.user_id == User.id)
-        .where(DashboardAccount.is_admin.is_(True)))}
-    found |= {user_id: (role, name) for user_id, role, name in db.session.execute(
-        db.select(Membership.user_id, Membership.role, User.display_name).join(User, User.id == Membership.user_id)
-        .where(Membership.site_id == site.id))}
-    return found
+    rows = db.session.execute(
+        db.select(User.id, User.display_name, Membership.role, DashboardAccount.is_admin)
+        .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.site_id == site.id))
+        .outerjoin(DashboardAccount, DashboardAccount.user_id == User.id)
+        .where(or_(Membership.id.is_not(None), DashboardAccount.is_admin.is_(True))))
+    # A member's role on this site says more than being an administrator of every site.
+    return {user_id: (role or "admin", name) for user_id, name, role, _ in rows}
 
 
 def sites_for(user):

@@ -1,10 +1,8 @@
 """The one way each resource leaves the server: allow-listed fields, never an email or IP."""
 from flask import current_app, g
 
-from .. import memberships, tree
+from .. import tree
 from ..comments import edit_window_open, thread_is_closed
-from ..extensions import db
-from ..models import Thread
 from ..links import public_url_for
 from ..tokens import keyed_hash
 
@@ -27,18 +25,6 @@ def avatar_url(comment):
     return g.avatar_url_template.replace("SEED", seed)
 
 
-def _badges(site, thread_id):
-    """{user id: badge} for one thread: its post's author, and the site's staff by role (once per request)."""
-    found = g.setdefault("parley_badges", {})
-    if thread_id not in found:
-        badges = {user_id: role for user_id, (role, _) in memberships.staff(site).items()}
-        thread = db.session.get(Thread, thread_id)
-        if thread is not None and thread.author_id is not None:
-            badges[thread.author_id] = "author"
-        found[thread_id] = badges
-    return found[thread_id]
-
-
 def author_json(comment, badge=None):
     if comment.status == "deleted":
         return {"name": None, "website": None, "avatar_url": None, "provider": None, "badge": None}
@@ -52,9 +38,10 @@ def author_json(comment, badge=None):
     }
 
 
-def comment_json(comment, site, viewer, liked, now):
+def comment_json(comment, site, viewer, liked, now, badges):
+    """`badges` is comments.staff_badges() of the comment's thread."""
     can_edit = viewer.wrote(comment) and comment.status != "deleted" and edit_window_open(site, comment, now)
-    badge = _badges(site, comment.thread_id).get(comment.user_id) if comment.user_id is not None else None
+    badge = badges.get(comment.user_id) if comment.user_id is not None else None
     shown = {
         "id": comment.id,
         "parent_id": comment.parent_id,
@@ -89,7 +76,7 @@ def thread_json(site, thread, url, count, now):
 
 
 def page_json(site, page, url, viewer, now):
-    rows = [comment_json(c, site, viewer, c.id in page.liked_ids, now) for c in page.comments]
+    rows = [comment_json(c, site, viewer, c.id in page.liked_ids, now, page.badges) for c in page.comments]
     top = tree.prune_deleted(tree.build_tree(rows, site.max_depth), keep=page.more_replies.keys())
     for node in top:
         # "Show N more replies": a top-level comment whose replies did not all fit on the page.
@@ -109,7 +96,8 @@ def replies_json(site, page, viewer, now):
     """
     replies = []
     for reply in page.replies:
-        shown = dict(comment_json(reply, site, viewer, reply.id in page.liked_ids, now), replies=[], in_reply_to=None)
+        shown = dict(comment_json(reply, site, viewer, reply.id in page.liked_ids, now, page.badges),
+                     replies=[], in_reply_to=None)
         parent = page.parents.get(reply.parent_id)
         if reply.depth > site.max_depth and parent is not None:
             shown["in_reply_to"] = {"id": parent.id, "author": author_json(parent)["name"]}

@@ -169,8 +169,9 @@ def post_comment():
         ip_hash=bans.ip_hash(current_app.secret_key, request.remote_addr),
         email_hash=bans.email_hash(current_app.secret_key, email),
     )
+    badges = service.staff_badges(site, comment.thread, [comment])
     result = {
-        "comment": dict(comment_json(comment, site, viewer, False, utcnow()), replies=[], in_reply_to=None),
+        "comment": dict(comment_json(comment, site, viewer, False, utcnow(), badges), replies=[], in_reply_to=None),
         "edit_token": make_edit_token(current_app.secret_key, comment.id),
     }
     if reader_token:
@@ -208,7 +209,9 @@ def edit_comment(comment_id):
     service.edit_comment(site, comment, body)
     viewer = _viewer()
     liked = service.liked_by(comment, viewer)
-    return jsonify(comment=dict(comment_json(comment, site, viewer, liked, utcnow()), replies=[], in_reply_to=None))
+    badges = service.staff_badges(site, comment.thread, [comment])
+    shown = comment_json(comment, site, viewer, liked, utcnow(), badges)
+    return jsonify(comment=dict(shown, replies=[], in_reply_to=None))
 
 
 @bp.delete("/comments/<int:comment_id>")
