@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import ORIGIN, PAGE
+from conftest import PAGE
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -124,10 +124,6 @@ def audit(html):
     return parser.problems
 
 
-def test_there_are_at_least_fifty_payloads():
-    assert len(PAYLOADS) + len(WEBSITE_PAYLOADS) >= 60
-
-
 @pytest.mark.parametrize("payload", PAYLOADS)
 def test_body_payload_is_stored_inert(post, read, payload):
     response = post(body=payload)
@@ -173,7 +169,3 @@ def test_body_origin_header_is_needed_only_from_browsers(client, site):
                                                       "author": {"name": "A", "email": "a@example.org"}})
     assert response.status_code == 201
     assert audit(response.get_json()["comment"]["html"]) == []
-
-
-def test_origin_constant_is_the_sites(site):
-    assert ORIGIN == "https://blog.example.com"
