@@ -4,6 +4,7 @@ The provider (tests/oidc_provider.py) runs on loopback; nothing in Parley or Aut
 """
 import hashlib
 import secrets
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -26,49 +27,47 @@ def _login_widget(make_app, provider):
     return Widget(app, server, host, pages)
 
 
+@contextmanager
+def _serving(make_app, opener_policy=False, remembered_user=None):
+    """A provider, and a comment server with a host page that log in through it, for one test."""
+    with LoopbackProvider(opener_policy=opener_policy) as provider:
+        provider.remembered_user = remembered_user
+        world = _login_widget(make_app, provider)
+        try:
+            yield world, provider
+        finally:
+            world.server.stop()
+            world.host.stop()
+
+
 @pytest.fixture(params=[False, True], ids=["opener-kept", "opener-severed-by-coop"])
-def provider(request):
-    with LoopbackProvider(opener_policy=request.param) as running:
-        yield running
+def served(make_app, request):
+    with _serving(make_app, opener_policy=request.param) as both:
+        yield both
 
 
 @pytest.fixture
-def login_widget(make_app, provider):
-    world = _login_widget(make_app, provider)
-    yield world
-    world.server.stop()
-    world.host.stop()
+def login_widget(served):
+    return served[0]
 
 
 @pytest.fixture
-def severing_provider():
-    """A provider that sends Cross-Origin-Opener-Policy, so the popup always loses its opener."""
-    with LoopbackProvider(opener_policy=True) as running:
-        yield running
+def provider(served):
+    return served[1]
 
 
 @pytest.fixture
-def severed_login_widget(make_app, severing_provider):
-    world = _login_widget(make_app, severing_provider)
-    yield world
-    world.server.stop()
-    world.host.stop()
+def severed_login_widget(make_app):
+    """The provider sends Cross-Origin-Opener-Policy, so the popup always loses its opener."""
+    with _serving(make_app, opener_policy=True) as (world, _):
+        yield world
 
 
 @pytest.fixture
-def remembering_provider():
-    """A provider where the reader is logged in already: it shows no page and sends them straight back."""
-    with LoopbackProvider() as running:
-        running.remembered_user = {"sub": "victim", "name": "Victim"}
-        yield running
-
-
-@pytest.fixture
-def remembering_login_widget(make_app, remembering_provider):
-    world = _login_widget(make_app, remembering_provider)
-    yield world
-    world.server.stop()
-    world.host.stop()
+def remembering_login_widget(make_app):
+    """The reader is logged in at the provider already: it shows no page and sends them straight back."""
+    with _serving(make_app, remembered_user={"sub": "victim", "name": "Victim"}) as (world, _):
+        yield world
 
 
 def _log_in_through_popup(page, frame, name="Grace Hopper", action="login"):

@@ -79,45 +79,37 @@ def bulk(site_id):
     return redirect(_back(site))
 
 
-@bp.route("/sites/<site_id>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
-@login_required
-def edit(site_id, comment_id):
+def _comment_form(site_id, comment_id, template, save, first_body, saved):
+    """A page with one Markdown box about one comment: `save(actor, site, comment, body)` on POST, then back."""
     site = site_for(site_id)
     comment = moderation.get_comment(site, comment_id)
-    body, error, status = comment.body, None, 200
+    body, error, status = first_body(comment), None, 200
     back = safe_next(request.values.get("next"), url_for("dashboard.comments", site_id=site.public_id))
     if request.method == "POST":
         body = request.form.get("body", "")
         try:
-            moderation.edit(actor(), site, comment, body)
+            save(actor(), site, comment, body)
         except ParleyError as failure:
             error, status = failure.message, failure.status
         else:
-            flash("Saved. The comment is marked as edited by a moderator.", "success")
+            flash(saved(comment), "success")
             return redirect(back)
-    return render_template("dashboard/edit.html", site=site, comment=comment, body=body, error=error,
-                           back=back), status
+    return render_template(template, site=site, comment=comment, body=body, error=error, back=back), status
+
+
+@bp.route("/sites/<site_id>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(site_id, comment_id):
+    return _comment_form(site_id, comment_id, "dashboard/edit.html", moderation.edit, lambda c: c.body,
+                         lambda c: "Saved. The comment is marked as edited by a moderator.")
 
 
 @bp.route("/sites/<site_id>/comments/<int:comment_id>/reply", methods=["GET", "POST"])
 @login_required
 def reply(site_id, comment_id):
     """Answer a comment as yourself: the reply is published with your name and your role's badge."""
-    site = site_for(site_id)
-    comment = moderation.get_comment(site, comment_id)
-    body, error, status = "", None, 200
-    back = safe_next(request.values.get("next"), url_for("dashboard.comments", site_id=site.public_id))
-    if request.method == "POST":
-        body = request.form.get("body", "")
-        try:
-            moderation.reply(actor(), site, comment, body)
-        except ParleyError as failure:
-            error, status = failure.message, failure.status
-        else:
-            flash(f"Replied to {comment.author_name or 'the comment'}. Your reply is published.", "success")
-            return redirect(back)
-    return render_template("dashboard/reply.html", site=site, comment=comment, body=body, error=error,
-                           back=back), status
+    return _comment_form(site_id, comment_id, "dashboard/reply.html", moderation.reply, lambda c: "",
+                         lambda c: f"Replied to {c.author_name or 'the comment'}. Your reply is published.")
 
 
 # Threads ---------------------------------------------------------------------------------------
