@@ -5,7 +5,6 @@ from datetime import timedelta
 from functools import cache
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-
 from sqlalchemy import update
 from werkzeug.security import check_password_hash, generate_password_hash
 
