@@ -241,14 +241,14 @@ def test_dashboard_pages_send_strict_headers(admin):
 
 
 def test_reader_bearer_token_never_opens_the_dashboard(app, client, site):
-    from widget import accounts
+    from widget import readers
     from widget.extensions import db
     from widget.models import User
 
     create_admin(app.test_cli_runner())
     with app.app_context():
         account_user = db.session.scalar(db.select(User))
-        token, _ = accounts.issue_token(account_user, timedelta(days=1))
+        token, _ = readers.issue_token(account_user, timedelta(days=1))
     response = client.get("/dashboard/sites", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 302 and "/dashboard/login" in response.headers["Location"]
 
@@ -831,12 +831,12 @@ def test_ban_expires_by_itself(app, admin, client, post):
 
 
 def test_logged_in_reader_is_banned_by_user(app, admin, make_app, client):
-    from widget import accounts
+    from widget import readers
     from widget.auth.providers import Profile
 
     with app.app_context():
-        reader = accounts.sign_in(Profile("https://id.example", "sub-1", "testid", "Rita", None, None, None))
-        token, _ = accounts.issue_token(reader, timedelta(days=1))
+        reader = readers.sign_in(Profile("https://id.example", "sub-1", "testid", "Rita", None, None, None))
+        token, _ = readers.issue_token(reader, timedelta(days=1))
     headers = {"Authorization": f"Bearer {token}", "Origin": ORIGIN}
     posted = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "as Rita"}, headers=headers)
     assert posted.status_code == 201

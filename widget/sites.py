@@ -2,13 +2,13 @@
 import re
 
 from . import audit, names
+from .emails import is_email
 from .errors import Conflict, InvalidInput, NotFound
 from .extensions import db
 from .models import BAN_ACTIONS, MODERATION_MODES, Site
 from .urls import is_web_url, normalise_origin
 
 PUBLIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
 TRUE_WORDS = {"true", "yes", "on", "1"}
 FALSE_WORDS = {"false", "no", "off", "0"}
 
@@ -48,7 +48,7 @@ def _optional_email(value):
     value = str(value).strip()
     if value.lower() in {"", "none", "off"}:
         return None
-    if len(value) > 254 or not EMAIL.match(value):
+    if not is_email(value):
         raise InvalidInput(f"not an email address: {value!r}")
     return value
 

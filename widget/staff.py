@@ -9,11 +9,11 @@ from sqlalchemy import update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, names
+from .emails import is_email
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound, TooManyAttempts
 from .extensions import db
 from .models import (AuditEntry, Ban, DashboardAccount, Identity, Invitation, LoginFailure, Membership, User,
                      utcnow)
-from .sites import EMAIL
 from .tokens import keyed_hash
 
 MIN_PASSWORD = 10
@@ -28,7 +28,7 @@ def _dummy_hash():
 
 def normalise_email(value):
     value = str(value or "").strip().lower()
-    if len(value) > 254 or not EMAIL.match(value):
+    if not is_email(value):
         raise InvalidInput(f"not an email address: {value[:100]!r}", code="invalid_email")
     return value
 

@@ -2,7 +2,7 @@
 from flask import g, request
 
 from ..extensions import db
-from ..links import own_origin
+from ..web.public_url import own_origin
 from ..models import Site
 from ..urls import normalise_origin
 

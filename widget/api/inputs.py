@@ -4,9 +4,9 @@ import re
 
 from flask import request
 
+from ..emails import is_email
 from ..errors import InvalidInput, ParleyError
 from ..models import MAX_ID
-from ..sites import EMAIL
 from ..urls import is_web_url
 
 # C0 controls other than tab, newline and carriage return have no place in a comment.
@@ -87,7 +87,7 @@ def web_url(value, field, max_length):
 
 def email(value, field="email"):
     value = text(value, field, 254, required=True)
-    if not EMAIL.match(value):
+    if not is_email(value):
         raise InvalidInput(f"{field} is not an email address", code=f"invalid_{field}")
     return value
 

@@ -3,7 +3,7 @@ from flask import current_app, g
 
 from .. import tree
 from ..comments import edit_window_open, thread_is_closed
-from ..links import public_url_for
+from ..web.public_url import public_url_for
 from ..tokens import keyed_hash
 
 

@@ -8,7 +8,7 @@ from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import accounts, bans
+from .. import bans, readers
 from .. import comments as service
 from ..auth import providers
 from ..avatars import identicon_svg
@@ -41,7 +41,7 @@ def _require_origin(site):
 
 
 def _bearer_token():
-    return accounts.bearer_token(request.headers.get("Authorization"))
+    return readers.bearer_token(request.headers.get("Authorization"))
 
 
 def _user():
@@ -290,12 +290,12 @@ def exchange_login_code():
     code = inputs.text(data.get("code"), "code", 128, strip=False)
     pairing_code = inputs.text(data.get("pairing_code"), "pairing_code", 20)
     try:
-        user = accounts.redeem_login(secret, code, pairing_code)
-    except accounts.LoginPending:
+        user = readers.redeem_login(secret, code, pairing_code)
+    except readers.LoginPending:
         return jsonify(status="pending"), 202
-    except accounts.PairingNeeded:
+    except readers.PairingNeeded:
         return jsonify(status="pairing"), 202
-    token, record = accounts.issue_token(user, timedelta(days=current_app.config["AUTH_TOKEN_DAYS"]))
+    token, record = readers.issue_token(user, timedelta(days=current_app.config["AUTH_TOKEN_DAYS"]))
     return jsonify(token=token, expires_at=iso(record.expires_at), user=_user_json(user))
 
 
@@ -304,7 +304,7 @@ def logout():
     token = _bearer_token()
     if token is None or _user() is None:
         raise ParleyError("send the token to end as Authorization: Bearer", code="invalid_token", status=401)
-    accounts.revoke_token(token)
+    readers.revoke_token(token)
     return "", 204
 
 

@@ -3,12 +3,12 @@ import re
 
 from flask import Blueprint, abort, current_app, render_template, request, session
 
-from .. import accounts
+from .. import readers
 from ..database import writes
 from ..errors import ParleyError
 from ..extensions import db, login_manager
 from ..headers import secure_html
-from ..links import own_origin, public_url_for
+from ..web.public_url import own_origin, public_url_for
 from ..models import User, parse_id
 from ..sites import get_site
 from . import providers
@@ -25,8 +25,8 @@ def user_from_bearer_token(req):
     if req.blueprint == "dashboard":
         # A reader's widget token (kept in a third-party frame) never opens the dashboard.
         return None
-    token = accounts.bearer_token(req.headers.get("Authorization"))
-    return accounts.user_for_token(token) if token else None
+    token = readers.bearer_token(req.headers.get("Authorization"))
+    return readers.user_for_token(token) if token else None
 
 
 @login_manager.user_loader
@@ -50,7 +50,7 @@ def _popup(status=200, *, issued=None, error=None, provider=None, user=None, sit
     """The page the popup ends on: it hands the outcome to the frame that opened it, or shows the pairing code."""
     message = {"origin": own_origin(), "code": issued and issued.code, "error": error and error.reason,
                "message": error and error.message}
-    pairing = issued and issued.pairing_code and accounts.format_pairing_code(issued.pairing_code)
+    pairing = issued and issued.pairing_code and readers.format_pairing_code(issued.pairing_code)
     return render_template("auth/popup.html", message=message, error=error, provider=provider, user=user,
                            pairing_code=pairing, site=site), status
 
@@ -83,7 +83,7 @@ def login(name):
     try:
         return providers.start_login(current_app, name, public_url_for("auth.callback", name=name))
     except providers.ProviderError as error:
-        accounts.issue_login_code(secret_hash, error=error.reason)
+        readers.issue_login_code(secret_hash, error=error.reason)
         return _popup(502, error=error, provider=available[name])
 
 
@@ -105,11 +105,11 @@ def callback(name):
     try:
         profile = providers.finish_login(current_app, name, request.args)
     except providers.ProviderError as error:
-        accounts.issue_login_code(pending["s"], error=error.reason)
+        readers.issue_login_code(pending["s"], error=error.reason)
         return _popup(400 if error.reason in ("state", "cancelled") else 502, error=error,
                       provider=available[name])
-    user = accounts.sign_in(profile)
-    issued = accounts.issue_login_code(pending["s"], user=user)
+    user = readers.sign_in(profile)
+    issued = readers.issue_login_code(pending["s"], user=user)
     return _popup(issued=issued, provider=available[name], user=user, site=_site_named(pending.get("site")))
 
 

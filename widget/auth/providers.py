@@ -13,7 +13,7 @@ from authlib.integrations.flask_client import OAuth
 from joserfc.errors import JoseError
 
 from .. import names
-from ..accounts import LOGIN_ERRORS
+from ..readers import LOGIN_ERRORS
 from ..urls import is_web_url
 
 OIDC_SCOPE = "openid profile email"
@@ -72,7 +72,7 @@ BUILT_IN = {
 
 
 class ProviderError(Exception):
-    """A login that did not complete; `reason` is a key of accounts.LOGIN_ERRORS."""
+    """A login that did not complete; `reason` is a key of readers.LOGIN_ERRORS."""
 
     def __init__(self, reason):
         super().__init__(reason)

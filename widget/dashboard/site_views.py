@@ -9,7 +9,7 @@ from .. import audit, memberships, moderation, sites
 from ..auth import providers
 from ..errors import InvalidInput, ParleyError
 from ..extensions import db
-from ..links import public_url_for
+from ..web.public_url import public_url_for
 from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership, parse_id
 from . import bp
 from .access import actor, owned_by_site, site_for

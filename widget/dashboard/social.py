@@ -4,11 +4,11 @@ from datetime import timedelta
 from flask import after_this_request, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, login_user
 
-from .. import accounts, memberships, staff
+from .. import memberships, readers, staff
 from ..auth import providers
 from ..errors import ParleyError
 from ..extensions import db
-from ..links import public_url_for
+from ..web.public_url import public_url_for
 from ..models import Identity
 from . import sentence
 from .access import safe_next
@@ -85,14 +85,14 @@ def _log_in_with(profile, label, next_url):
         flash(f"This {label} login has no access to the dashboard. Ask a site owner for an invitation, "
               "or log in with your email and password.", "error")
         return redirect(url_for("dashboard.login"))
-    user = accounts.sign_in(profile)  # refreshes the name and picture from the provider
+    user = readers.sign_in(profile)  # refreshes the name and picture from the provider
     log_in(user)
     return redirect(safe_next(next_url, url_for("dashboard.home")))
 
 
 def _accept(profile, token):
     invitation = memberships.open_invitation(token)
-    user = accounts.sign_in(profile)
+    user = readers.sign_in(profile)
     membership = memberships.accept(invitation, user)
     log_in(user)
     flash(f"Welcome! You are now a {membership.role} of {invitation.site.name}.", "success")
@@ -107,7 +107,7 @@ def _link(profile, label):
     if account is None or session.get("dashboard_epoch") != account.session_epoch:
         flash("Your session has ended; log in again.", "error")
         return redirect(url_for("dashboard.login"))
-    provider_user = accounts.sign_in(profile)
+    provider_user = readers.sign_in(profile)
     user = staff.link_identity(account, provider_user)
     log_in(user)
     flash(f"Linked: you can now also log in with {label}.", "success")

@@ -4,7 +4,7 @@ from werkzeug.exceptions import NotFound
 
 from .. import sites
 from ..database import writes
-from ..links import own_origin, public_url_for
+from ..web.public_url import own_origin, public_url_for
 from ..errors import Conflict
 from ..extensions import db
 from ..models import Site

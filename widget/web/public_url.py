@@ -1,7 +1,7 @@
 """Absolute URLs of this server, honouring PARLEY_PUBLIC_URL behind a proxy."""
 from flask import current_app, request, url_for
 
-from .urls import origin_of
+from ..urls import origin_of
 
 
 def own_origin():

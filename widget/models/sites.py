@@ -1,0 +1,112 @@
+"""A site, its threads (one per page), their comments and the likes on them."""
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import utcnow
+
+MODERATION_MODES = ("none", "first-time", "all")
+COMMENT_STATUSES = ("approved", "pending", "spam", "deleted")
+
+
+class Site(db.Model):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    guests_allowed: Mapped[bool] = mapped_column(default=True)
+    # None means every provider the server has configured.
+    providers: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    moderation: Mapped[str] = mapped_column(String(20), default="none")
+    edit_window_minutes: Mapped[int] = mapped_column(default=15)
+    max_depth: Mapped[int] = mapped_column(default=5)
+    close_after_days: Mapped[int | None] = mapped_column(default=None)
+    max_body_length: Mapped[int] = mapped_column(default=10_000)
+    max_links: Mapped[int] = mapped_column(default=10)
+    notify_email: Mapped[str | None] = mapped_column(String(254), default=None)
+    privacy_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # What happens to a banned author's new comment: "refuse" it, or "hold" it for review.
+    ban_action: Mapped[str] = mapped_column(String(10), default="refuse", server_default="refuse")
+    # Names only the site's staff may comment under (besides the built-in ones and the staff's own).
+    reserved_names: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+
+
+class Thread(db.Model):
+    __tablename__ = "threads"
+    __table_args__ = (UniqueConstraint("site_id", "key"), Index("ix_threads_site_url_hash", "site_id", "url_hash"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    # SHA-256 of "id:<explicit thread id>" or "url:<normalised page url>": one page, one thread.
+    # Hashes keep index entries small whatever the URL (PostgreSQL caps a btree entry near 2.7 kB).
+    key: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    url_hash: Mapped[str | None] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(String(300))
+    locked: Mapped[bool] = mapped_column(default=False)
+    # Bumped by every write to the thread; the read ETag is derived from it.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who wrote the page: their comments carry a "post author" badge. Set from the dashboard.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+
+    site: Mapped[Site] = relationship()
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+    __table_args__ = (
+        Index("ix_comments_thread_parent", "thread_id", "parent_id"),
+        Index("ix_comments_thread_root", "thread_id", "root_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    # Top-level ancestor (itself for a top-level comment): a page of top-level comments
+    # and all their replies is then one query, whatever the depth.
+    root_id: Mapped[int | None] = mapped_column()
+    depth: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(20), default="approved")
+    body: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    author_name: Mapped[str | None] = mapped_column(String(100))
+    author_email: Mapped[str | None] = mapped_column(String(254))
+    author_website: Mapped[str | None] = mapped_column(String(500))
+    # The logged-in author, if any; author_name and author_website then copy their profile.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    author_avatar_url: Mapped[str | None] = mapped_column(String(500))
+    provider: Mapped[str | None] = mapped_column(String(40))
+    # The anonymous reader (signed reader token) who wrote it: lets them see it while pending.
+    reader_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    # What the author asked to be told of: "replies", "all" or nothing.
+    notify: Mapped[str | None] = mapped_column(String(10), default=None)
+    likes: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Shown above the other top-level comments of its thread, in every sort.
+    pinned: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The last change to the body was a moderator's, not the author's.
+    edited_by_moderator: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Why a comment waits in the moderation queue (moderation mode, first comment, a ban, a spam check).
+    held_reasons: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # Keyed hash of the poster's IP address (never the address itself), for IP bans.
+    ip_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    thread: Mapped[Thread] = relationship()
+
+
+class Vote(db.Model):
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("comment_id", "voter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    voter: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
