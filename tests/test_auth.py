@@ -7,7 +7,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
-
 from conftest import ORIGIN, PAGE
 from helpers import row_counts
 from oidc_provider import LoopbackProvider
@@ -463,7 +462,7 @@ def test_me_without_login(client):
 
 
 def test_providers_come_from_the_environment(make_app):
-    from widget.auth.providers import available
+    from widget.web.providers import available
 
     app = make_app(GITHUB_CLIENT_ID=12345, GITHUB_CLIENT_SECRET="s", GOOGLE_CLIENT_ID="only-id",
                    CORP_CLIENT_ID="c", CORP_CLIENT_SECRET="s", CORP_ISSUER="https://sso.corp.example",

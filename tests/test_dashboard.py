@@ -3,10 +3,17 @@ import re
 from datetime import timedelta
 
 import pytest
-
 from conftest import GUEST, ORIGIN, PAGE
-from dashboard_helpers import (PASSWORD, accept_invitation, create_admin, csrf_token, invitation_link, log_in,
-                               logged_in, submit)
+from dashboard_helpers import (
+    PASSWORD,
+    accept_invitation,
+    create_admin,
+    csrf_token,
+    invitation_link,
+    log_in,
+    logged_in,
+    submit,
+)
 from helpers import row_counts, stored_comment
 
 OTHER_ORIGIN = "https://other.example.net"
@@ -832,7 +839,7 @@ def test_ban_expires_by_itself(app, admin, client, post):
 
 def test_logged_in_reader_is_banned_by_user(app, admin, make_app, client):
     from widget import readers
-    from widget.auth.providers import Profile
+    from widget.web.providers import Profile
 
     with app.app_context():
         reader = readers.sign_in(Profile("https://id.example", "sub-1", "testid", "Rita", None, None, None))

@@ -39,17 +39,18 @@ def create_app(overrides=None):
     csrf.init_app(app)
 
     from . import database, sessions
-    from .auth import providers
+    from .web import providers
 
     database.configure(app)
     providers.init_app(app)
     sessions.init_app(app)
 
-    from .api import bp as api_bp, error_response, http_error
+    from .api import bp as api_bp
+    from .api import error_response, http_error
     from .auth import bp as auth_bp
     from .cli import bp as cli_bp
-    from .dashboard import bp as dashboard_bp
     from .compression import compress_response
+    from .dashboard import bp as dashboard_bp
     from .embed import bp as embed_bp
     from .embed.views import error_page
     from .guards import refuse_nul_characters

@@ -2,18 +2,13 @@
 from flask import g, request
 
 from ..extensions import db
-from ..web.public_url import own_origin
 from ..models import Site
 from ..urls import normalise_origin
+from ..web.origins import origin_allowed
+from ..web.public_url import own_origin
 
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Edit-Token, X-Reader-Token, If-None-Match"
 ALLOWED_METHODS = "GET, POST, PATCH, DELETE, OPTIONS"
-
-
-def origin_allowed(site, origin):
-    """The widget's own frames (this server's origin) and the site's listed origins."""
-    origin = normalise_origin(origin) if origin else None
-    return origin is not None and (origin == own_origin() or origin in site.origins)
 
 
 def add_cors_headers(response):

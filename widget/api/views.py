@@ -1,7 +1,6 @@
 """API routes: parse and check input, call a service, serialise the result."""
 import hashlib
 import re
-
 from datetime import timedelta
 
 from flask import current_app, g, jsonify, request
@@ -10,17 +9,17 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from .. import bans, readers
 from .. import comments as service
-from ..auth import providers
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer
 from ..errors import InvalidInput, NotAllowed, NotFound, ParleyError
 from ..models import MAX_ID, utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, make_edit_token, new_reader_token, reader_key_from_token
-from . import bp, inputs
-from .cors import origin_allowed
+from ..web import inputs, providers
+from ..web.origins import origin_allowed
+from ..web.serializers import comment_json, iso, page_json, replies_json, user_json
+from . import bp
 from .openapi import openapi_document
-from .serializers import comment_json, iso, page_json, replies_json, user_json
 
 MAX_COUNT_URLS = 100
 THREAD_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")

@@ -8,10 +8,10 @@ from ..database import writes
 from ..errors import ParleyError
 from ..extensions import db, login_manager
 from ..headers import secure_html
-from ..web.public_url import own_origin, public_url_for
 from ..models import User, parse_id
 from ..sites import get_site
-from . import providers
+from ..web import providers
+from ..web.public_url import own_origin, public_url_for
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 SECRET_HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -94,11 +94,12 @@ def callback(name):
     if name not in available:
         abort(404, description=f"Login with {name!r} is not offered on this server.")
     pending = session.pop("parley_login", None)
-    if pending and pending.get("for") and pending.get("provider") == name:
-        # Started by the dashboard (log in, accept an invitation, link a login): it finishes there.
-        from ..dashboard.social import finish_login
-
-        return finish_login(name, pending)
+    if pending and pending.get("for"):
+        # Started by another surface for its own purpose (the dashboard's log in, invitation, link).
+        finish = providers.purpose_finisher(current_app, pending["for"])
+        if finish and pending.get("provider") == name:
+            return finish(name, pending)
+        pending = None
     if not pending or pending.get("provider") != name:
         # No popup of ours started this login here: nothing to bind the outcome to.
         return _popup(400, error=providers.ProviderError("state"), provider=available[name])

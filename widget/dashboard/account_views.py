@@ -7,10 +7,10 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 
 from .. import memberships, staff
-from ..auth import providers
 from ..errors import InvalidInput, NotAllowed, ParleyError
 from ..extensions import db
 from ..models import Identity
+from ..web import providers
 from . import bp, social
 from .access import safe_next
 

@@ -6,11 +6,11 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from .. import audit, memberships, moderation, sites
-from ..auth import providers
 from ..errors import InvalidInput, ParleyError
 from ..extensions import db
-from ..web.public_url import public_url_for
 from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership, parse_id
+from ..web import providers
+from ..web.public_url import public_url_for
 from . import bp
 from .access import actor, owned_by_site, site_for
 from .chart import bar_chart

@@ -5,18 +5,24 @@ from flask import after_this_request, current_app, flash, redirect, request, ses
 from flask_login import current_user, login_user
 
 from .. import memberships, readers, staff
-from ..auth import providers
 from ..errors import ParleyError
 from ..extensions import db
-from ..web.public_url import public_url_for
 from ..models import Identity
-from . import sentence
+from ..web import providers
+from ..web.public_url import public_url_for
+from . import bp, sentence
 from .access import safe_next
 
 # What a provider login started from the dashboard is for.
 PURPOSES = ("dashboard", "invite", "link")
 # Marks a browser that logged in to an account before: failed logins elsewhere never lock it out.
 DEVICE_COOKIE = "parley_device"
+
+
+@bp.record_once
+def register_purposes(state):
+    for purpose in PURPOSES:
+        providers.register_purpose(state.app, purpose, finish_login)
 
 
 def log_in(user):
@@ -60,9 +66,6 @@ def finish_login(name, pending):
     purpose = pending.get("for")
     label = providers.available(current_app)[name].label
     back = url_for("dashboard.account") if purpose == "link" else url_for("dashboard.login")
-    if purpose not in PURPOSES:
-        flash("This login could not be verified. Please try again.", "error")
-        return redirect(back)
     try:
         profile = providers.finish_login(current_app, name, request.args)
     except providers.ProviderError as error:

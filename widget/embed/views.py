@@ -11,17 +11,17 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import comments as service
 from .. import i18n
-from ..auth import providers
-from ..api import inputs
-from ..api.cors import origin_allowed
-from ..api.serializers import page_json
 from ..comments import Viewer
-from ..errors import InvalidInput, NotFound as UnknownSite
+from ..errors import InvalidInput
+from ..errors import NotFound as UnknownSite
+from ..headers import secure_html
 from ..models import utcnow
 from ..sites import get_site
 from ..urls import normalise_origin
+from ..web import inputs, providers
+from ..web.origins import origin_allowed
+from ..web.serializers import page_json
 from . import assets, bp
-from ..headers import secure_html
 from .headers import ERROR_POLICY, WIDGET_POLICY, frame_ancestors
 
 THEMES = ("light", "dark", "auto")

@@ -3,8 +3,8 @@ from flask import current_app, g
 
 from .. import tree
 from ..comments import edit_window_open, thread_is_closed
-from ..web.public_url import public_url_for
 from ..tokens import keyed_hash
+from .public_url import public_url_for
 
 
 def iso(moment):

@@ -143,6 +143,20 @@ def available(app):
     return app.extensions["parley_providers"]
 
 
+def register_purpose(app, purpose, finish):
+    """Let a surface own the logins it starts: the shared callback hands those to `finish(name, pending)`.
+
+    The login popup of the widget is the default; the dashboard registers its own purposes, so
+    the callback never needs to import the dashboard.
+    """
+    app.extensions.setdefault("parley_login_purposes", {})[purpose] = finish
+
+
+def purpose_finisher(app, purpose):
+    """The view function that finishes a login started for `purpose`, or None."""
+    return app.extensions.get("parley_login_purposes", {}).get(purpose)
+
+
 def start_login(app, name, redirect_uri):
     """The redirect response to the provider's login page (state, nonce and PKCE kept in the session)."""
     client = app.extensions["parley_oauth"].create_client(name)
