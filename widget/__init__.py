@@ -1,17 +1,13 @@
 """Parley: a self-hosted comment server."""
 from pathlib import Path
 
-from flask import Flask, jsonify, request
-from sqlalchemy import exc as sqlalchemy_exc
-from werkzeug.exceptions import HTTPException
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config, database_url_from_env, instance_secret_key
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
-# What a 503 tells clients to wait before asking again while the database is unreachable.
-RETRY_AFTER_SECONDS = 5
 
 
 def create_app(overrides=None):
@@ -46,15 +42,14 @@ def create_app(overrides=None):
     sessions.init_app(app)
 
     from .api import bp as api_bp
-    from .api import error_response, http_error
     from .auth import bp as auth_bp
     from .cli import bp as cli_bp
     from .compression import compress_response
     from .dashboard import bp as dashboard_bp
     from .embed import bp as embed_bp
-    from .embed.views import error_page
     from .guards import refuse_nul_characters
     from .health import bp as health_bp
+    from .web import error_pages
 
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
@@ -65,36 +60,5 @@ def create_app(overrides=None):
     app.before_request(refuse_nul_characters)
     app.after_request(compress_response)
 
-    @app.errorhandler(HTTPException)
-    def routing_error(error):
-        # Unmatched URLs never reach a blueprint: answer JSON under /api, plain pages elsewhere.
-        if request.path.startswith("/api/"):
-            return http_error(error)
-        return error
-
-    @app.errorhandler(sqlalchemy_exc.OperationalError)
-    @app.errorhandler(sqlalchemy_exc.InterfaceError)
-    @app.errorhandler(sqlalchemy_exc.TimeoutError)
-    def database_unavailable(error):
-        # The database went away (or is locked past the busy timeout): nothing was stored, and asking
-        # again shortly works, so say that rather than "internal error". Recovery needs no restart:
-        # the pool checks each connection before use.
-        app.logger.warning("database unavailable on %s %s: %s", request.method, request.path, error)
-        if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
-            response = error_response(503, "service_unavailable",
-                                      "the comment server cannot reach its database; try again in a few seconds")
-        else:
-            response = error_page(503, "unavailable.body", title_key="unavailable.title")
-        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @app.errorhandler(Exception)
-    def unexpected_error(error):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        if request.path.startswith("/api/"):
-            response = jsonify(error={"code": "internal_error", "message": "something went wrong on the server"})
-            return response, 500
-        return "Internal Server Error", 500
-
+    error_pages.register(app)
     return app

@@ -12,8 +12,7 @@ from . import audit, names
 from .emails import is_email
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound, TooManyAttempts
 from .extensions import db
-from .models import (AuditEntry, Ban, DashboardAccount, Identity, Invitation, LoginFailure, Membership, User,
-                     utcnow)
+from .models import AuditEntry, Ban, DashboardAccount, Identity, Invitation, LoginFailure, Membership, User, utcnow
 from .tokens import keyed_hash
 
 MIN_PASSWORD = 10

@@ -11,7 +11,7 @@ from .. import bans, readers
 from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer
-from ..errors import InvalidInput, NotAllowed, NotFound, ParleyError
+from ..errors import InvalidInput, NotAllowed, NotFound, Unauthorized
 from ..models import MAX_ID, utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, make_edit_token, new_reader_token, reader_key_from_token
@@ -48,8 +48,7 @@ def _user():
     if _bearer_token() is None:
         return None
     if not current_user.is_authenticated:
-        raise ParleyError("your login has expired or was ended; please log in again", code="invalid_token",
-                          status=401)
+        raise Unauthorized("your login has expired or was ended; please log in again")
     return current_user._get_current_object()
 
 
@@ -302,7 +301,7 @@ def exchange_login_code():
 def logout():
     token = _bearer_token()
     if token is None or _user() is None:
-        raise ParleyError("send the token to end as Authorization: Bearer", code="invalid_token", status=401)
+        raise Unauthorized("send the token to end as Authorization: Bearer")
     readers.revoke_token(token)
     return "", 204
 

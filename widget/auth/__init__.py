@@ -7,16 +7,15 @@ from .. import readers
 from ..database import writes
 from ..errors import ParleyError
 from ..extensions import db, login_manager
-from ..headers import secure_html
 from ..models import User, parse_id
 from ..sites import get_site
 from ..web import providers
+from ..web.error_pages import error_page
+from ..web.headers import POPUP_POLICY, secure_html
 from ..web.public_url import own_origin, public_url_for
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 SECRET_HASH = re.compile(r"^[0-9a-f]{64}$")
-POPUP_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-             "frame-ancestors 'none'; form-action 'none'; base-uri 'none'")
 
 
 @login_manager.request_loader
@@ -41,7 +40,7 @@ def user_from_session(user_id):
 @bp.after_request
 def popup_headers(response):
     # The callback URL carries the provider's code and state: never send it on as a Referer.
-    secure_html(response, POPUP_CSP, referrer="no-referrer")
+    secure_html(response, POPUP_POLICY, referrer="no-referrer")
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -118,4 +117,4 @@ def callback(name):
 @bp.errorhandler(403)
 @bp.errorhandler(404)
 def popup_error(error):
-    return render_template("auth/problem.html", message=error.description), error.code
+    return error_page(error.code, "Login problem", error.description, closes_popup=True)

@@ -1,19 +1,16 @@
 """The moderation dashboard, /dashboard: first-party pages behind a session login, CSRF-checked forms."""
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .. import staff
-from ..errors import ParleyError
+from ..errors import ParleyError, error_json
 from ..extensions import csrf, login_manager
-from ..headers import secure_html
+from ..web.error_pages import error_page
+from ..web.headers import DASHBOARD_POLICY, secure_html
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
-
-# Own scripts and styles only, no inline code; never framed; forms post back here only.
-POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-          "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 login_manager.blueprint_login_views = {"dashboard": "dashboard.login"}
@@ -36,7 +33,7 @@ def check_request():
 
 @bp.after_request
 def security_headers(response):
-    secure_html(response, POLICY)
+    secure_html(response, DASHBOARD_POLICY)
     response.headers["X-Frame-Options"] = "DENY"
     # Moderation pages hold private data (emails, held comments): never kept by a cache or the back button.
     response.headers["Cache-Control"] = "no-store"
@@ -55,8 +52,8 @@ def wants_json():
 
 def _error_page(status, title, message):
     if wants_json():
-        return jsonify(error={"code": title.lower().replace(" ", "_"), "message": message}), status
-    return render_template("dashboard/error.html", status=status, title=title, message=message), status
+        return error_json(status, title.lower().replace(" ", "_"), message)
+    return error_page(status, title, message, back={"url": url_for("dashboard.home"), "label": "Back to the dashboard"})
 
 
 @bp.errorhandler(CSRFError)

@@ -7,6 +7,7 @@ from ..errors import InvalidInput, ParleyError
 from ..models import COMMENT_STATUSES, parse_id
 from . import bp, sentence, wants_json
 from .access import actor, page_count, page_number, safe_next, site_for
+
 DONE = {"approve": "Approved", "spam": "Marked as spam", "delete": "Deleted", "restore": "Restored",
         "pin": "Pinned", "unpin": "Unpinned"}
 

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("embed", __name__)
 
-from . import views, demo  # noqa: E402,F401  (routes register themselves on bp)
+from . import demo, views  # noqa: E402,F401  (routes register themselves on bp)

@@ -4,13 +4,12 @@ from werkzeug.exceptions import NotFound
 
 from .. import sites
 from ..database import writes
-from ..web.public_url import own_origin, public_url_for
 from ..errors import Conflict
 from ..extensions import db
 from ..models import Site
+from ..web.headers import DEMO_POLICY, secure_html
+from ..web.public_url import own_origin, public_url_for
 from . import bp
-from ..headers import secure_html
-from .headers import DEMO_POLICY
 from .views import error_page
 
 DEMO_SITE = "demo"

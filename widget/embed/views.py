@@ -14,15 +14,15 @@ from .. import i18n
 from ..comments import Viewer
 from ..errors import InvalidInput
 from ..errors import NotFound as UnknownSite
-from ..headers import secure_html
 from ..models import utcnow
 from ..sites import get_site
 from ..urls import normalise_origin
 from ..web import inputs, providers
+from ..web.error_pages import translated_error_page
+from ..web.headers import WIDGET_POLICY, frame_ancestors, secure_html
 from ..web.origins import origin_allowed
 from ..web.serializers import page_json
 from . import assets, bp
-from .headers import ERROR_POLICY, WIDGET_POLICY, frame_ancestors
 
 THEMES = ("light", "dark", "auto")
 YEAR = 31_536_000
@@ -292,13 +292,7 @@ def translators(lang):
 
 
 def error_page(status, key, title_key="refused.title", **values):
-    lang = i18n.negotiate(request.args.get("lang"), request.accept_languages)
-    # Rendered without the app's context processors, which may look up the logged-in user: this
-    # page also says that the database cannot be reached, and must not need it.
-    template = current_app.jinja_env.get_template("errors/page.html")
-    body = template.render(status=status, key=key, title_key=title_key, values=values, asset_url=asset_url,
-                           **translators(lang))
-    return secure_html(current_app.response_class(body, status=status), ERROR_POLICY)
+    return translated_error_page(status, key, title_key, stylesheet=asset_url("error.css"), **values)
 
 
 @bp.errorhandler(Refused)

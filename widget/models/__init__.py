@@ -2,8 +2,17 @@
 from .base import MAX_ID, parse_id, utcnow
 from .readers import AuthToken, Identity, LoginCode, User
 from .sites import COMMENT_STATUSES, MODERATION_MODES, Comment, Site, Thread, Vote
-from .staff import (BAN_ACTIONS, BAN_KINDS, SITE_ROLES, AuditEntry, Ban, DashboardAccount, Invitation, LoginFailure,
-                    Membership)
+from .staff import (
+                    BAN_ACTIONS,
+                    BAN_KINDS,
+                    SITE_ROLES,
+                    AuditEntry,
+                    Ban,
+                    DashboardAccount,
+                    Invitation,
+                    LoginFailure,
+                    Membership,
+)
 
 __all__ = [
     "MAX_ID", "parse_id", "utcnow",

@@ -5,7 +5,7 @@ import re
 from flask import request
 
 from ..emails import is_email
-from ..errors import InvalidInput, ParleyError
+from ..errors import InvalidInput, UnsupportedMediaType
 from ..models import MAX_ID
 from ..urls import is_web_url
 
@@ -18,8 +18,7 @@ def json_object(allowed):
     """The request's JSON object, refusing other content types, bad JSON and unknown fields."""
     mimetype = request.mimetype
     if mimetype != "application/json":
-        raise ParleyError("send the request body as JSON with Content-Type: application/json",
-                          code="unsupported_media_type", status=415)
+        raise UnsupportedMediaType("send the request body as JSON with Content-Type: application/json")
     raw = request.get_data(cache=True)
     if not raw.strip():
         raise InvalidInput("the request body is empty; send a JSON object", code="empty_request")
