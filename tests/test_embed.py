@@ -258,15 +258,47 @@ def test_loader_is_served_with_every_languages_count_words(client, app):
     assert "/*catalogue*/{}" not in body
     for lang in i18n.LANGUAGES:
         assert i18n.catalogue(lang)["count.zero"] in body
-    assert "document.currentScript" in body.split("\n", 6)[4]  # read at the very top, before anything runs
+    assert body.index("document.currentScript") < 50  # read at the very top, before anything runs
 
 
-def test_comment_lines_are_dropped_but_line_numbers_kept():
-    source = ("const a = 1;\n  // why a is 1\nconst url = 'https://x'; // trailing stays\n"
-              "  /** What b does. */\nconst b = /* inline stays */ 2; /* so does this */\n/* a */ f(); /* b */\n")
-    slim = assets.drop_comment_lines(source)
-    assert slim == ("const a = 1;\n\nconst url = 'https://x'; // trailing stays\n"
-                    "\nconst b = /* inline stays */ 2; /* so does this */\n/* a */ f(); /* b */\n")
+def minified(tmp_path, name, source):
+    """The body build_widget serves for a widget file of this source."""
+    (tmp_path / "widget").mkdir(exist_ok=True)
+    (tmp_path / "widget" / name).write_text(source, encoding="utf-8")
+    return assets.build_widget(tmp_path).files[name].body.decode()
+
+
+def test_css_strings_survive_minifying_byte_for_byte(tmp_path):
+    css = minified(tmp_path, "t.css", '.a > .b::before { content: "a > b"; }\n.c::after { content: "x ; y { }"; }\n')
+    assert '"a > b"' in css and '"x ; y { }"' in css
+    assert ".a>.b" in css  # outside strings the spaces do go
+
+
+def test_js_strings_regexes_and_template_literals_survive_minifying(tmp_path):
+    literals = ['"https://x/*y*/"', "'// not a comment'", "`first ${url}\n// text, not a comment\n  /* so is this */`",
+                "/[/*]+\\/\\//g"]
+    source = "".join(f"const v{n} = {literal};\n" for n, literal in enumerate(literals))
+    js = minified(tmp_path, "t.js", source)
+    for literal in literals:
+        assert literal in js
+    assert "const v0=" in js  # outside them the spaces do go
+
+
+def test_minifying_drops_comments(tmp_path):
+    js = minified(tmp_path, "t.js", "// line\nconst a = 1; // trailing\n/** doc */\nconst b = /* inline */ 2;\n")
+    css = minified(tmp_path, "t.css", "/* why */\n.a { color: red; /* inline */ }\n")
+    assert not re.search(r"line|trailing|doc|inline|//|/\*", js)
+    assert "const a=1" in js and "const b=2" in js
+    assert css == ".a{color:red}"
+
+
+def test_loader_catalogue_is_written_in_before_its_mark_could_be_minified_away(tmp_path):
+    (tmp_path / "embed.js").write_text("// loader\nconst strings = /*catalogue*/{};\n", encoding="utf-8")
+    body = assets.build_loader(tmp_path).body.decode()
+    assert body.startswith("const strings={") and i18n.catalogue("en")["count.zero"] in body
+    (tmp_path / "embed.js").write_text("const strings = {};\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="catalogue mark"):
+        assets.build_loader(tmp_path)
 
 
 @pytest.mark.parametrize("path", ["/embed.js", "EMBED_PAGE", "THREAD_JSON"])

@@ -2,13 +2,19 @@
 import gzip
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from rcssmin import cssmin
+from rjsmin import jsmin
 
 from .. import i18n
 
 MIMETYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# Both read strings, template literals and regular expressions as tokens, so only comments and
+# whitespace go; a regex over the text cannot tell `content: "a > b"` from a child combinator.
+# rjsmin reads template literals unnested only: a backtick inside a `${}` would be mangled.
+MINIFIERS = {".js": jsmin, ".css": cssmin}
 # The loader ships with an empty catalogue in its source, so the file stays valid JavaScript;
 # the server writes the real count strings in when it builds the served copy.
 LOADER_CATALOGUE_MARK = "/*catalogue*/{}"
@@ -30,36 +36,6 @@ class Bundle:
     files: dict  # relative path -> Asset
 
 
-def _is_comment_line(line):
-    """A line that is only a comment: `// ...`, or one whole `/* ... */` (a doc comment, say)."""
-    text = line.strip()
-    if text.startswith("//"):
-        return True
-    return text.startswith("/*") and text.endswith("*/") and text.find("*/") == len(text) - 2
-
-
-def drop_comment_lines(source):
-    """JavaScript without its whole-line comments and indentation, which readers need not download.
-
-    Each comment line becomes an empty line, so line numbers in the browser's console still match
-    the source. Comments after code on the same line stay: telling them apart from "//" inside a
-    string or a regular expression would take a parser. Indentation is kept where a template
-    literal spans lines, since there it is part of a string.
-    """
-    lines = source.split("\n")
-    multiline_template = any(line.count("`") % 2 for line in lines)
-    return "\n".join(
-        "" if _is_comment_line(line) else (line if multiline_template else line.strip())
-        for line in lines
-    )
-
-
-def minify_css(source):
-    """CSS without comments and the spaces around braces, semicolons, commas and child combinators."""
-    source = re.sub(r"/\*.*?\*/", "", source, flags=re.S)
-    return re.sub(r"\s*([{};,>])\s*", r"\1", re.sub(r"\s+", " ", source)).strip()
-
-
 def make_asset(body, mimetype):
     # mtime=0 keeps the gzipped bytes (and so the sizes and ETags) the same on every start.
     return Asset(body, gzip.compress(body, 9, mtime=0), mimetype, hashlib.sha256(body).hexdigest()[:20])
@@ -67,11 +43,12 @@ def make_asset(body, mimetype):
 
 def build_loader(static_dir):
     """embed.js as served: the source with every language's count strings written in."""
-    source = drop_comment_lines((Path(static_dir) / "embed.js").read_text(encoding="utf-8"))
+    source = (Path(static_dir) / "embed.js").read_text(encoding="utf-8")
     if LOADER_CATALOGUE_MARK not in source:
         raise RuntimeError(f"embed.js lost its catalogue mark {LOADER_CATALOGUE_MARK!r}")
     strings = json.dumps(i18n.loader_strings(), ensure_ascii=False, separators=(",", ":"))
-    return make_asset(source.replace(LOADER_CATALOGUE_MARK, strings).encode(), MIMETYPES[".js"])
+    # Filled in before minifying: the mark is a comment, which the minifier would drop.
+    return make_asset(jsmin(source.replace(LOADER_CATALOGUE_MARK, strings)).encode(), MIMETYPES[".js"])
 
 
 def build_widget(static_dir):
@@ -81,11 +58,7 @@ def build_widget(static_dir):
     digest = hashlib.sha256()
     for path in sorted(p for p in root.rglob("*") if p.suffix in MIMETYPES and p.is_file()):
         name = path.relative_to(root).as_posix()
-        body = path.read_bytes()
-        if path.suffix == ".js":
-            body = drop_comment_lines(body.decode("utf-8")).encode("utf-8")
-        else:
-            body = minify_css(body.decode("utf-8")).encode("utf-8")
+        body = MINIFIERS[path.suffix](path.read_text(encoding="utf-8")).encode("utf-8")
         files[name] = make_asset(body, MIMETYPES[path.suffix])
         digest.update(name.encode() + b"\0" + body + b"\0")
     return Bundle(digest.hexdigest()[:12], files)
