@@ -98,6 +98,15 @@ def site(app, runner):
 
 
 @pytest.fixture
+def admin(app, runner, site):
+    """An administrator logged in to the dashboard, with the site `blog` made."""
+    from dashboard_helpers import create_admin, logged_in  # not at the top: dashboard_helpers imports conftest
+
+    create_admin(runner)
+    return logged_in(app)
+
+
+@pytest.fixture
 def set_site(runner):
     def set_(key, value, site_id="blog"):
         result = runner.invoke(args=["site", "set", site_id, key, str(value)])

@@ -1,8 +1,13 @@
-"""Driving the dashboard over HTTP as a browser would: log in, read the CSRF token, submit forms."""
+"""Driving the dashboard over HTTP as a browser would: log in, read the CSRF token, submit forms, see the result."""
 import re
+
+from conftest import GUEST, ORIGIN, PAGE
 
 PASSWORD = "correct horse battery staple"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+OTHER_ORIGIN = "https://other.example.net"
+OTHER_PAGE = "https://other.example.net/articles/1"
+NEXT_TARGETS = ["https://%5B::1", "https://[::1", "http://[", "//[::1", "/dashboard%00/x"]
 
 
 def create_admin(runner, email="admin@example.com", password=PASSWORD, name=None):
@@ -54,3 +59,24 @@ def accept_invitation(app, link, email, password=PASSWORD, name="Mo Derator"):
                                        "confirm": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return client
+
+
+def comment_on(client, body="Hello", url=PAGE, site="blog", origin=ORIGIN, author=GUEST, headers=None, **fields):
+    response = client.post("/api/v1/comments", json={"site": site, "url": url, "body": body, "author": author} | fields,
+                           headers={"Origin": origin} | (headers or {}))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["comment"]
+
+
+def thread_html(client, url=PAGE, site="blog", **params):
+    page = client.get("/api/v1/threads", query_string={"site": site, "url": url} | params).get_json()
+    return [c["html"] for c in page["comments"]]
+
+
+def audit_rows(app):
+    from widget.extensions import db
+    from widget.models import AuditEntry
+
+    with app.app_context():
+        return [(e.action, e.actor_name, e.target_id, e.before, e.after)
+                for e in db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id))]
