@@ -4,20 +4,47 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import database, sessions
+from .api import bp as api_bp
+from .auth import bp as auth_bp
+from .cli import bp as cli_bp
+from .compression import compress_response
 from .config import Config, database_url_from_env, instance_secret_key
+from .dashboard import bp as dashboard_bp
+from .embed import bp as embed_bp
 from .extensions import csrf, db, login_manager, migrate
+from .guards import refuse_nul_characters
+from .health import bp as health_bp
+from .web import error_pages, providers
 
 ROOT = Path(__file__).resolve().parent.parent
+BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, health_bp, cli_bp)
 
 
 def create_app(overrides=None):
-    """Build the app: config, extensions, blueprints, CLI."""
-    app = Flask(
-        __name__,
-        static_folder=str(ROOT / "static"),
-        template_folder=str(ROOT / "templates"),
-        instance_relative_config=True,
-    )
+    """Build the app: config, then extensions, then blueprints and error handlers."""
+    app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"),
+                instance_relative_config=True)
+    _configure(app, overrides)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    database.configure(app)
+    providers.init_app(app)
+    sessions.init_app(app)
+
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    app.before_request(refuse_nul_characters)
+    app.after_request(compress_response)
+    error_pages.register(app)
+    return app
+
+
+def _configure(app, overrides):
+    """Defaults, then PARLEY_* and DATABASE_URL from the environment, then the caller's overrides."""
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_object(Config)
     app.config.from_prefixed_env("PARLEY")
@@ -28,37 +55,3 @@ def create_app(overrides=None):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if proxies := int(app.config["PROXY_COUNT"]):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-
-    db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
-    login_manager.init_app(app)
-    csrf.init_app(app)
-
-    from . import database, sessions
-    from .web import providers
-
-    database.configure(app)
-    providers.init_app(app)
-    sessions.init_app(app)
-
-    from .api import bp as api_bp
-    from .auth import bp as auth_bp
-    from .cli import bp as cli_bp
-    from .compression import compress_response
-    from .dashboard import bp as dashboard_bp
-    from .embed import bp as embed_bp
-    from .guards import refuse_nul_characters
-    from .health import bp as health_bp
-    from .web import error_pages
-
-    app.register_blueprint(api_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(embed_bp)
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(health_bp)
-    app.register_blueprint(cli_bp)
-    app.before_request(refuse_nul_characters)
-    app.after_request(compress_response)
-
-    error_pages.register(app)
-    return app
