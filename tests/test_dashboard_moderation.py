@@ -218,3 +218,30 @@ def test_every_form_that_takes_next_refuses_an_unparseable_one(app, admin, set_s
         assert response.status_code in (302, 400), (path, response.status_code)
         if response.status_code == 302:
             assert response.headers["Location"].startswith("/dashboard/sites/blog/"), response.headers["Location"]
+
+
+@pytest.mark.parametrize("role", ["admin", "moderator"])
+def test_one_approve_loads_the_moderators_account_once(app, admin, client, set_site, role):
+    """An action's request reads who is acting once, and passes it on, however many checks it passes."""
+    from sqlalchemy import event
+
+    from dashboard_helpers import accept_invitation, csrf_token, invitation_link
+    from widget.extensions import db
+
+    acting = admin if role == "admin" else accept_invitation(app, invitation_link(admin, "blog"), "mo@example.com")
+    set_site("moderation", "all")
+    comment = comment_on(client, "wait for it")
+    token = csrf_token(acting, "/dashboard/account")
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda conn, cursor, statement, *rest: statements.append(" ".join(statement.split()))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = submit(acting, f"/dashboard/sites/blog/comments/{comment['id']}/moderate", {"action": "approve"},
+                          token=token, headers={"Accept": "application/json"})
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.status_code == 200 and response.get_json()["status"] == "approved"
+    account_reads = [s for s in statements if s.startswith("SELECT") and "FROM dashboard_accounts" in s]
+    assert len(account_reads) == 1, "\n".join(statements)

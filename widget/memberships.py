@@ -19,27 +19,22 @@ NEEDS = {"moderate": "moderator", "manage": "owner"}
 ROLE_LABELS = {"admin": "Administrator", "owner": "Owner", "moderator": "Moderator"}
 
 
-def is_admin(user):
-    account = account_of(user)
-    return bool(account and account.is_admin)
-
-
-def role_on(user, site):
-    """"admin", "owner", "moderator" or None: the user's strongest role on the site."""
-    if user is None or site is None:
+def role_on(account, site):
+    """"admin", "owner", "moderator" or None: the dashboard account's strongest role on the site."""
+    if account is None or site is None:
         return None
-    if is_admin(user):
+    if account.is_admin:
         return "admin"
     return db.session.scalar(db.select(Membership.role).where(Membership.site_id == site.id,
-                                                              Membership.user_id == user.id))
+                                                              Membership.user_id == account.user_id))
 
 
-def require(user, site, need):
-    """The user's role if it allows `need` ("moderate" or "manage") on the site, else raise.
+def require(account, site, need):
+    """The account's role if it allows `need` ("moderate" or "manage") on the site, else raise.
 
     A site the user has no role on is answered as if it did not exist, so ids cannot be probed.
     """
-    role = role_on(user, site)
+    role = role_on(account, site)
     if role is None:
         raise NotFound(f"no site with id {site.public_id!r}", code="unknown_site")
     if RANK[role] < RANK[NEEDS[need]]:
@@ -59,20 +54,23 @@ def staff(site):
     return {user_id: (role or "admin", name) for user_id, name, role, _ in rows}
 
 
-def sites_for(user):
-    """[(site, role)] of every site the user may open, by name."""
-    if is_admin(user):
+def sites_for(account):
+    """[(site, role)] of every site the dashboard account may open, by name."""
+    if account is None:
+        return []
+    if account.is_admin:
         return [(site, "admin") for site in db.session.scalars(db.select(Site).order_by(Site.name, Site.id))]
     rows = db.session.execute(
         db.select(Site, Membership.role).join(Membership, Membership.site_id == Site.id)
-        .where(Membership.user_id == user.id).order_by(Site.name, Site.id)
+        .where(Membership.user_id == account.user_id).order_by(Site.name, Site.id)
     ).all()
     return [(site, role) for site, role in rows]
 
 
-def can_add_sites(user):
+def can_add_sites(account):
     """Administrators and owners register sites; moderators only moderate."""
-    return is_admin(user) or any(RANK[role] >= RANK["owner"] for _, role in sites_for(user))
+    return account is not None and (
+        account.is_admin or any(RANK[role] >= RANK["owner"] for _, role in sites_for(account)))
 
 
 def add_site(actor, public_id, name, origins, now=None):
@@ -80,7 +78,7 @@ def add_site(actor, public_id, name, origins, now=None):
 
     `actor` None is the command line: the server's operator, who needs no role and takes none.
     """
-    if actor is not None and not can_add_sites(actor):
+    if actor is not None and not can_add_sites(account_of(actor)):
         raise NotAllowed("only administrators and site owners can add sites", code="role_required")
     site = sites.create_site(public_id, name, origins, commit=False)
     if actor is not None:
@@ -102,9 +100,10 @@ def _check_may_grant(actor_role, role):
         raise NotAllowed(f"a {actor_role} cannot give or take the {role} role", code="role_required")
 
 
-def invite(actor, site, role, note=None, lifetime=timedelta(days=7), now=None):
+def invite(account, site, role, note=None, lifetime=timedelta(days=7), now=None):
     """A one-time invitation link token; only its hash is stored, so it is shown once."""
-    actor_role = require(actor, site, "manage")
+    actor_role = require(account, site, "manage")
+    actor = account.user
     _check_may_grant(actor_role, role)
     note = (note or "").strip() or None
     if note and len(note) > 200:
@@ -169,8 +168,9 @@ def accept(invitation, user, now=None):
     return current
 
 
-def revoke_invitation(actor, site, invitation, now=None):
-    actor_role = require(actor, site, "manage")
+def revoke_invitation(account, site, invitation, now=None):
+    actor_role = require(account, site, "manage")
+    actor = account.user
     if invitation.site_id != site.id:
         raise NotFound("no such invitation", code="unknown_invitation")
     _check_may_grant(actor_role, invitation.role)
@@ -180,8 +180,9 @@ def revoke_invitation(actor, site, invitation, now=None):
     db.session.commit()
 
 
-def remove_member(actor, site, membership, now=None):
-    actor_role = require(actor, site, "manage")
+def remove_member(account, site, membership, now=None):
+    actor_role = require(account, site, "manage")
+    actor = account.user
     if membership.site_id != site.id:
         raise NotFound("no such member", code="unknown_member")
     if membership.user_id == actor.id:
@@ -198,5 +199,5 @@ def accounts_overview():
     """[(account, [(site, role)])] of every dashboard account, for `flask user list`."""
     rows = []
     for account in db.session.scalars(db.select(DashboardAccount).order_by(DashboardAccount.id)):
-        rows.append((account, [] if account.is_admin else sites_for(account.user)))
+        rows.append((account, [] if account.is_admin else sites_for(account)))
     return rows

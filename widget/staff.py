@@ -183,14 +183,13 @@ def password_login(email, password, *, address, secret_key, limits, device=None,
     return account
 
 
-def dashboard_user_allowed(user):
-    """True when the user may use the dashboard at all: an administrator or a member of some site."""
-    account = account_of(user)
+def dashboard_allowed(account):
+    """True when the dashboard account may use the dashboard at all: an administrator or a member of some site."""
     if account is None:
         return False
     if account.is_admin:
         return True
-    return db.session.scalar(db.select(Membership.id).where(Membership.user_id == user.id).limit(1)) is not None
+    return db.session.scalar(db.select(Membership.id).where(Membership.user_id == account.user_id).limit(1)) is not None
 
 
 def ensure_account(user, now=None):

@@ -1,5 +1,5 @@
 """The moderation dashboard, /dashboard: first-party pages behind a session login, CSRF-checked forms."""
-from flask import Blueprint, redirect, request, session, url_for
+from flask import Blueprint, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -22,13 +22,15 @@ login_manager.login_message_category = "info"
 def check_request():
     if request.method not in SAFE_METHODS:
         csrf.protect()  # every form and action carries the session's token, or is refused with 400
+    # Who is acting, read once here and passed on by every check and view of this request.
+    g.account = account = staff.account_of(current_user) if current_user.is_authenticated else None
     if current_user.is_authenticated:
-        account = staff.account_of(current_user)
         # Ended elsewhere (password changed, "log out everywhere"), or no longer a member of anything.
         if (account is None or session.get("dashboard_epoch") != account.session_epoch
-                or not staff.dashboard_user_allowed(current_user)):
+                or not staff.dashboard_allowed(account)):
             logout_user()
             session.pop("dashboard_epoch", None)
+            g.account = None
 
 
 @bp.after_request

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 from flask import g, request
 from flask_login import current_user
 
-from .. import memberships, moderation, staff
+from .. import memberships, moderation
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import MAX_ID, Site, parse_id
@@ -17,8 +17,13 @@ def site_for(public_id, need="moderate"):
     if site is None:
         raise NotFound(f"no site with id {public_id!r}", code="unknown_site")
     g.site = site
-    g.role = memberships.require(current_user, site, need)
+    g.role = memberships.require(current_account(), site, need)
     return site
+
+
+def current_account():
+    """The acting dashboard account, loaded once per request by the blueprint (None when logged out)."""
+    return g.get("account")
 
 
 def actor():
@@ -70,9 +75,9 @@ def dashboard_nav():
     if not current_user.is_authenticated:
         return None
     site = g.get("site")
-    account = staff.account_of(current_user)
+    account = current_account()
     return {
-        "sites": memberships.sites_for(current_user),
+        "sites": memberships.sites_for(account),
         "site": site,
         "role": g.get("role"),
         "pending": moderation.pending_count(site) if site is not None else 0,

@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Identity
 from ..web import providers
 from . import bp, social
-from .access import safe_next
+from .access import current_account, safe_next
 
 
 def _password_login(email, password):
@@ -33,7 +33,7 @@ def _providers():
 @bp.get("/")
 @login_required
 def home():
-    found = memberships.sites_for(current_user)
+    found = memberships.sites_for(current_account())
     if len(found) == 1:
         return redirect(url_for("dashboard.site", site_id=found[0][0].public_id))
     return redirect(url_for("dashboard.sites"))
@@ -49,7 +49,7 @@ def login():
         email = request.form.get("email", "")[:254]
         try:
             account = _password_login(email, request.form.get("password", ""))
-            if not staff.dashboard_user_allowed(account.user):
+            if not staff.dashboard_allowed(account):
                 raise NotAllowed("This account has no site to moderate any more. Ask an administrator.")
         except ParleyError as failure:
             error, status = failure.message, failure.status
@@ -114,11 +114,11 @@ def invitation_with(token, name):
 @bp.get("/account")
 @login_required
 def account():
-    account = staff.account_of(current_user)
+    account = current_account()
     identity = db.session.scalar(db.select(Identity).where(Identity.user_id == current_user.id))
     linked = providers.available(current_app).get(identity.provider) if identity else None
     return render_template("dashboard/account.html", account=account, identity=identity, linked=linked,
-                           providers=_providers(), roles=memberships.sites_for(current_user), errors={})
+                           providers=_providers(), roles=memberships.sites_for(account), errors={})
 
 
 @bp.get("/account/link/<name>")
@@ -136,7 +136,7 @@ def link(name):
 @bp.post("/account/password")
 @login_required
 def change_password():
-    account = staff.account_of(current_user)
+    account = current_account()
     errors = {}
     if not account.email:
         raise NotAllowed("This account logs in with a provider only; it has no password to change.")
@@ -152,7 +152,7 @@ def change_password():
     if errors:
         identity = db.session.scalar(db.select(Identity).where(Identity.user_id == current_user.id))
         return render_template("dashboard/account.html", account=account, identity=identity, linked=None,
-                               providers=_providers(), roles=memberships.sites_for(current_user),
+                               providers=_providers(), roles=memberships.sites_for(account),
                                errors=errors), 400
     social.log_in(account.user)  # this session goes on; every other one ended with the new password
     flash("Your password was changed. Other sessions were logged out.", "success")
@@ -162,7 +162,7 @@ def change_password():
 @bp.post("/account/sessions")
 @login_required
 def end_other_sessions():
-    account = staff.account_of(current_user)
+    account = current_account()
     staff.end_sessions(account)
     social.log_in(account.user)
     flash("Every other session of your account was logged out.", "success")

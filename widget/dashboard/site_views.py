@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from markupsafe import Markup
 
 from .. import audit, memberships, moderation, sites
@@ -12,15 +12,15 @@ from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership, pars
 from ..web import providers
 from ..web.public_url import public_url_for
 from . import bp
-from .access import actor, owned_by_site, site_for
+from .access import actor, current_account, owned_by_site, site_for
 from .chart import bar_chart
 
 
 @bp.get("/sites", endpoint="sites")
 @login_required
 def sites_list():
-    rows = [(site, role, moderation.pending_count(site)) for site, role in memberships.sites_for(current_user)]
-    return render_template("dashboard/sites.html", rows=rows, can_add=memberships.can_add_sites(current_user))
+    rows = [(site, role, moderation.pending_count(site)) for site, role in memberships.sites_for(current_account())]
+    return render_template("dashboard/sites.html", rows=rows, can_add=memberships.can_add_sites(current_account()))
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
@@ -37,7 +37,7 @@ def new_site():
         else:
             flash(f"Added {site.name}. Paste the snippet below into your pages.", "success")
             return redirect(url_for("dashboard.site", site_id=site.public_id))
-    elif not memberships.can_add_sites(current_user):
+    elif not memberships.can_add_sites(current_account()):
         errors["form"] = "Only administrators and site owners can add sites."
     return render_template("dashboard/site_new.html", form=form, errors=errors), status
 
@@ -113,7 +113,7 @@ def members(site_id):
     if request.method == "POST":
         try:
             lifetime = timedelta(days=current_app.config["INVITATION_DAYS"])
-            invitation, token = memberships.invite(actor(), site, request.form.get("role", ""),
+            invitation, token = memberships.invite(current_account(), site, request.form.get("role", ""),
                                                    request.form.get("note", "")[:1000], lifetime=lifetime)
         except ParleyError as failure:
             errors["form"], status = failure.message, failure.status
@@ -129,7 +129,7 @@ def members(site_id):
 
 
 def current_role(site):
-    return memberships.role_on(current_user, site)
+    return memberships.role_on(current_account(), site)
 
 
 @bp.post("/sites/<site_id>/members/<int:member_id>/remove")
@@ -138,7 +138,7 @@ def remove_member(site_id, member_id):
     site = site_for(site_id, "manage")
     membership = owned_by_site(Membership, member_id, site, "unknown_member")
     name = membership.user.display_name
-    memberships.remove_member(actor(), site, membership)
+    memberships.remove_member(current_account(), site, membership)
     flash(f"{name} no longer has a role on {site.name}.", "success")
     return redirect(url_for("dashboard.members", site_id=site.public_id))
 
@@ -148,7 +148,7 @@ def remove_member(site_id, member_id):
 def revoke_invitation(site_id, invitation_id):
     site = site_for(site_id, "manage")
     invitation = owned_by_site(Invitation, invitation_id, site, "unknown_invitation")
-    memberships.revoke_invitation(actor(), site, invitation)
+    memberships.revoke_invitation(current_account(), site, invitation)
     flash("The invitation was withdrawn; its link no longer works.", "success")
     return redirect(url_for("dashboard.members", site_id=site.public_id))
 

@@ -84,7 +84,7 @@ def finish_login(name, pending):
 
 def _log_in_with(profile, label, next_url):
     user = _existing_user(profile)
-    if user is None or not staff.dashboard_user_allowed(user):
+    if user is None or not staff.dashboard_allowed(staff.account_of(user)):
         flash(f"This {label} login has no access to the dashboard. Ask a site owner for an invitation, "
               "or log in with your email and password.", "error")
         return redirect(url_for("dashboard.login"))
