@@ -1,32 +1,13 @@
-"""The OpenAPI 3.1 description of API v1, served at /api/v1/openapi.json."""
+"""The OpenAPI 3.1 description of API v1, served at /api/v1/openapi.json: generated from web/schema.py."""
+from functools import cache
 
+from pydantic import TypeAdapter
 
-def _ref(name):
-    return {"$ref": f"#/components/schemas/{name}"}
+from ..models import MAX_ID
+from ..web import schema
 
+REF = "#/components/schemas/{model}"
 
-def _json(schema, description):
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses):
-    return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in statuses}
-
-
-# What text the API takes, as patterns. Each admits everything the server accepts (and may admit
-# some it refuses for reasons a pattern cannot state, such as a URL's host being malformed).
-# Optional text that is empty or only spaces counts as absent; values are trimmed.
-SITE_ID = r"^[a-z0-9][a-z0-9-]{0,39}$"
-LINE = r"^[^\x00-\x1f\x7f\u2028\u2029]*$"
-MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-_URL = r"[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f\"<>\\^`{|}]+"
-WEB_URL = rf"^{_URL}$"
-OPTIONAL_WEB_URL = rf"^(\s*|\s*{_URL}\s*)$"
-EMAIL = r"^\s*[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+\s*$"
-MAX_ID = 2**31 - 1
-
-SITE = {"name": "site", "in": "query", "required": True, "description": "The site's public id.",
-        "schema": {"type": "string", "pattern": SITE_ID}}
 COMMENT_ID = {"name": "comment_id", "in": "path", "required": True,
               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 READER_TOKEN = {"name": "X-Reader-Token", "in": "header", "required": False,
@@ -37,177 +18,92 @@ EDIT_TOKEN = {"name": "X-Edit-Token", "in": "header", "required": False,
               "description": "The edit_token returned when the comment was posted. A logged-in author sends "
                              "their bearer token instead.",
               "schema": {"type": "string"}}
+ERRORS = {
+    400: "The input is wrong; the message says what.",
+    401: "The bearer token is unknown, expired or revoked.",
+    403: "Not allowed: origin, edit token, edit window, locked thread or site rules.",
+    404: "Unknown site or comment.",
+    413: "The request body is larger than the server accepts.",
+    415: "The body was not sent as application/json.",
+    503: "The database cannot be reached for the moment: nothing was stored. Retry-After says when to try again.",
+}
 
 
+def _name(python_name):
+    # Response shapes are named CommentJSON and so on in the code, beside the Comment model; the
+    # document has no models to tell them from.
+    return python_name.removesuffix("JSON")
+
+
+def _ref(definition):
+    return {"$ref": REF.format(model=_name(definition.__name__))}
+
+
+def _json(definition, description):
+    return {"description": description, "content": {"application/json": {"schema": _ref(definition)}}}
+
+
+def _body(model):
+    return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*statuses):
+    return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in statuses}
+
+
+def _tidy(node):
+    """pydantic titles every schema after its Python name, which the document's readers need not see."""
+    if isinstance(node, dict):
+        return {key: (_tidy(value) if key != "properties" else {name: _tidy(field) for name, field in value.items()})
+                if key != "$ref" else REF.format(model=_name(value.rsplit("/", 1)[-1]))
+                for key, value in node.items() if key != "title"}
+    if isinstance(node, list):
+        return [_tidy(item) for item in node]
+    return node
+
+
+def _components():
+    inputs = [(model, "validation", TypeAdapter(model)) for model in schema.REQUESTS]
+    outputs = [(shape, "serialization", TypeAdapter(shape)) for shape in schema.RESPONSES]
+    _, definitions = TypeAdapter.json_schemas(inputs + outputs, ref_template=REF)
+    return {_name(name): _tidy(definition) for name, definition in definitions["$defs"].items()}
+
+
+def _query(model):
+    """Query parameters from a request model: each field's schema, as the model checks it."""
+    generated = _tidy(model.model_json_schema(ref_template=REF))
+    required = set(generated.get("required", ()))
+    parameters = []
+    for name, field_schema in generated["properties"].items():
+        # A query string has no null: an optional parameter is one that is left out.
+        if field_schema.get("default", ...) is None:
+            del field_schema["default"]
+        if isinstance(field_schema.get("type"), list):
+            field_schema["type"] = next(kind for kind in field_schema["type"] if kind != "null")
+        parameter = {"name": name, "in": "query", "required": name in required}
+        if "description" in field_schema:
+            parameter["description"] = field_schema.pop("description")
+        if field_schema.get("type") == "array":
+            parameter |= {"style": "form", "explode": True}
+        parameters.append(parameter | {"schema": field_schema})
+    return parameters
+
+
+@cache
 def openapi_document():
-    schemas = {
-        "Error": {
-            "type": "object", "required": ["error"],
-            "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-                "code": {"type": "string", "description": "Stable machine-readable reason."},
-                "message": {"type": "string", "description": "What is wrong, in words."},
-            }}},
-        },
-        "Author": {
-            "type": "object", "required": ["name", "website", "avatar_url", "provider"],
-            "properties": {
-                "name": {"type": ["string", "null"]},
-                "website": {"type": ["string", "null"], "format": "uri"},
-                "avatar_url": {"type": ["string", "null"], "format": "uri"},
-                "provider": {"type": ["string", "null"]},
-                "badge": {"enum": ["author", "owner", "moderator", "admin", None],
-                          "description": "Set when a logged-in member of the site's staff wrote it: the post's "
-                                         "author, the site's owner or moderator, or the server's administrator."},
-            },
-        },
-        "Comment": {
-            "type": "object",
-            "required": ["id", "parent_id", "author", "html", "created_at", "edited_at", "likes",
-                         "liked_by_me", "status", "can_edit", "replies"],
-            "properties": {
-                "id": {"type": "integer"},
-                "parent_id": {"type": ["integer", "null"]},
-                "depth": {"type": "integer", "description": "Level in the conversation, 1 for top-level."},
-                "author": _ref("Author"),
-                "html": {"type": "string", "description": "Sanitised HTML rendered from the Markdown body."},
-                "created_at": {"type": "string", "format": "date-time"},
-                "edited_at": {"type": ["string", "null"], "format": "date-time"},
-                "likes": {"type": "integer"},
-                "liked_by_me": {"type": "boolean"},
-                "status": {"enum": ["approved", "pending", "deleted"]},
-                "can_edit": {"type": "boolean"},
-                "body": {"type": "string", "description": "The Markdown source; only on the reader's own "
-                                                          "comments while they may still edit them."},
-                "pinned": {"type": "boolean", "description": "Pinned by a moderator: shown before the other "
-                                                            "top-level comments in every sort."},
-                "edited_by_moderator": {"type": "boolean", "description": "The last edit was a moderator's."},
-                "in_reply_to": {
-                    "description": "Set on a reply shown at the deepest level instead of under its parent.",
-                    "oneOf": [{"type": "null"}, {"type": "object", "properties": {
-                        "id": {"type": "integer"}, "author": {"type": ["string", "null"]}}}],
-                },
-                "replies": {"type": "array", "items": _ref("Comment")},
-                "more_replies": {"type": "integer", "minimum": 0,
-                                 "description": "On a top-level comment: replies that did not fit on this page. "
-                                                "Fetch them with GET /comments/{id}/replies?cursor=replies_cursor."},
-                "replies_cursor": {"type": ["string", "null"]},
-            },
-        },
-        "RepliesPage": {
-            "type": "object", "required": ["comments", "more_replies", "next_cursor"],
-            "properties": {
-                "comments": {"type": "array", "items": _ref("Comment"),
-                             "description": "Replies, oldest first; each goes under its parent_id (a reply "
-                                            "deeper than the site's deepest level, under that parent's place, "
-                                            "with in_reply_to set). Their own replies arrive in the same list."},
-                "more_replies": {"type": "integer", "minimum": 0, "description": "Replies still to come."},
-                "next_cursor": {"type": ["string", "null"]},
-            },
-        },
-        "Thread": {
-            "type": "object", "required": ["id", "url", "title", "locked", "comment_count"],
-            "properties": {
-                "id": {"type": ["integer", "null"], "description": "Null until the page's first comment."},
-                "url": {"type": ["string", "null"]},
-                "title": {"type": ["string", "null"]},
-                "locked": {"type": "boolean", "description": "Locked by a moderator or closed by age."},
-                "comment_count": {"type": "integer"},
-            },
-        },
-        "ThreadPage": {
-            "type": "object", "required": ["thread", "comments", "next_cursor"],
-            "properties": {
-                "thread": _ref("Thread"),
-                "comments": {"type": "array", "items": _ref("Comment")},
-                "next_cursor": {"type": ["string", "null"]},
-            },
-        },
-        "NewComment": {
-            "type": "object", "required": ["site", "body"], "additionalProperties": False,
-            "description": "Give url or thread_id (or both: the thread id keys the thread, the URL is remembered). "
-                           "Guests give an author; logged-in readers give none.",
-            "properties": {
-                "site": {"type": "string", "pattern": SITE_ID},
-                "url": {"type": ["string", "null"], "pattern": OPTIONAL_WEB_URL, "maxLength": 2048},
-                "thread_id": {"type": ["string", "null"], "pattern": LINE, "maxLength": 200},
-                "title": {"type": ["string", "null"], "pattern": LINE, "maxLength": 300},
-                "parent_id": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID},
-                "body": _ref("Body"),
-                "author": {
-                    "type": ["object", "null"], "required": ["name", "email"], "additionalProperties": False,
-                    "properties": {
-                        "name": {"type": "string", "pattern": LINE, "minLength": 1, "maxLength": 100},
-                        "email": {"type": "string", "pattern": EMAIL, "maxLength": 254,
-                                  "description": "Never shown or returned."},
-                        "website": {"type": ["string", "null"], "pattern": OPTIONAL_WEB_URL, "maxLength": 500},
-                    },
-                },
-                "notify": {"enum": ["replies", "all", None]},
-            },
-        },
-        "Body": {
-            "type": "string", "pattern": MULTILINE, "minLength": 1, "maxLength": 100_000,
-            "description": "Markdown, with something besides spaces. Each site sets its longest comment "
-                           "(10,000 characters unless its owner chose otherwise) and its most links.",
-        },
-        "CommentEdit": {
-            "type": "object", "required": ["body"], "additionalProperties": False,
-            "properties": {"body": _ref("Body")},
-        },
-        "User": {
-            "type": "object", "required": ["id", "name", "avatar_url", "profile_url", "provider", "provider_label"],
-            "properties": {
-                "id": {"type": "integer"},
-                "name": {"type": "string"},
-                "avatar_url": {"type": ["string", "null"], "format": "uri"},
-                "profile_url": {"type": ["string", "null"], "format": "uri"},
-                "provider": {"type": ["string", "null"], "description": "Provider name, e.g. github."},
-                "provider_label": {"type": ["string", "null"], "description": "Provider name to show, e.g. GitHub."},
-            },
-        },
-        "LikeState": {
-            "type": "object", "required": ["id", "likes", "liked_by_me"],
-            "properties": {
-                "id": {"type": "integer"}, "likes": {"type": "integer"}, "liked_by_me": {"type": "boolean"},
-                "reader_token": {"type": "string", "description": "Issued when the request carried none."},
-            },
-        },
-    }
     responses = {
         # Refused by the HTTP server in front, before the app: its own page, not this API's JSON.
         "E414": {"description": "The address is longer than the HTTP server accepts."},
-    } | {
-        f"E{status}": _json(_ref("Error"), text) for status, text in {
-            400: "The input is wrong; the message says what.",
-            401: "The bearer token is unknown, expired or revoked.",
-            403: "Not allowed: origin, edit token, edit window, locked thread or site rules.",
-            404: "Unknown site or comment.",
-            413: "The request body is larger than the server accepts.",
-            415: "The body was not sent as application/json.",
-            503: "The database cannot be reached for the moment: nothing was stored. Retry-After says when "
-                 "to try again.",
-        }.items()
-    }
+    } | {f"E{status}": _json(schema.ErrorJSON, text) for status, text in ERRORS.items()}
     paths = {
         "/threads": {"get": {
             "summary": "A page of a thread's top-level comments with their replies: at most `limit` top-level "
                        "comments and 500 comments in all.",
             "operationId": "readThread",
-            "parameters": [
-                SITE,
-                {"name": "url", "in": "query", "schema": {"type": "string", "pattern": OPTIONAL_WEB_URL,
-                                                           "maxLength": 2048}},
-                {"name": "thread_id", "in": "query", "schema": {"type": "string", "pattern": LINE,
-                                                                 "maxLength": 200}},
-                {"name": "sort", "in": "query", "schema": {"enum": ["oldest", "newest", "top"], "default": "oldest"}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 500}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
-                                                             "default": 50}},
-                {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
-                READER_TOKEN,
-            ],
+            "parameters": [*_query(schema.ThreadQuery),
+                           {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}}, READER_TOKEN],
             "responses": {
-                "200": _json(_ref("ThreadPage"), "The thread (or an empty one if the page has no comments yet)."),
+                "200": _json(schema.ThreadPageJSON, "The thread (or an empty one if the page has no comments yet)."),
                 "304": {"description": "Unchanged since the ETag given in If-None-Match."},
             } | _errors(400, 404, 414, 503),
         }},
@@ -215,17 +111,9 @@ def openapi_document():
             "summary": "Post a comment or a reply.",
             "operationId": "postComment",
             "parameters": [READER_TOKEN],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("NewComment")}}},
-            "responses": {
-                "201": _json({
-                    "type": "object", "required": ["comment", "edit_token"],
-                    "properties": {
-                        "comment": _ref("Comment"),
-                        "edit_token": {"type": "string", "description": "Send as X-Edit-Token to edit or delete."},
-                        "reader_token": {"type": "string", "description": "Issued when the request carried none."},
-                    },
-                }, "Stored; status is approved or pending."),
-            } | _errors(400, 403, 404, 413, 415, 503),
+            "requestBody": _body(schema.NewComment),
+            "responses": {"201": _json(schema.PostedCommentJSON, "Stored; status is approved or pending.")}
+            | _errors(400, 403, 404, 413, 415, 503),
         }},
         "/comments/{comment_id}": {
             "parameters": [COMMENT_ID],
@@ -233,10 +121,9 @@ def openapi_document():
                 "summary": "Edit a comment within the site's edit window.",
                 "operationId": "editComment",
                 "parameters": [EDIT_TOKEN],
-                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CommentEdit")}}},
-                "responses": {"200": _json({"type": "object", "required": ["comment"],
-                                            "properties": {"comment": _ref("Comment")}},
-                                           "The edited comment.")} | _errors(400, 401, 403, 404, 413, 415, 503),
+                "requestBody": _body(schema.CommentEdit),
+                "responses": {"200": _json(schema.EditedCommentJSON, "The edited comment.")}
+                | _errors(400, 401, 403, 404, 413, 415, 503),
             },
             "delete": {
                 "summary": "Delete a comment; one with replies stays as a placeholder.",
@@ -248,68 +135,40 @@ def openapi_document():
         "/comments/{comment_id}/replies": {"get": {
             "summary": "More replies under a top-level comment whose replies did not all fit on a thread page.",
             "operationId": "readReplies",
-            "parameters": [COMMENT_ID,
-                           {"name": "cursor", "in": "query", "required": True,
-                            "description": "replies_cursor from the thread page, then next_cursor from here.",
-                            "schema": {"type": "string", "maxLength": 500}},
-                           READER_TOKEN],
-            "responses": {"200": _json(_ref("RepliesPage"), "The next replies, at most as many as a page holds.")}
+            "parameters": [COMMENT_ID, *_query(schema.RepliesQuery), READER_TOKEN],
+            "responses": {"200": _json(schema.RepliesPageJSON, "The next replies, at most as many as a page holds.")}
             | _errors(400, 401, 404, 503),
         }},
         "/comments/{comment_id}/like": {
             "parameters": [COMMENT_ID, READER_TOKEN],
             "post": {"summary": "Like a comment (once per reader).", "operationId": "likeComment",
-                     "responses": {"200": _json(_ref("LikeState"), "The new like count.")}
+                     "responses": {"200": _json(schema.LikeStateJSON, "The new like count.")}
                      | _errors(401, 403, 404, 503)},
             "delete": {"summary": "Take a like back.", "operationId": "unlikeComment",
-                       "responses": {"200": _json(_ref("LikeState"), "The new like count.")}
+                       "responses": {"200": _json(schema.LikeStateJSON, "The new like count.")}
                        | _errors(401, 403, 404, 503)},
         },
         "/counts": {"get": {
             "summary": "Approved comment counts for up to 100 page URLs of a site.",
             "operationId": "countComments",
-            "parameters": [SITE, {"name": "url", "in": "query", "required": True, "style": "form", "explode": True,
-                                  "schema": {"type": "array", "minItems": 1, "maxItems": 100,
-                                             "items": {"type": "string", "pattern": WEB_URL, "maxLength": 2048}}}],
-            "responses": {"200": _json({
-                "type": "object", "required": ["counts"],
-                "properties": {"counts": {"type": "object", "additionalProperties": {"type": "integer"}}},
-            }, "Counts keyed by each URL as given.")} | _errors(400, 404, 414, 503),
+            "parameters": _query(schema.CountsQuery),
+            "responses": {"200": _json(schema.CountsJSON, "Counts keyed by each URL as given.")}
+            | _errors(400, 404, 414, 503),
         }},
         "/me": {"get": {
             "summary": "The logged-in reader, or null.",
             "operationId": "me",
-            "responses": {
-                "200": _json({"type": "object", "required": ["user"],
-                              "properties": {"user": {"oneOf": [{"type": "null"}, _ref("User")]}}},
-                             "Who the bearer token belongs to."),
-            } | _errors(401, 503),
+            "responses": {"200": _json(schema.MeJSON, "Who the bearer token belongs to.")} | _errors(401, 503),
         }},
         "/auth/exchange": {"post": {
             "summary": "Trade the widget's login secret and the popup's one-time code (or the pairing code the "
                        "reader typed) for a bearer token.",
             "operationId": "exchangeLoginCode",
             "security": [],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["secret"], "additionalProperties": False,
-                "properties": {
-                    "secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{32,128}$",
-                               "description": "The random secret whose SHA-256 (hex) the login popup carried."},
-                    "code": {"type": ["string", "null"], "maxLength": 128,
-                             "description": "The code the popup posted back to the frame that opened it."},
-                    "pairing_code": {"type": ["string", "null"], "maxLength": 20,
-                                     "description": "Where the popup lost its opener: the code it shows, as the "
-                                                    "reader typed it (case, spaces and dashes do not matter)."},
-                },
-            }}}},
+            "requestBody": _body(schema.LoginExchange),
             "responses": {
-                "200": _json({"type": "object", "required": ["token", "expires_at", "user"], "properties": {
-                    "token": {"type": "string", "description": "Send as Authorization: Bearer."},
-                    "expires_at": {"type": "string", "format": "date-time"},
-                    "user": _ref("User"),
-                }}, "Logged in."),
-                "202": _json({"type": "object", "required": ["status"],
-                              "properties": {"status": {"enum": ["pending", "pairing"]}}},
+                "200": _json(schema.LoggedInJSON, "Logged in."),
+                "202": _json(schema.LoginWaitingJSON,
                              "Without a code: `pending` while the login has not finished (ask again shortly); "
                              "`pairing` once it has, and the pairing code the popup shows is needed."),
             } | _errors(400, 413, 415, 503),
@@ -344,7 +203,7 @@ def openapi_document():
         "servers": [{"url": "/api/v1"}],
         "paths": paths,
         "components": {
-            "schemas": schemas,
+            "schemas": _components(),
             "responses": responses,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer",

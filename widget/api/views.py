@@ -11,22 +11,19 @@ from .. import bans, readers
 from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer
-from ..errors import InvalidInput, NotAllowed, NotFound, Unauthorized
+from ..errors import NotAllowed, NotFound, Unauthorized
 from ..models import MAX_ID, utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, make_edit_token, new_reader_token, reader_key_from_token
-from ..web import inputs, providers
+from ..web import inputs, providers, schema
 from ..web.origins import origin_allowed
 from ..web.serializers import comment_json, iso, page_json, replies_json, user_json
 from . import bp
 from .openapi import openapi_document
 
-MAX_COUNT_URLS = 100
-THREAD_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
-
 
 def _site(public_id):
-    site = get_site(inputs.text(public_id, "site", 40, required=True))
+    site = get_site(public_id)
     g.site = site
     return site
 
@@ -66,13 +63,6 @@ def _viewer_or_new_reader():
     return Viewer(reader_key=key), reader_token
 
 
-def _thread_id(value):
-    value = inputs.text(value, "thread_id", 200)
-    if value is not None and not THREAD_ID.match(value):
-        raise InvalidInput("thread_id must be 1 to 200 printable characters", code="invalid_thread_id")
-    return value
-
-
 def _etag(site, thread, viewer, sort, cursor, limit, now):
     """Changes with every write to the thread or the site's settings, and per reader."""
     parts = [site.id, site.updated_at.isoformat(), thread.id if thread else 0,
@@ -85,17 +75,11 @@ def _etag(site, thread, viewer, sort, cursor, limit, now):
 
 @bp.get("/threads")
 def read_thread():
-    site = _site(request.args.get("site"))
-    url = inputs.query_arg("url")
-    thread_id = _thread_id(inputs.query_arg("thread_id", 200))
-    sort = inputs.choice(request.args.get("sort", "oldest"), "sort", service.SORTS)
-    cursor = inputs.query_arg("cursor", 500)
-    limit_text = request.args.get("limit", str(current_app.config["PAGE_SIZE"]))
-    max_limit = current_app.config["MAX_PAGE_SIZE"]
-    if not re.fullmatch(r"\d{1,4}", limit_text) or not 1 <= int(limit_text) <= max_limit:
-        raise InvalidInput(f"limit must be a whole number from 1 to {max_limit}", code="invalid_limit")
-    limit = int(limit_text)
-    thread = service.find_thread(site, url=url, thread_id=thread_id)
+    query = schema.parse_query(schema.ThreadQuery, request.args, max_limit=current_app.config["MAX_PAGE_SIZE"])
+    site = _site(query.site)
+    url, sort, cursor = query.url, query.sort, query.cursor
+    limit = query.limit or current_app.config["PAGE_SIZE"]
+    thread = service.find_thread(site, url=url, thread_id=query.thread_id)
     viewer = _viewer()
     now = utcnow()
     etag = _etag(site, thread, viewer, sort, cursor, limit, now)
@@ -117,7 +101,7 @@ def read_replies(comment_id):
     comment, site = _comment_and_site(comment_id, writing=False)
     if comment.parent_id is not None or comment.status not in ("approved", "deleted"):
         raise NotFound(f"there is no top-level comment {comment_id}", code="unknown_comment")
-    cursor = inputs.query_arg("cursor", 500, required=True)
+    cursor = schema.parse_query(schema.RepliesQuery, request.args).cursor
     viewer = _viewer()
     page = service.read_replies(comment, viewer, cursor, limit=current_app.config["MAX_PAGE_COMMENTS"])
     response = jsonify(replies_json(site, page, viewer, utcnow()))
@@ -126,50 +110,31 @@ def read_replies(comment_id):
     return response
 
 
-POST_FIELDS = ("site", "url", "thread_id", "title", "parent_id", "body", "author", "notify")
-AUTHOR_FIELDS = ("name", "email", "website")
-
-
-def _author(value):
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise InvalidInput("author must be an object with name, email and website", code="invalid_author")
-    unknown = sorted(set(value) - set(AUTHOR_FIELDS))
-    if unknown:
-        raise InvalidInput(f"unknown author field(s): {', '.join(unknown)[:200]}", code="unknown_field")
-    return Author(
-        name=inputs.text(value.get("name"), "name", 100, required=True),
-        email=inputs.email(value.get("email")),
-        website=inputs.web_url(value.get("website"), "website", 500),
-    )
+def _body_within_site_limit(site, body):
+    inputs.within_length(body, "body", site.max_body_length)
+    return body
 
 
 @bp.post("/comments")
 def post_comment():
-    data = inputs.json_object(POST_FIELDS)
-    site = _site(data.get("site"))
+    data = schema.parse(schema.NewComment, inputs.json_object())
+    site = _site(data.site)
     _require_origin(site)
-    url = inputs.text(data.get("url"), "url", 2048)
-    thread_id = _thread_id(data.get("thread_id"))
-    title = inputs.text(data.get("title"), "title", 300)
-    parent_id = inputs.identifier(data.get("parent_id"), "parent_id")
-    body = inputs.text(data.get("body"), "body", site.max_body_length, required=True, multiline=True,
-                       strip=False)
-    author = _author(data.get("author"))
-    notify = inputs.choice(data.get("notify"), "notify", service.NOTIFY_CHOICES)
+    body = _body_within_site_limit(site, data.body)
+    given = data.author
+    author = given and Author(name=given.name, email=given.email, website=given.website)
     viewer, reader_token = _viewer_or_new_reader()
     email = viewer.user.email if viewer.user else author and author.email
     comment = service.post_comment(
-        site, body=body, author=author, viewer=viewer, url=url, thread_id=thread_id, title=title,
-        parent_id=parent_id, notify=notify,
+        site, body=body, author=author, viewer=viewer, url=data.url, thread_id=data.thread_id, title=data.title,
+        parent_id=data.parent_id, notify=data.notify,
         # Keyed hashes only: bans match on them and the comment keeps the IP's, never the address.
         ip_hash=bans.ip_hash(current_app.secret_key, request.remote_addr),
         email_hash=bans.email_hash(current_app.secret_key, email),
     )
     badges = service.staff_badges(site, comment.thread, [comment])
     result = {
-        "comment": dict(comment_json(comment, site, viewer, False, utcnow(), badges), replies=[], in_reply_to=None),
+        "comment": comment_json(comment, site, viewer, False, utcnow(), badges),
         "edit_token": make_edit_token(current_app.secret_key, comment.id),
     }
     if reader_token:
@@ -201,15 +166,13 @@ def _comment_for_author(comment_id):
 @bp.patch("/comments/<int:comment_id>")
 def edit_comment(comment_id):
     comment, site = _comment_for_author(comment_id)
-    data = inputs.json_object(("body",))
-    body = inputs.text(data.get("body"), "body", site.max_body_length, required=True, multiline=True,
-                       strip=False)
+    body = _body_within_site_limit(site, schema.parse(schema.CommentEdit, inputs.json_object()).body)
     service.edit_comment(site, comment, body)
     viewer = _viewer()
     liked = service.liked_by(comment, viewer)
     badges = service.staff_badges(site, comment.thread, [comment])
     shown = comment_json(comment, site, viewer, liked, utcnow(), badges)
-    return jsonify(comment=dict(shown, replies=[], in_reply_to=None))
+    return jsonify(comment=shown)
 
 
 @bp.delete("/comments/<int:comment_id>")
@@ -241,16 +204,8 @@ def unlike(comment_id):
 
 @bp.get("/counts")
 def counts():
-    site = _site(request.args.get("site"))
-    urls = request.args.getlist("url")
-    if not urls:
-        raise InvalidInput("give at least one url", code="missing_url")
-    if len(urls) > MAX_COUNT_URLS:
-        raise InvalidInput(f"{len(urls)} URLs asked for; one call takes at most {MAX_COUNT_URLS}",
-                           code="too_many_urls")
-    for url in urls:
-        inputs.text(url, "url", 2048, required=True, strip=False)
-    return jsonify(counts=service.count_comments(site, urls))
+    query = schema.parse_query(schema.CountsQuery, request.args)
+    return jsonify(counts=service.count_comments(_site(query.site), query.url))
 
 
 @bp.get("/avatars/<seed>.svg")
@@ -275,20 +230,12 @@ def me():
     return jsonify(user=_user_json(user) if user else None)
 
 
-SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
-
-
 @bp.post("/auth/exchange")
 def exchange_login_code():
     """The widget trades its secret and the popup's code (or the pairing code the reader typed) for a token."""
-    data = inputs.json_object(("secret", "code", "pairing_code"))
-    secret = inputs.text(data.get("secret"), "secret", 128, required=True, strip=False)
-    if not SECRET.fullmatch(secret):
-        raise InvalidInput("secret must be 32 to 128 URL-safe characters", code="invalid_secret")
-    code = inputs.text(data.get("code"), "code", 128, strip=False)
-    pairing_code = inputs.text(data.get("pairing_code"), "pairing_code", 20)
+    data = schema.parse(schema.LoginExchange, inputs.json_object())
     try:
-        user = readers.redeem_login(secret, code, pairing_code)
+        user = readers.redeem_login(data.secret, data.code, data.pairing_code)
     except readers.LoginPending:
         return jsonify(status="pending"), 202
     except readers.PairingNeeded:

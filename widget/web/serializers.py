@@ -1,10 +1,14 @@
-"""The one way each resource leaves the server: allow-listed fields, never an email or IP."""
+"""The one way each resource leaves the server: allow-listed fields, never an email or IP.
+
+Each returns the shape web/schema.py defines for it, which the API document states.
+"""
 from flask import current_app, g
 
 from .. import tree
 from ..comments import edit_window_open, thread_is_closed
 from ..tokens import keyed_hash
 from .public_url import public_url_for
+from .schema import AuthorJSON, CommentJSON, RepliesPageJSON, ThreadJSON, ThreadPageJSON, UserJSON
 
 
 def iso(moment):
@@ -25,7 +29,7 @@ def avatar_url(comment):
     return g.avatar_url_template.replace("SEED", seed)
 
 
-def author_json(comment, badge=None):
+def author_json(comment, badge=None) -> AuthorJSON:
     if comment.status == "deleted":
         return {"name": None, "website": None, "avatar_url": None, "provider": None, "badge": None}
     return {
@@ -38,11 +42,11 @@ def author_json(comment, badge=None):
     }
 
 
-def comment_json(comment, site, viewer, liked, now, badges):
-    """`badges` is comments.staff_badges() of the comment's thread."""
+def comment_json(comment, site, viewer, liked, now, badges) -> CommentJSON:
+    """The comment alone, with no replies yet; `badges` is comments.staff_badges() of its thread."""
     can_edit = viewer.wrote(comment) and comment.status != "deleted" and edit_window_open(site, comment, now)
     badge = badges.get(comment.user_id) if comment.user_id is not None else None
-    shown = {
+    shown: CommentJSON = {
         "id": comment.id,
         "parent_id": comment.parent_id,
         "depth": comment.depth,
@@ -56,6 +60,8 @@ def comment_json(comment, site, viewer, liked, now, badges):
         "can_edit": can_edit,
         "pinned": comment.pinned,
         "edited_by_moderator": comment.edited_by_moderator,
+        "replies": [],
+        "in_reply_to": None,
     }
     if can_edit:
         # The author's own Markdown, so they can edit it from any browser they are logged in on.
@@ -63,7 +69,7 @@ def comment_json(comment, site, viewer, liked, now, badges):
     return shown
 
 
-def thread_json(site, thread, url, count, now):
+def thread_json(site, thread, url, count, now) -> ThreadJSON:
     if thread is None:
         return {"id": None, "url": url, "title": None, "locked": False, "comment_count": 0}
     return {
@@ -75,7 +81,7 @@ def thread_json(site, thread, url, count, now):
     }
 
 
-def page_json(site, page, url, viewer, now):
+def page_json(site, page, url, viewer, now) -> ThreadPageJSON:
     rows = [comment_json(c, site, viewer, c.id in page.liked_ids, now, page.badges) for c in page.comments]
     top = tree.prune_deleted(tree.build_tree(rows, site.max_depth), keep=page.more_replies.keys())
     for node in top:
@@ -88,7 +94,7 @@ def page_json(site, page, url, viewer, now):
     }
 
 
-def replies_json(site, page, viewer, now):
+def replies_json(site, page, viewer, now) -> RepliesPageJSON:
     """The next replies under a top-level comment, flat and oldest first; each says where it goes.
 
     A reply deeper than the site's deepest level shows at that level and names whom it answers,
@@ -96,8 +102,7 @@ def replies_json(site, page, viewer, now):
     """
     replies = []
     for reply in page.replies:
-        shown = dict(comment_json(reply, site, viewer, reply.id in page.liked_ids, now, page.badges),
-                     replies=[], in_reply_to=None)
+        shown = comment_json(reply, site, viewer, reply.id in page.liked_ids, now, page.badges)
         parent = page.parents.get(reply.parent_id)
         if reply.depth > site.max_depth and parent is not None:
             shown["in_reply_to"] = {"id": parent.id, "author": author_json(parent)["name"]}
@@ -105,7 +110,7 @@ def replies_json(site, page, viewer, now):
     return {"comments": replies, "more_replies": page.remaining, "next_cursor": page.next_cursor}
 
 
-def user_json(user, provider):
+def user_json(user, provider) -> UserJSON:
     """The logged-in reader as the widget shows them; never their email."""
     return {
         "id": user.id,

@@ -1,0 +1,394 @@
+"""The API's requests and responses, each defined once.
+
+Requests are pydantic models: the views validate input with them, and the OpenAPI document is
+generated from them. Each field type pairs the check that runs (web/inputs.py, whose errors
+carry the codes clients see) with the JSON Schema the document states, built from the same
+limits. Responses are TypedDicts: the serialisers are typed with them, the document is
+generated from them, and a test validates real answers against that document.
+"""
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, WithJsonSchema
+from pydantic import with_config as pydantic_config
+from typing_extensions import NotRequired, TypedDict
+
+from ..comments import NOTIFY_CHOICES, SORTS
+from ..errors import InvalidInput
+from ..models import MAX_ID
+from . import inputs
+
+# What text the API takes, as patterns. Each admits everything the server accepts (and may admit
+# some it refuses for reasons a pattern cannot state, such as a URL's host being malformed).
+# Optional text that is empty or only spaces counts as absent; values are trimmed.
+SITE_ID = r"^[a-z0-9][a-z0-9-]{0,39}$"
+LINE = r"^[^\x00-\x1f\x7f\u2028\u2029]*$"
+MULTILINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+_URL = r"[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f\"<>\\^`{|}]+"
+WEB_URL = rf"^{_URL}$"
+OPTIONAL_WEB_URL = rf"^(\s*|\s*{_URL}\s*)$"
+EMAIL = r"^\s*[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+\s*$"
+THREAD_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
+SECRET = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
+# The longest comment any site may allow; each site's own limit is checked against the site.
+MAX_BODY = 100_000
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+MAX_COUNT_URLS = 100
+
+
+def _field(check, schema):
+    """A field type: `check(value, name)` validates (raising InvalidInput), `schema` is what the document says."""
+    return Annotated[Any, BeforeValidator(lambda value, info: check(value, info.field_name)),
+                     WithJsonSchema(schema)]
+
+
+def _nullable(schema):
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def line(max_length, *, required=False, pattern=LINE):
+    """One line of text: no control characters, trimmed; absent when empty unless required."""
+    schema = {"type": "string", "pattern": pattern, "maxLength": max_length}
+    return _field(lambda value, name: inputs.text(value, name, max_length, required=required),
+                  {**schema, "minLength": 1} if required else _nullable(schema))
+
+
+def web_url(max_length):
+    return _field(lambda value, name: inputs.web_url(value, name, max_length),
+                  _nullable({"type": "string", "pattern": OPTIONAL_WEB_URL, "maxLength": max_length}))
+
+
+def _thread_id(value, name):
+    value = inputs.text(value, name, 200)
+    if value is not None and not THREAD_ID.match(value):
+        raise InvalidInput("thread_id must be 1 to 200 printable characters", code="invalid_thread_id")
+    return value
+
+
+def _body(value, name):
+    # Kept as typed (leading spaces can be Markdown); the site's own limit is checked by the view.
+    return inputs.text(value, name, MAX_BODY, required=True, multiline=True, strip=False)
+
+
+def _secret(value, name):
+    value = inputs.text(value, name, 128, required=True, strip=False)
+    if not SECRET.fullmatch(value):
+        raise InvalidInput("secret must be 32 to 128 URL-safe characters", code="invalid_secret")
+    return value
+
+
+def _limit(value, name, max_limit):
+    text = value if isinstance(value, str) else ""
+    if not re.fullmatch(r"\d{1,4}", text) or not 1 <= int(text) <= max_limit:
+        raise InvalidInput(f"limit must be a whole number from 1 to {max_limit}", code="invalid_limit")
+    return int(text)
+
+
+def _check_limit(value, info: ValidationInfo):
+    return _limit(value, info.field_name, (info.context or {}).get("max_limit", MAX_PAGE_SIZE))
+
+
+SiteId = _field(lambda value, name: inputs.text(value, name, 40, required=True),
+                {"type": "string", "pattern": SITE_ID, "description": "The site's public id."})
+ThreadId = _field(_thread_id, _nullable({"type": "string", "pattern": LINE, "maxLength": 200}))
+Body = _field(_body, {"type": "string", "pattern": MULTILINE, "minLength": 1, "maxLength": MAX_BODY,
+                      "description": "Markdown, with something besides spaces. Each site sets its longest comment "
+                                     "(10,000 characters unless its owner chose otherwise) and its most links."})
+Email = _field(lambda value, name: inputs.email(value, name),
+               {"type": "string", "pattern": EMAIL, "maxLength": 254, "description": "Never shown or returned."})
+ParentId = _field(inputs.identifier, {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID})
+Notify = _field(lambda value, name: inputs.choice(value, name, NOTIFY_CHOICES), {"enum": list(NOTIFY_CHOICES)})
+Sort = _field(lambda value, name: inputs.choice(value, name, SORTS), {"enum": list(SORTS), "default": SORTS[0]})
+Cursor = line(500)
+Limit = Annotated[Any, BeforeValidator(_check_limit),
+                  WithJsonSchema({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
+                                  "default": DEFAULT_PAGE_SIZE})]
+
+
+def _count_urls(values, name):
+    if len(values) > MAX_COUNT_URLS:
+        raise InvalidInput(f"{len(values)} URLs asked for; one call takes at most {MAX_COUNT_URLS}",
+                           code="too_many_urls")
+    return [inputs.text(url, name, 2048, required=True, strip=False) for url in values]
+
+
+CountUrls = _field(_count_urls, {"type": "array", "minItems": 1, "maxItems": MAX_COUNT_URLS,
+                                 "items": {"type": "string", "pattern": WEB_URL, "maxLength": 2048}})
+Name = line(100, required=True)
+Title = line(300)
+PageUrl = web_url(2048)
+Website = web_url(500)
+
+
+class Request(BaseModel):
+    """A request body or query: only these fields, each checked by its type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NewAuthor(Request):
+    """A guest's name, email and website; logged-in readers give none."""
+
+    name: Name
+    email: Email
+    website: Website = None
+
+
+class NewComment(Request):
+    """Give url or thread_id (or both: the thread id keys the thread, the URL is remembered).
+    Guests give an author; logged-in readers give none."""
+
+    site: SiteId
+    url: PageUrl = None
+    thread_id: ThreadId = None
+    title: Title = None
+    parent_id: ParentId = None
+    body: Body
+    author: NewAuthor | None = None
+    notify: Notify = None
+
+
+class CommentEdit(Request):
+    body: Body
+
+
+class LoginExchange(Request):
+    secret: Annotated[Any, BeforeValidator(lambda value, info: _secret(value, info.field_name)),
+                      WithJsonSchema({"type": "string", "pattern": SECRET.pattern,
+                                      "description": "The random secret whose SHA-256 (hex) the login popup "
+                                                     "carried."})]
+    code: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 128, strip=False)),
+                    WithJsonSchema({"type": ["string", "null"], "maxLength": 128,
+                                    "description": "The code the popup posted back to the frame that opened it."})] = None
+    pairing_code: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 20)),
+                            WithJsonSchema({"type": ["string", "null"], "maxLength": 20,
+                                            "description": "Where the popup lost its opener: the code it shows, as "
+                                                           "the reader typed it (case, spaces and dashes do not "
+                                                           "matter)."})] = None
+
+
+class ThreadQuery(Request):
+    site: SiteId
+    url: PageUrl = None
+    thread_id: ThreadId = None
+    sort: Sort = SORTS[0]
+    cursor: Cursor = None
+    limit: Limit = Field(None, json_schema_extra={"default": DEFAULT_PAGE_SIZE})
+
+
+class RepliesQuery(Request):
+    cursor: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 500,
+                                                                         required=True)),
+                      WithJsonSchema({"type": "string", "maxLength": 500,
+                                      "description": "replies_cursor from the thread page, then next_cursor "
+                                                     "from here."})]
+
+
+class CountsQuery(Request):
+    site: SiteId
+    url: CountUrls
+
+
+def _invalid(model, error):
+    """The first thing pydantic found wrong, in the API's words and codes (inputs.py raises its own)."""
+    problems = error.errors()
+    unknown = [p for p in problems if p["type"] == "extra_forbidden"]
+    if unknown:
+        where = " ".join(str(part) for part in unknown[0]["loc"][:-1])
+        names = ", ".join(str(p["loc"][-1]) for p in unknown)[:200]
+        return InvalidInput(f"unknown {where + ' ' if where else ''}field(s): {names}", code="unknown_field")
+    problem = problems[0]
+    name = str(next((part for part in reversed(problem["loc"]) if isinstance(part, str)), "input"))
+    if problem["type"] == "missing":
+        return InvalidInput(f"{name} is required", code=f"missing_{name}")
+    if problem["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        return InvalidInput(f"{name} must be an object with {', '.join(_object_fields(model, name))}",
+                            code=f"invalid_{name}")
+    return InvalidInput(f"{name}: {problem['msg'][:200]}", code=f"invalid_{name}")
+
+
+def _object_fields(model, name):
+    """The fields of the request model that field `name` of `model` holds (author: name, email, website)."""
+    annotation = model.model_fields[name].annotation if name in model.model_fields else None
+    for candidate in (annotation, *getattr(annotation, "__args__", ())):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return list(candidate.model_fields)
+    return []
+
+
+def _is_list(field):
+    return any(isinstance(meta, WithJsonSchema) and (meta.json_schema or {}).get("type") == "array"
+               for meta in field.metadata)
+
+
+def parse(model, data, **context):
+    """`data` checked against the request model; InvalidInput says what is wrong."""
+    unknown = sorted(set(data) - set(model.model_fields))
+    if unknown:
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)[:200]}; allowed: {', '.join(model.model_fields)}",
+                           code="unknown_field")
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as error:
+        raise _invalid(model, error) from None
+
+
+def parse_query(model, args, **context):
+    """A query string checked against the model: each field given once, but for lists; other names ignored."""
+    data = {}
+    for name, field in model.model_fields.items():
+        values = args.getlist(name)
+        if not values:
+            continue
+        if _is_list(field):
+            data[name] = values
+        elif len(values) > 1:
+            raise InvalidInput(f"give {name} once", code=f"invalid_{name}")
+        else:
+            data[name] = values[0]
+    return parse(model, data, **context)
+
+
+# Responses -----------------------------------------------------------------------------------
+
+Nullable = str | None
+Forbid = pydantic_config(ConfigDict(extra="forbid"))
+
+
+@Forbid
+class AuthorJSON(TypedDict):
+    name: Nullable
+    website: Annotated[Nullable, Field(json_schema_extra={"format": "uri"})]
+    avatar_url: Annotated[Nullable, Field(json_schema_extra={"format": "uri"})]
+    provider: Nullable
+    badge: Annotated[Literal["author", "owner", "moderator", "admin"] | None, Field(
+        description="Set when a logged-in member of the site's staff wrote it: the post's author, the site's owner "
+                    "or moderator, or the server's administrator.")]
+
+
+@Forbid
+class InReplyToJSON(TypedDict):
+    id: int
+    author: Nullable
+
+
+@Forbid
+class CommentJSON(TypedDict):
+    id: int
+    parent_id: int | None
+    depth: Annotated[int, Field(description="Level in the conversation, 1 for top-level.")]
+    author: AuthorJSON
+    html: Annotated[str, Field(description="Sanitised HTML rendered from the Markdown body.")]
+    created_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+    edited_at: Annotated[Nullable, Field(json_schema_extra={"format": "date-time"})]
+    likes: int
+    liked_by_me: bool
+    status: Literal["approved", "pending", "deleted"]
+    can_edit: bool
+    pinned: Annotated[bool, Field(description="Pinned by a moderator: shown before the other top-level comments "
+                                              "in every sort.")]
+    edited_by_moderator: Annotated[bool, Field(description="The last edit was a moderator's.")]
+    body: NotRequired[Annotated[str, Field(description="The Markdown source; only on the reader's own comments "
+                                                       "while they may still edit them.")]]
+    replies: list["CommentJSON"]
+    in_reply_to: Annotated[InReplyToJSON | None, Field(
+        description="Set on a reply shown at the deepest level instead of under its parent.")]
+    more_replies: NotRequired[Annotated[int, Field(
+        ge=0, description="On a top-level comment: replies that did not fit on this page. Fetch them with "
+                          "GET /comments/{id}/replies?cursor=replies_cursor.")]]
+    replies_cursor: NotRequired[Nullable]
+
+
+@Forbid
+class ThreadJSON(TypedDict):
+    id: Annotated[int | None, Field(description="Null until the page's first comment.")]
+    url: Nullable
+    title: Nullable
+    locked: Annotated[bool, Field(description="Locked by a moderator or closed by age.")]
+    comment_count: int
+
+
+@Forbid
+class ThreadPageJSON(TypedDict):
+    thread: ThreadJSON
+    comments: list[CommentJSON]
+    next_cursor: Nullable
+
+
+@Forbid
+class RepliesPageJSON(TypedDict):
+    comments: Annotated[list[CommentJSON], Field(
+        description="Replies, oldest first; each goes under its parent_id (a reply deeper than the site's deepest "
+                    "level, under that parent's place, with in_reply_to set). Their own replies arrive in the "
+                    "same list.")]
+    more_replies: Annotated[int, Field(ge=0, description="Replies still to come.")]
+    next_cursor: Nullable
+
+
+@Forbid
+class PostedCommentJSON(TypedDict):
+    comment: CommentJSON
+    edit_token: Annotated[str, Field(description="Send as X-Edit-Token to edit or delete.")]
+    reader_token: NotRequired[Annotated[str, Field(description="Issued when the request carried none.")]]
+
+
+@Forbid
+class EditedCommentJSON(TypedDict):
+    comment: CommentJSON
+
+
+@Forbid
+class LikeStateJSON(TypedDict):
+    id: int
+    likes: int
+    liked_by_me: bool
+    reader_token: NotRequired[Annotated[str, Field(description="Issued when the request carried none.")]]
+
+
+@Forbid
+class CountsJSON(TypedDict):
+    counts: Annotated[dict[str, int], Field(description="Counts keyed by each URL as given.")]
+
+
+@Forbid
+class UserJSON(TypedDict):
+    id: int
+    name: str
+    avatar_url: Annotated[Nullable, Field(json_schema_extra={"format": "uri"})]
+    profile_url: Annotated[Nullable, Field(json_schema_extra={"format": "uri"})]
+    provider: Annotated[Nullable, Field(description="Provider name, e.g. github.")]
+    provider_label: Annotated[Nullable, Field(description="Provider name to show, e.g. GitHub.")]
+
+
+@Forbid
+class MeJSON(TypedDict):
+    user: UserJSON | None
+
+
+@Forbid
+class LoggedInJSON(TypedDict):
+    token: Annotated[str, Field(description="Send as Authorization: Bearer.")]
+    expires_at: Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+    user: UserJSON
+
+
+@Forbid
+class LoginWaitingJSON(TypedDict):
+    status: Literal["pending", "pairing"]
+
+
+@Forbid
+class ErrorDetailJSON(TypedDict):
+    code: Annotated[str, Field(description="Stable machine-readable reason.")]
+    message: Annotated[str, Field(description="What is wrong, in words.")]
+
+
+@Forbid
+class ErrorJSON(TypedDict):
+    error: ErrorDetailJSON
+
+
+REQUESTS = (NewComment, CommentEdit, LoginExchange)
+RESPONSES = (ThreadPageJSON, RepliesPageJSON, PostedCommentJSON, EditedCommentJSON, LikeStateJSON, CountsJSON,
+             MeJSON, LoggedInJSON, LoginWaitingJSON, ErrorJSON)
