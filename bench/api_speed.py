@@ -19,6 +19,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from functools import partial
 from http.client import HTTPConnection
 from pathlib import Path
 
@@ -37,9 +38,9 @@ def free_port():
 
 def serve(kind, port, workdir):
     """Child process: run one server until killed."""
-    from werkzeug.serving import make_server
-
     import logging
+
+    from werkzeug.serving import make_server
     logging.disable(logging.CRITICAL)
     if kind == "parley":
         sys.path.insert(0, str(ROOT))
@@ -83,7 +84,7 @@ class Server:
                     break
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"{kind} did not start")
+                    raise SystemExit(f"{kind} did not start") from None
                 time.sleep(0.1)
 
     def stop(self):
@@ -177,12 +178,13 @@ def measure(servers, rounds, calls):
         for kind in order:
             port = servers[kind].port
             connection = HTTPConnection("127.0.0.1", port)
-            reads = timed(calls, lambda: read_thread(kind, connection))
+            reads = timed(calls, partial(read_thread, kind, connection))
             results[kind]["read"].append(statistics.median(reads))
             results[kind]["read_p95"].append(statistics.quantiles(reads, n=20)[18])
-            results[kind]["count"].append(statistics.median(timed(calls, lambda: count_pages(kind, connection, pages))))
+            counts = timed(calls, partial(count_pages, kind, connection, pages))
+            results[kind]["count"].append(statistics.median(counts))
             results[kind]["post"].append(statistics.median(
-                timed(max(calls // 5, 5), lambda: post_comment(kind, connection, "A new comment, *posted*."))))
+                timed(max(calls // 5, 5), partial(post_comment, kind, connection, "A new comment, *posted*."))))
             connection.close()
             results[kind]["rps"].append(throughput(port, kind, clients=4, calls_each=max(calls // 4, 5)))
     return {kind: {name: statistics.median(values) for name, values in found.items()}

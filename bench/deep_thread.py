@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from helpers import seed_chain  # noqa: E402
+
 from widget import create_app  # noqa: E402
 
 ORIGIN = "https://blog.example.com"

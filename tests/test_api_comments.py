@@ -1,6 +1,5 @@
 """Posting, replying, editing and deleting comments through the HTTP API."""
 import pytest
-
 from conftest import GUEST, ORIGIN, PAGE
 from helpers import age_comment, age_threads, flatten, row_counts, stored_comment
 

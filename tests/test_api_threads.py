@@ -1,9 +1,9 @@
 """Reading threads: order, pages, caching and the cost in SQL queries."""
 import pytest
-from sqlalchemy import event
-
 from conftest import PAGE
 from helpers import flatten, seed_chain
+from sqlalchemy import event
+
 from widget.extensions import db
 from widget.models import Comment, Thread
 

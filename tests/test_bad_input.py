@@ -2,7 +2,6 @@
 import json
 
 import pytest
-
 from conftest import GUEST, ORIGIN, PAGE
 from helpers import row_counts
 

@@ -2,11 +2,20 @@
 import re
 
 import pytest
-
-from dashboard_helpers import (OTHER_ORIGIN, OTHER_PAGE, PASSWORD, accept_invitation, audit_rows, comment_on,
-                               csrf_token, invitation_link, logged_in, submit, thread_html)
+from dashboard_helpers import (
+    OTHER_ORIGIN,
+    OTHER_PAGE,
+    PASSWORD,
+    accept_invitation,
+    audit_rows,
+    comment_on,
+    csrf_token,
+    invitation_link,
+    logged_in,
+    submit,
+    thread_html,
+)
 from helpers import row_counts, stored_comment
-
 
 # CSRF --------------------------------------------------------------------------------------------------
 
@@ -50,7 +59,7 @@ def test_every_dashboard_post_without_a_valid_csrf_token_is_refused(app, admin, 
     values = _ids(app) | {"site_id": "blog", "token": "x" * 43, "name": "testid"}
     before = row_counts(app)
     tried = 0
-    for rule, path in _dashboard_posts(app, values):
+    for _rule, path in _dashboard_posts(app, values):
         for token in (None, "forged-token"):
             data = {"action": "delete", "ids": str(values["comment_id"]), "reason": "r", "kind": "email",
                     "value": "x@example.com", "role": "moderator", "locked": "yes", "body": "defaced",

@@ -1,6 +1,5 @@
 """Every dashboard page at once: strict headers, and odd or hostile input answered with a 4xx, never a 500."""
 import pytest
-
 from dashboard_helpers import submit
 
 

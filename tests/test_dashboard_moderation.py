@@ -1,6 +1,5 @@
 """Moderating comments: the queue, the comment list, approve, spam, delete, pin, edit, bulk actions and threads."""
 import pytest
-
 from conftest import PAGE
 from dashboard_helpers import NEXT_TARGETS, audit_rows, comment_on, submit, thread_html
 from helpers import stored_comment
@@ -223,9 +222,9 @@ def test_every_form_that_takes_next_refuses_an_unparseable_one(app, admin, set_s
 @pytest.mark.parametrize("role", ["admin", "moderator"])
 def test_one_approve_loads_the_moderators_account_once(app, admin, client, set_site, role):
     """An action's request reads who is acting once, and passes it on, however many checks it passes."""
+    from dashboard_helpers import accept_invitation, csrf_token, invitation_link
     from sqlalchemy import event
 
-    from dashboard_helpers import accept_invitation, csrf_token, invitation_link
     from widget.extensions import db
 
     acting = admin if role == "admin" else accept_invitation(app, invitation_link(admin, "blog"), "mo@example.com")

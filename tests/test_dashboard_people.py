@@ -3,11 +3,20 @@ import re
 from datetime import timedelta
 
 import pytest
-
 from conftest import GUEST, ORIGIN, PAGE
-from dashboard_helpers import (OTHER_ORIGIN, OTHER_PAGE, PASSWORD, accept_invitation, audit_rows, comment_on,
-                               create_admin, csrf_token, invitation_link, logged_in, submit)
-
+from dashboard_helpers import (
+    OTHER_ORIGIN,
+    OTHER_PAGE,
+    PASSWORD,
+    accept_invitation,
+    audit_rows,
+    comment_on,
+    create_admin,
+    csrf_token,
+    invitation_link,
+    logged_in,
+    submit,
+)
 
 # Invitations -------------------------------------------------------------------------------------------
 

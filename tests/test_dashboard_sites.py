@@ -3,7 +3,6 @@ import re
 from datetime import timedelta
 
 import pytest
-
 from conftest import ORIGIN
 from dashboard_helpers import OTHER_ORIGIN, audit_rows, comment_on, submit
 from helpers import row_counts
@@ -95,7 +94,7 @@ def test_chart_counts_comments_per_day_and_totals_by_status(app, admin, client):
 
     ids = [comment_on(client, f"c{n}")["id"] for n in range(4)]
     with app.app_context():
-        for cid, days_ago in zip(ids, (0, 0, 3, 40)):
+        for cid, days_ago in zip(ids, (0, 0, 3, 40), strict=True):
             db.session.get(Comment, cid).created_at -= timedelta(days=days_ago)
         db.session.commit()
     submit(admin, f"/dashboard/sites/blog/comments/{ids[0]}/moderate", {"action": "spam"})

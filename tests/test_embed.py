@@ -9,11 +9,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import GUEST, ORIGIN, PAGE
 
 from widget import i18n
 from widget.embed import assets
-
-from conftest import GUEST, ORIGIN, PAGE
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_JSON = re.compile(r'<script type="application/json" id="parley-config">(.*?)</script>', re.S)
@@ -176,7 +175,8 @@ def test_theme_language_and_style_options(embed):
     assert "Aucun commentaire" in french.get_data(as_text=True)
     assert widget_config(french)["lang"] == "fr"
     assert widget_config(embed(lang="xx"))["lang"] == "en"
-    styled = widget_config(embed(accent="#b4451f", background="rgb(29, 35, 39)", font="Georgia, 'Times New Roman', serif"))
+    styled = widget_config(embed(accent="#b4451f", background="rgb(29, 35, 39)",
+                                 font="Georgia, 'Times New Roman', serif"))
     assert styled["style"] == {"accent": "#b4451f", "background": "rgb(29, 35, 39)",
                                "font": "Georgia, 'Times New Roman', serif"}
 

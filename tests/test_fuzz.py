@@ -1,19 +1,18 @@
 """Generated input at every endpoint: never a 500, never a partial write."""
 import json
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from conftest import GUEST, ORIGIN, PAGE
 from helpers import row_counts
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # Any text at all, lone surrogates and control characters included: what a JSON body can carry.
 any_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=60)
 # What a URL or a form can carry: any text that UTF-8 can encode (a lone surrogate cannot be sent).
 sendable_text = st.text(st.characters(codec="utf-8"), max_size=60)
 scalars = st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | st.floats() | any_text
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=3),
-                           max_leaves=8)
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(any_text, inner, max_size=3), max_leaves=8)
 
 
 def either(plausible):
@@ -77,7 +76,8 @@ def test_raw_bodies_never_500(client, site, app, raw, content_type):
     _assert_clean_outcome(app, before, response)
 
 
-query_values = st.sampled_from(["blog", "nope", PAGE, "oldest", "top", "0", "-1", "99999999999999999999"]) | sendable_text
+query_values = (st.sampled_from(["blog", "nope", PAGE, "oldest", "top", "0", "-1", "99999999999999999999"])
+                | sendable_text)
 
 
 @settings(max_examples=150)
@@ -101,7 +101,8 @@ def test_reads_never_500(client, site, app, post, params, headers):
        token=st.sampled_from(["valid", "garbage", "", None]),
        payload=json_values | st.fixed_dictionaries({"body": either(bodies)}))
 def test_changes_never_500(client, site, app, target, method, token, payload):
-    created = client.post("/api/v1/comments", json={"site": site, "url": PAGE, "body": "seed", "author": GUEST}).get_json()
+    seed = {"site": site, "url": PAGE, "body": "seed", "author": GUEST}
+    created = client.post("/api/v1/comments", json=seed).get_json()
     comment_id = {"mine": created["comment"]["id"], "unknown": 7_777_777, "huge": 2**40}[target]
     headers = {}
     if token is not None:

@@ -4,11 +4,10 @@ import re
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from conftest import ORIGIN, PAGE
 from dashboard_helpers import create_admin, csrf_token, logged_in
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 # Any text a browser can put in an address or a form (UTF-8 cannot carry a lone surrogate).
 sendable = st.text(st.characters(codec="utf-8"), max_size=40)

@@ -1,6 +1,5 @@
 """Pretending to be someone else: hidden characters, look-alike letters, staff names, typed addresses."""
 import pytest
-
 from conftest import GUEST, ORIGIN, PAGE
 from dashboard_helpers import accept_invitation, create_admin, invitation_link, logged_in, submit
 from helpers import row_counts

@@ -7,11 +7,10 @@ opposite check (anything the document forbids is refused) runs in full.
 """
 import pytest
 import schemathesis
+from conftest import ORIGIN
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.config import SchemathesisConfig
-
-from conftest import ORIGIN
 
 CONFIG = SchemathesisConfig.from_dict({"checks": {
     "positive_data_acceptance": {"enabled": False},

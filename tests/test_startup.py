@@ -123,11 +123,10 @@ def test_declared_proxy_supplies_scheme_and_host(make_app):
 
 
 def test_postgresql_outage_answers_503_and_recovers_at_once(make_app, fresh_postgres_url):
-    """The database host goes away mid-service and comes back: 503s with Retry-After, never 500s, and nothing half-written."""
-    from sqlalchemy.engine import make_url
-
+    """The database goes away mid-service and comes back: 503s with Retry-After, never 500s, nothing half-written."""
     from dashboard_helpers import create_admin, logged_in
     from helpers import row_counts
+    from sqlalchemy.engine import make_url
     from tcp_proxy import TcpProxy
 
     real = make_url(fresh_postgres_url)

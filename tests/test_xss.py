@@ -3,7 +3,6 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import PAGE
 
 PAYLOADS = [

@@ -2,10 +2,12 @@
 import sys
 
 import click
-from flask import Blueprint
+from flask import Blueprint, current_app
 
-from . import memberships, moderation, sites
+from . import memberships, moderation, sites, staff
 from .errors import ParleyError
+from .extensions import db
+from .models import Site
 
 bp = Blueprint("cli", __name__, cli_group=None)
 
@@ -38,9 +40,6 @@ def add_site(public_id, name, origins):
 @site_group.command("list")
 def list_sites():
     """Every site with its settings."""
-    from .extensions import db
-    from .models import Site
-
     found = db.session.scalars(db.select(Site).order_by(Site.public_id)).all()
     if not found:
         click.echo("No sites yet. Add one with: flask --app app site add ID --name NAME --origin ORIGIN")
@@ -119,11 +118,10 @@ def _read_password(from_stdin):
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of asking.")
 def create_admin(email, name, password_stdin):
     """Create an administrator, who sees and manages every site, with a password login."""
-    from . import staff
-
     password = _read_password(password_stdin)
     try:
-        account = staff.create_account(email, password, name=name, is_admin=True)
+        account = staff.create_account(email, password, name=name, is_admin=True,
+                                       hash_method=current_app.config["PASSWORD_HASH_METHOD"])
     except ParleyError as error:
         _fail(error)
     click.echo(f"Created administrator {account.email}. Log in at /dashboard/login.")
@@ -134,11 +132,9 @@ def create_admin(email, name, password_stdin):
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of asking.")
 def set_password(email, password_stdin):
     """Set a new password for a dashboard account; its open sessions end."""
-    from . import staff
-
     try:
         account = staff.get_account(email)
-        staff.set_password(account, _read_password(password_stdin))
+        staff.set_password(account, _read_password(password_stdin), current_app.config["PASSWORD_HASH_METHOD"])
     except ParleyError as error:
         _fail(error)
     click.echo(f"Changed the password of {account.email}; its open sessions were logged out.")
@@ -147,9 +143,7 @@ def set_password(email, password_stdin):
 @user_group.command("list")
 def list_users():
     """Every dashboard account with its roles."""
-    from .memberships import accounts_overview
-
-    rows = accounts_overview()
+    rows = memberships.accounts_overview()
     if not rows:
         click.echo("No dashboard accounts yet. Create one with: flask --app app user create-admin EMAIL")
         return

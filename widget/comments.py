@@ -3,8 +3,9 @@ import base64
 import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from . import bans, markup, memberships, names
@@ -126,7 +127,7 @@ def bump_thread(thread_id):
 # Reading -----------------------------------------------------------------------------
 
 def _visible_to(viewer):
-    shown = Comment.status.in_(("approved", "deleted"))
+    shown: ColumnElement[bool] = Comment.status.in_(("approved", "deleted"))
     if viewer.user is not None:
         shown = or_(shown, and_(Comment.status == "pending", Comment.user_id == viewer.user.id))
     elif viewer.reader_key:
@@ -166,6 +167,7 @@ def _decode_cursor(sort, cursor):
 
 def _root_order(sort, cursor):
     """ORDER BY and the keyset condition for a page of top-level comments; pinned ones come first."""
+    order: tuple[UnaryExpression[Any], ...]
     if sort == "top":
         order = (Comment.pinned.desc(), Comment.likes.desc(), Comment.id.asc())
     elif sort == "newest":
@@ -266,7 +268,8 @@ def read_thread(thread, viewer, sort="oldest", cursor=None, limit=50, max_commen
                Comment.parent_id.is_not(None), visible)
         .group_by(Comment.root_id)
     ).all()) if roots else {}
-    shown, used, cut_root = [], 0, None
+    shown: list[Comment] = []
+    used, cut_root = 0, None
     for root in roots:
         replies = reply_counts.get(root.id, 0)
         if used + 1 + replies > max_comments:

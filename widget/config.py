@@ -49,6 +49,9 @@ class Config:
     LOGIN_WINDOW_MINUTES = 15
     # How long a browser that logged in to the dashboard is remembered as a known device.
     LOGIN_DEVICE_DAYS = 365
+    # How dashboard passwords are hashed, as Werkzeug names the method: scrypt, slow to guess. The
+    # tests set a cheap one so that hundreds of logins run fast; never lower it on a real server.
+    PASSWORD_HASH_METHOD = "scrypt"
     # How long an invitation link to become a site's owner or moderator stays valid.
     INVITATION_DAYS = 7
 

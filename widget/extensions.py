@@ -1,4 +1,6 @@
 """Flask extensions, created unbound and bound to each app in create_app."""
+from typing import TYPE_CHECKING
+
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -21,6 +23,11 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# Models subclass db.Model, which Flask-SQLAlchemy builds at run time; a type checker sees its base.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 # Checked only where a blueprint asks (the dashboard); see Config.WTF_CSRF_CHECK_DEFAULT.

@@ -108,7 +108,8 @@ def _spend(login, now):
     spent = db.session.execute(
         update(LoginCode).where(LoginCode.id == login.id, LoginCode.used_at.is_(None)).values(used_at=now))
     db.session.commit()
-    if spent.rowcount != 1:
+    # An UPDATE's result is a CursorResult, which counts the rows it changed.
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
         raise InvalidInput("this login code was used already; please log in again", code="code_used")
 
 

@@ -19,10 +19,15 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 
 
+# Werkzeug's scrypt with a random salt: slow to guess, fine to verify once per login. The method
+# is the PASSWORD_HASH_METHOD setting, so the tests can choose a fast one.
+DEFAULT_HASH_METHOD = "scrypt"
+
+
 @cache
-def _dummy_hash():
+def _dummy_hash(method):
     """Checked when no account matches, so a wrong address costs as long as a wrong password."""
-    return generate_password_hash("parley-timing-equaliser")
+    return generate_password_hash("parley-timing-equaliser", method=method)
 
 
 def normalise_email(value):
@@ -42,9 +47,8 @@ def check_new_password(password):
     return password
 
 
-def hash_password(password):
-    # Werkzeug's default is scrypt with a random salt: slow to guess, fine to verify once per login.
-    return generate_password_hash(check_new_password(password))
+def hash_password(password, method=DEFAULT_HASH_METHOD):
+    return generate_password_hash(check_new_password(password), method=method)
 
 
 def account_of(user):
@@ -57,10 +61,10 @@ def account_by_email(email):
     return db.session.scalar(db.select(DashboardAccount).where(DashboardAccount.email == email.strip().lower()))
 
 
-def create_account(email, password, *, name=None, is_admin=False, now=None):
+def create_account(email, password, *, name=None, is_admin=False, hash_method=DEFAULT_HASH_METHOD, now=None):
     """A new user with a password login (the CLI's administrator, or an invitee choosing a password)."""
     email = normalise_email(email)
-    password_hash = hash_password(password)
+    password_hash = hash_password(password, hash_method)
     if account_by_email(email) is not None:
         raise Conflict(f"an account for {email} exists already", code="account_exists")
     now = now or utcnow()
@@ -81,9 +85,9 @@ def make_admin(account):
     return account
 
 
-def set_password(account, password):
+def set_password(account, password, hash_method=DEFAULT_HASH_METHOD):
     """A new password; every session of the account ends (someone may have known the old one)."""
-    account.password_hash = hash_password(password)
+    account.password_hash = hash_password(password, hash_method)
     account.session_epoch += 1
     db.session.commit()
 
@@ -155,7 +159,8 @@ def _limited_keys(secret_key, email, address, account, device, limits):
     }
 
 
-def password_login(email, password, *, address, secret_key, limits, device=None, now=None):
+def password_login(email, password, *, address, secret_key, limits, device=None, hash_method=DEFAULT_HASH_METHOD,
+                   now=None):
     """The account for this email and password, or an error; failures count toward the limits.
 
     `device` is the Device of the browser's signed cookie, if it has one.
@@ -168,9 +173,9 @@ def password_login(email, password, *, address, secret_key, limits, device=None,
     if any(_failures(key, since) >= limit for key, limit in keys.items()):
         minutes = int(limits.window.total_seconds() // 60)
         raise TooManyAttempts(f"Too many failed logins. Wait {minutes} minutes and try again.")
-    known = account is not None and bool(account.password_hash)
-    matches = check_password_hash(account.password_hash if known else _dummy_hash(), str(password or "")[:MAX_PASSWORD])
-    if not (known and matches):
+    stored = account.password_hash if account is not None else None
+    matches = check_password_hash(stored or _dummy_hash(hash_method), str(password or "")[:MAX_PASSWORD])
+    if account is None or not stored or not matches:
         db.session.execute(db.delete(LoginFailure).where(LoginFailure.created_at < since))
         db.session.add_all([LoginFailure(key_hash=key, created_at=now) for key in keys])
         db.session.commit()

@@ -10,9 +10,9 @@ def build_tree(rows, max_depth):
     carries `in_reply_to` naming the comment and author it answers, so nothing is lost.
     Returns the top-level dicts, each with a `replies` list.
     """
-    by_id = {}
+    by_id: dict[int, dict] = {}
     # Where a comment's too-deep replies go: itself above the deepest level, else where its own parent's go.
-    host = {}
+    host: dict[int, dict] = {}
     top = []
     for row in rows:
         node = dict(row, replies=[], in_reply_to=None)

@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
-
 from conftest import require
+from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -71,7 +70,8 @@ def host_page(server_url, site="blog", container="", script="", before="", after
     snippet = f'<div id="parley-thread"{container}></div>\n' if thread else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>body {{ max-width: 760px; margin: 2rem auto; padding: 0 1rem; font: 17px/1.6 Georgia, serif; {body_style} }}</style>
+<style>body {{ max-width: 760px; margin: 2rem auto; padding: 0 1rem; font: 17px/1.6 Georgia, serif;
+{body_style} }}</style>
 </head><body>
 <h1>{title}</h1>
 <p>A post about something worth discussing.</p>

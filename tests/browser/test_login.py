@@ -8,10 +8,10 @@ from contextlib import contextmanager
 
 import pytest
 import requests
+from oidc_provider import LoopbackProvider
 from playwright.sync_api import expect
 
 from browser.conftest import HostPages, LiveServer, Widget
-from oidc_provider import LoopbackProvider
 
 pytestmark = pytest.mark.browser
 

@@ -361,7 +361,8 @@ def test_long_conversation_comes_in_pieces_with_show_more_replies(widget, page):
     expect(last.locator(".comment-in-reply-to")).to_have_text("In reply to Reader 43")
     expect(last).to_have_class(re.compile(r"\bdepth-45\b"))
     # Shown at the deepest level: inside three nested lists, not forty-four.
-    assert last.evaluate("li => { let n = 0; for (let e = li; e; e = e.parentElement) if (e.matches('ol')) n++; return n; }") == 3
+    lists_around = "li => { let n = 0; for (let e = li; e; e = e.parentElement) if (e.matches('ol')) n++; return n; }"
+    assert last.evaluate(lists_around) == 3
 
 
 # The host page -----------------------------------------------------------------------------------
@@ -525,7 +526,8 @@ def test_reader_chrome_keeps_tokens_in_partitioned_storage(widget, real_chrome):
         frame = widget.open(page)
         inner = widget_frame(page)
         assert inner.evaluate(STORAGE_PROBE) == "works"
-        assert inner.evaluate("() => { document.cookie = 'probe=1; SameSite=None; Secure'; return document.cookie; }") == ""
+        set_cookie = "() => { document.cookie = 'probe=1; SameSite=None; Secure'; return document.cookie; }"
+        assert inner.evaluate(set_cookie) == ""
 
         fill_guest_form(frame, "Written in a real browser.", name="Lin", email="lin@example.org")
         frame.locator("#parley-form [type=submit]").click()

@@ -1,7 +1,9 @@
 """The OpenAPI 3.1 description of API v1, served at /api/v1/openapi.json: generated from web/schema.py."""
 from functools import cache
+from typing import Any
 
 from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 
 from ..models import MAX_ID
 from ..web import schema
@@ -63,10 +65,12 @@ def _tidy(node):
 
 
 def _components():
-    inputs = [(model, "validation", TypeAdapter(model)) for model in schema.REQUESTS]
-    outputs = [(shape, "serialization", TypeAdapter(shape)) for shape in schema.RESPONSES]
-    _, definitions = TypeAdapter.json_schemas(inputs + outputs, ref_template=REF)
-    return {_name(name): _tidy(definition) for name, definition in definitions["$defs"].items()}
+    definitions: list[tuple[Any, JsonSchemaMode, TypeAdapter[Any]]] = [
+        *((model, "validation", TypeAdapter(model)) for model in schema.REQUESTS),
+        *((shape, "serialization", TypeAdapter(shape)) for shape in schema.RESPONSES),
+    ]
+    _, generated = TypeAdapter.json_schemas(definitions, ref_template=REF)
+    return {_name(name): _tidy(definition) for name, definition in generated["$defs"].items()}
 
 
 def _query(model):

@@ -23,7 +23,7 @@ def _password_login(email, password):
     device = staff.device_from_token(current_app.secret_key, request.cookies.get(social.DEVICE_COOKIE),
                                      max_age=int(timedelta(days=config["LOGIN_DEVICE_DAYS"]).total_seconds()))
     return staff.password_login(email, password, address=request.remote_addr, secret_key=current_app.secret_key,
-                                limits=limits, device=device)
+                                limits=limits, device=device, hash_method=config["PASSWORD_HASH_METHOD"])
 
 
 def _providers():
@@ -102,7 +102,8 @@ def _invitee(form):
         return _password_login(form["email"], password).user
     if password != request.form.get("confirm", ""):
         raise InvalidInput("The two passwords differ.")
-    return staff.create_account(form["email"], password, name=form["name"]).user
+    return staff.create_account(form["email"], password, name=form["name"],
+                                hash_method=current_app.config["PASSWORD_HASH_METHOD"]).user
 
 
 @bp.get("/invitations/<token>/with/<name>")
@@ -146,7 +147,7 @@ def change_password():
         errors["confirm"] = "The two new passwords differ."
     else:
         try:
-            staff.set_password(account, request.form.get("password", ""))
+            staff.set_password(account, request.form.get("password", ""), current_app.config["PASSWORD_HASH_METHOD"])
         except InvalidInput as failure:
             errors["password"] = failure.message
     if errors:

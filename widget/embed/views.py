@@ -4,6 +4,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import current_app, g, render_template, request, url_for
 from markupsafe import Markup
@@ -36,7 +37,7 @@ JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u20
 
 
 # The empty comment the widget clones for the comments it adds (see templates/embed/_comment.html).
-PROTO_COMMENT = {
+PROTO_COMMENT: dict[str, Any] = {
     "id": "", "parent_id": None, "depth": 1, "status": "approved", "html": "", "created_at": "",
     "edited_at": None, "likes": 0, "liked_by_me": False, "can_edit": False, "in_reply_to": None, "replies": [],
     "author": {"name": "", "website": "", "avatar_url": "", "provider": None, "badge": ""},
@@ -62,8 +63,8 @@ class Assets:
 
 
 def _build_assets():
-    static = Path(current_app.static_folder)
-    page_files = [*Path(current_app.template_folder, "embed").glob("*.html"), *i18n.HERE.glob("*.json")]
+    static = Path(str(current_app.static_folder))
+    page_files = [*Path(str(current_app.template_folder), "embed").glob("*.html"), *i18n.HERE.glob("*.json")]
     return Assets(assets.build_loader(static), assets.build_widget(static), assets.fingerprint(*page_files))
 
 

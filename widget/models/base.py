@@ -1,10 +1,10 @@
 """What every model shares: the clock and the bounds of an id."""
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # Ids are PostgreSQL integers: a larger one cannot exist, and asking the database for it is an error.

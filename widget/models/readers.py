@@ -4,11 +4,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import utcnow
 
 
-class User(db.Model):
+class User(Model):
     """A reader who logged in with a provider; one per provider identity, never merged by email."""
 
     __tablename__ = "users"
@@ -33,7 +33,7 @@ class User(db.Model):
         return str(self.id)
 
 
-class Identity(db.Model):
+class Identity(Model):
     """(issuer or provider, subject): how a provider names the person, the only key we trust."""
 
     __tablename__ = "identities"
@@ -49,7 +49,7 @@ class Identity(db.Model):
     user: Mapped[User] = relationship(back_populates="identity")
 
 
-class LoginCode(db.Model):
+class LoginCode(Model):
     """The one-time result of a login popup, bound to the hash of the iframe's secret."""
 
     __tablename__ = "login_codes"
@@ -67,7 +67,7 @@ class LoginCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column()
 
 
-class AuthToken(db.Model):
+class AuthToken(Model):
     """A bearer token of the widget: random, stored only as its hash, expiring, revocable."""
 
     __tablename__ = "auth_tokens"

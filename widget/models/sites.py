@@ -4,14 +4,14 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import utcnow
 
 MODERATION_MODES = ("none", "first-time", "all")
 COMMENT_STATUSES = ("approved", "pending", "spam", "deleted")
 
 
-class Site(db.Model):
+class Site(Model):
     __tablename__ = "sites"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,7 +37,7 @@ class Site(db.Model):
     reserved_names: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
 
-class Thread(db.Model):
+class Thread(Model):
     __tablename__ = "threads"
     __table_args__ = (UniqueConstraint("site_id", "key"), Index("ix_threads_site_url_hash", "site_id", "url_hash"))
 
@@ -59,7 +59,7 @@ class Thread(db.Model):
     site: Mapped[Site] = relationship()
 
 
-class Comment(db.Model):
+class Comment(Model):
     __tablename__ = "comments"
     __table_args__ = (
         Index("ix_comments_thread_parent", "thread_id", "parent_id"),
@@ -102,7 +102,7 @@ class Comment(db.Model):
     thread: Mapped[Thread] = relationship()
 
 
-class Vote(db.Model):
+class Vote(Model):
     __tablename__ = "votes"
     __table_args__ = (UniqueConstraint("comment_id", "voter"),)
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from .base import utcnow
 from .readers import User
 from .sites import Site
@@ -14,7 +14,7 @@ BAN_KINDS = ("user", "email", "ip")
 BAN_ACTIONS = ("refuse", "hold")
 
 
-class DashboardAccount(db.Model):
+class DashboardAccount(Model):
     """A user who may sign in to the dashboard: an administrator, or an invited owner or moderator."""
 
     __tablename__ = "dashboard_accounts"
@@ -33,7 +33,7 @@ class DashboardAccount(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Membership(db.Model):
+class Membership(Model):
     """A user's role on one site: owner or moderator."""
 
     __tablename__ = "site_members"
@@ -49,7 +49,7 @@ class Membership(db.Model):
     user: Mapped[User] = relationship()
 
 
-class Invitation(db.Model):
+class Invitation(Model):
     """A one-time link that makes whoever opens it an owner or moderator of a site."""
 
     __tablename__ = "site_invitations"
@@ -70,7 +70,7 @@ class Invitation(db.Model):
     site: Mapped[Site] = relationship()
 
 
-class Ban(db.Model):
+class Ban(Model):
     """A site's ban of a user, an email address or an IP address; addresses are kept as keyed hashes."""
 
     __tablename__ = "bans"
@@ -94,7 +94,7 @@ class Ban(db.Model):
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One moderator action: who did what to which thing, when, with the state before and after."""
 
     __tablename__ = "audit_log"
@@ -113,7 +113,7 @@ class AuditEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LoginFailure(db.Model):
+class LoginFailure(Model):
     """A failed dashboard login, keyed by a hash of the address or the account tried, for rate limiting."""
 
     __tablename__ = "login_failures"

@@ -5,6 +5,7 @@ any other NAME that also has PARLEY_<NAME>_ISSUER is a generic OpenID Connect pr
 """
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -25,7 +26,7 @@ def _microsoft_issuer(_claims, value):
         re.fullmatch(r"https://login\.microsoftonline\.com/[0-9a-f-]{36}/v2\.0", value))
 
 
-BUILT_IN = {
+BUILT_IN: dict[str, dict[str, Any]] = {
     "github": {
         "label": "GitHub",
         "register": {

@@ -7,11 +7,11 @@ limits. Responses are TypedDicts: the serialisers are typed with them, the docum
 generated from them, and a test validates real answers against that document.
 """
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, WithJsonSchema
 from pydantic import with_config as pydantic_config
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from ..comments import NOTIFY_CHOICES, SORTS
 from ..errors import InvalidInput
@@ -159,8 +159,8 @@ class LoginExchange(Request):
                                       "description": "The random secret whose SHA-256 (hex) the login popup "
                                                      "carried."})]
     code: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 128, strip=False)),
-                    WithJsonSchema({"type": ["string", "null"], "maxLength": 128,
-                                    "description": "The code the popup posted back to the frame that opened it."})] = None
+                    WithJsonSchema({"type": ["string", "null"], "maxLength": 128, "description":
+                                    "The code the popup posted back to the frame that opened it."})] = None
     pairing_code: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 20)),
                             WithJsonSchema({"type": ["string", "null"], "maxLength": 20,
                                             "description": "Where the popup lost its opener: the code it shows, as "
