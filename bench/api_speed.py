@@ -111,7 +111,7 @@ def request(connection, method, path, body=None):
 def post_comment(kind, connection, text, parent=None):
     if kind == "parley":
         body = {"site": "bench", "url": f"{ORIGIN}{PAGE}", "title": "Benchmark", "body": text,
-                "author": {"name": "Bench", "email": "bench@example.org"}}
+                "author": {"name": "Ben Reader", "email": "bench@example.org"}}
         if parent:
             body["parent_id"] = parent
         return json.loads(request(connection, "POST", "/api/v1/comments", body))["comment"]["id"]
