@@ -51,6 +51,8 @@ def make_app(database_url, tmp_path):
             "PREFERRED_URL_SCHEME": "http",
             # A cheap hash: the suite logs in hundreds of times. The server's default stays scrypt.
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            # Most tests post and like far faster than readers do; tests/test_rate_limits.py turns limits on.
+            "RATELIMIT_ENABLED": False,
         } | overrides
         app = create_app(config)
         apps.append(app)

@@ -9,13 +9,13 @@ from .api import bp as api_bp
 from .auth import bp as auth_bp
 from .cli import bp as cli_bp
 from .compression import compress_response
-from .config import Config, database_url_from_env, instance_secret_key
+from .config import Config, database_url_from_env, instance_secret_key, redis_url_from_env
 from .dashboard import bp as dashboard_bp
 from .embed import bp as embed_bp
 from .extensions import csrf, db, login_manager, migrate
 from .guards import refuse_nul_characters
 from .health import bp as health_bp
-from .web import error_pages, providers
+from .web import error_pages, providers, rate_limits
 
 ROOT = Path(__file__).resolve().parent.parent
 BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, health_bp, cli_bp)
@@ -37,6 +37,7 @@ def create_app(overrides=None):
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    rate_limits.init_app(app)  # after the blueprints: it puts its limits on their views
     app.before_request(refuse_nul_characters)
     app.after_request(compress_response)
     error_pages.register(app)
@@ -50,6 +51,8 @@ def _configure(app, overrides):
     app.config.from_prefixed_env("PARLEY")
     if database_url := database_url_from_env():
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    if redis_url := redis_url_from_env():
+        app.config["REDIS_URL"] = redis_url
     app.config.update(overrides or {})
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)

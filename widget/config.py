@@ -52,8 +52,28 @@ class Config:
     # How dashboard passwords are hashed, as Werkzeug names the method: scrypt, slow to guess. The
     # tests set a cheap one so that hundreds of logins run fast; never lower it on a real server.
     PASSWORD_HASH_METHOD = "scrypt"
+    # Rate limits, per address and per reader (Flask-Limiter's notation: "5 per minute;30 per hour").
+    # Counted in Redis when REDIS_URL is set, so they hold across workers and machines; else in
+    # each process's memory. A site can tighten comments further (its comments_per_hour setting).
+    RATELIMIT_ENABLED = True
+    REDIS_URL = None
+    # Keeps this server's counters apart from other apps' in a shared Redis.
+    RATELIMIT_KEY_PREFIX = "parley"
+    RATELIMIT_COMMENTS = "5 per minute;30 per hour"
+    RATELIMIT_EDITS = "20 per minute;200 per hour"
+    RATELIMIT_LIKES = "30 per minute;300 per hour"
+    # Starting a login, and dashboard password attempts; the widget's exchange polls while the popup is open.
+    RATELIMIT_LOGINS = "10 per minute;100 per hour"
+    RATELIMIT_EXCHANGES = "60 per minute;600 per hour"
+    # Anonymous reader identities handed out to browsers that have none (each can like once).
+    RATELIMIT_NEW_READERS = "10 per minute;30 per hour"
     # How long an invitation link to become a site's owner or moderator stays valid.
     INVITATION_DAYS = 7
+
+
+def redis_url_from_env():
+    """REDIS_URL, the name hosting platforms give it, as well as PARLEY_REDIS_URL."""
+    return os.environ.get("REDIS_URL") or None
 
 
 def database_url_from_env():

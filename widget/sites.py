@@ -131,6 +131,8 @@ SETTINGS = {
     "privacy_url": ("privacy_url", _optional_web_url, "link to the site's privacy notice (off for none)"),
     "ban_action": ("ban_action", _choice(BAN_ACTIONS),
                    "what happens to a banned author's new comment: refuse or hold (for review)"),
+    "comments_per_hour": ("comments_per_hour", _int_between(1, 1_000, off_allowed=True),
+                          "comments one address may post per hour (off: the server's limit)"),
     "reserved_names": ("reserved_names", _reserved_names,
                        "names (comma separated) only staff may use, besides theirs and admin, moderator, ..."),
 }

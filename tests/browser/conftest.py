@@ -225,8 +225,18 @@ def real_chrome(playwright, tmp_path_factory):
 @pytest.fixture
 def widget(make_app):
     """A comment server on localhost and a host site on 127.0.0.1, both live for one test."""
+    yield from _live_widget(make_app)
+
+
+@pytest.fixture
+def limited_widget(make_app):
+    """The same, with rate limits on and one comment a minute allowed per address."""
+    yield from _live_widget(make_app, RATELIMIT_ENABLED=True, RATELIMIT_COMMENTS="1 per minute")
+
+
+def _live_widget(make_app, **config):
     # SERVER_NAME off: the live server answers to localhost:PORT, and its URLs must say so.
-    app = make_app(SERVER_NAME=None)
+    app = make_app(SERVER_NAME=None, **config)
     pages = HostPages()
     server = LiveServer(app, "127.0.0.1", "localhost")
     host = LiveServer(pages, "127.0.0.1", "127.0.0.1")

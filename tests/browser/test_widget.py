@@ -228,6 +228,21 @@ def test_server_errors_are_shown_and_nothing_typed_is_lost(widget, page):
     expect(frame.locator("#parley-comments li.comment")).to_have_count(0)
 
 
+def test_a_reader_who_is_rate_limited_is_told_why_and_keeps_their_text(limited_widget, page):
+    limited_widget.site()
+    frame = limited_widget.open(page)
+    fill_guest_form(frame, "The first comment of the minute.")
+    frame.locator("#parley-form [type=submit]").click()
+    expect(frame.locator("#parley-comments li.comment")).to_have_count(1)
+
+    fill_guest_form(frame, "A second one, too soon.")
+    frame.locator("#parley-form [type=submit]").click()
+    expect(frame.locator("#parley-form-error")).to_have_text(
+        "That was too many requests at once. Please wait a moment and try again.")
+    expect(frame.locator("#parley-comment")).to_have_value("A second one, too soon.")
+    expect(frame.locator("#parley-comments li.comment")).to_have_count(1)
+
+
 def test_pending_comment_is_marked_for_its_author_only(widget, browser):
     widget.site(moderation="all")
     author = browser.new_context(locale="en-US")

@@ -27,6 +27,7 @@ ERRORS = {
     404: "Unknown site or comment.",
     413: "The request body is larger than the server accepts.",
     415: "The body was not sent as application/json.",
+    429: "Too many requests from this address or reader in a short time; Retry-After says when to try again.",
     503: "The database cannot be reached for the moment: nothing was stored. Retry-After says when to try again.",
 }
 
@@ -117,7 +118,7 @@ def openapi_document():
             "parameters": [READER_TOKEN],
             "requestBody": _body(schema.NewComment),
             "responses": {"201": _json(schema.PostedCommentJSON, "Stored; status is approved or pending.")}
-            | _errors(400, 403, 404, 413, 415, 503),
+            | _errors(400, 403, 404, 413, 415, 429, 503),
         }},
         "/comments/{comment_id}": {
             "parameters": [COMMENT_ID],
@@ -127,13 +128,13 @@ def openapi_document():
                 "parameters": [EDIT_TOKEN],
                 "requestBody": _body(schema.CommentEdit),
                 "responses": {"200": _json(schema.EditedCommentJSON, "The edited comment.")}
-                | _errors(400, 401, 403, 404, 413, 415, 503),
+                | _errors(400, 401, 403, 404, 413, 415, 429, 503),
             },
             "delete": {
                 "summary": "Delete a comment; one with replies stays as a placeholder.",
                 "operationId": "deleteComment",
                 "parameters": [EDIT_TOKEN],
-                "responses": {"204": {"description": "Deleted."}} | _errors(401, 403, 404, 503),
+                "responses": {"204": {"description": "Deleted."}} | _errors(401, 403, 404, 429, 503),
             },
         },
         "/comments/{comment_id}/replies": {"get": {
@@ -147,10 +148,10 @@ def openapi_document():
             "parameters": [COMMENT_ID, READER_TOKEN],
             "post": {"summary": "Like a comment (once per reader).", "operationId": "likeComment",
                      "responses": {"200": _json(schema.LikeStateJSON, "The new like count.")}
-                     | _errors(401, 403, 404, 503)},
+                     | _errors(401, 403, 404, 429, 503)},
             "delete": {"summary": "Take a like back.", "operationId": "unlikeComment",
                        "responses": {"200": _json(schema.LikeStateJSON, "The new like count.")}
-                       | _errors(401, 403, 404, 503)},
+                       | _errors(401, 403, 404, 429, 503)},
         },
         "/counts": {"get": {
             "summary": "Approved comment counts for up to 100 page URLs of a site.",
@@ -175,7 +176,7 @@ def openapi_document():
                 "202": _json(schema.LoginWaitingJSON,
                              "Without a code: `pending` while the login has not finished (ask again shortly); "
                              "`pairing` once it has, and the pairing code the popup shows is needed."),
-            } | _errors(400, 413, 415, 503),
+            } | _errors(400, 413, 415, 429, 503),
         }},
         "/auth/logout": {"post": {
             "summary": "End the login: the bearer token stops working.",

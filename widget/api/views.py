@@ -15,7 +15,7 @@ from ..errors import NotAllowed, NotFound, Unauthorized
 from ..models import MAX_ID, utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, make_edit_token, new_reader_token, reader_key_from_token
-from ..web import inputs, providers, schema
+from ..web import inputs, providers, rate_limits, schema
 from ..web.origins import origin_allowed
 from ..web.serializers import comment_json, iso, page_json, replies_json, user_json
 from . import bp
@@ -59,6 +59,8 @@ def _viewer_or_new_reader():
     viewer = _viewer()
     if viewer.voter is not None:
         return viewer, None
+    # Each new identity can like once: handing them out is limited per address, or likes could be inflated.
+    rate_limits.hit("RATELIMIT_NEW_READERS")
     key, reader_token = new_reader_token(current_app.secret_key)
     return Viewer(reader_key=key), reader_token
 
@@ -120,6 +122,8 @@ def post_comment():
     data = schema.parse(schema.NewComment, inputs.json_object())
     site = _site(data.site)
     _require_origin(site)
+    if site.comments_per_hour:
+        rate_limits.hit("RATELIMIT_COMMENTS", f"{site.comments_per_hour} per hour", scope=f"site:{site.id}")
     body = _body_within_site_limit(site, data.body)
     given = data.author
     author = given and Author(name=given.name, email=given.email, website=given.website)

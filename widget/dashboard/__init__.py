@@ -1,5 +1,6 @@
 """The moderation dashboard, /dashboard: first-party pages behind a session login, CSRF-checked forms."""
 from flask import Blueprint, g, redirect, request, session, url_for
+from flask_limiter import RateLimitExceeded
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -7,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 from .. import staff
 from ..errors import ParleyError, error_json
 from ..extensions import csrf, login_manager
-from ..web.error_pages import error_page
+from ..web.error_pages import error_page, rate_limited
 from ..web.headers import DASHBOARD_POLICY, secure_html
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -73,6 +74,8 @@ def domain_error(error):
 
 @bp.errorhandler(HTTPException)
 def http_error(error):
+    if isinstance(error, RateLimitExceeded):
+        return rate_limited(error)
     if error.code == 401:
         return redirect(url_for("dashboard.login", next=request.full_path if request.method == "GET" else None))
     return _error_page(error.code or 500, error.name, error.description or error.name)

@@ -64,6 +64,7 @@ def _settings_form(site):
     values = sites.site_settings(site)
     values["origins"] = "\n".join(site.origins)
     values["close_after_days"] = "" if site.close_after_days is None else str(site.close_after_days)
+    values["comments_per_hour"] = "" if site.comments_per_hour is None else str(site.comments_per_hour)
     values["notify_email"] = site.notify_email or ""
     values["privacy_url"] = site.privacy_url or ""
     values["reserved_names"] = ", ".join(site.reserved_names or [])

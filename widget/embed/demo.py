@@ -13,6 +13,8 @@ from . import bp
 from .views import error_page
 
 DEMO_SITE = "demo"
+# The demo is open to anyone who finds a fresh install: far fewer comments per address than a real site.
+DEMO_LIMITS = {"comments_per_hour": 5, "max_links": 2}
 POSTS = {
     "hello-world": {
         "title": "Hello, world: comments that load in a blink",
@@ -59,7 +61,7 @@ def ensure_demo_site():
     if db.session.scalar(db.select(Site.id).limit(1)) is not None:
         return None  # a real install: never add a site its owner did not ask for
     try:
-        return sites.create_site(DEMO_SITE, "Parley demo", [own_origin()])
+        return sites.create_site(DEMO_SITE, "Parley demo", [own_origin()], defaults=DEMO_LIMITS)
     except Conflict:
         db.session.rollback()  # a concurrent first visit made it
         return sites.get_site(DEMO_SITE)

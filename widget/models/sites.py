@@ -35,6 +35,8 @@ class Site(Model):
     ban_action: Mapped[str] = mapped_column(String(10), default="refuse", server_default="refuse")
     # Names only the site's staff may comment under (besides the built-in ones and the staff's own).
     reserved_names: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # Comments one address may post here per hour, tighter than the server's limit; None for the server's.
+    comments_per_hour: Mapped[int | None] = mapped_column(default=None)
 
 
 class Thread(Model):

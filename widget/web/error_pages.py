@@ -1,10 +1,12 @@
 """The one HTML error page (templates/errors/page.html), and the errors no blueprint answers."""
 from flask import current_app, request, url_for
+from flask_limiter import RateLimitExceeded
 from sqlalchemy import exc as sqlalchemy_exc
 from werkzeug.exceptions import HTTPException
 
 from .. import i18n
 from ..errors import error_json, http_error_code
+from . import rate_limits
 from .headers import ERROR_POLICY, secure_html
 
 # What a 503 tells clients to wait before asking again while the database is unreachable.
@@ -39,6 +41,8 @@ def http_error(error):
     """HTTP errors as JSON under /api and as the error page elsewhere (unmatched URLs reach no blueprint)."""
     if not error.code or error.code < 400:
         return error
+    if isinstance(error, RateLimitExceeded):
+        return rate_limited(error)
     if request.path.startswith("/api/"):
         response = error_json(error.code, http_error_code(error), error.description or error.name)
     elif error.code == 404:
@@ -47,6 +51,18 @@ def http_error(error):
         response = error_page(error.code, error.name, error.description or error.name)
     if error.code == 405 and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def rate_limited(error):
+    """429 in words (JSON, or the page), with Retry-After: the widget keeps the reader's text and says why."""
+    seconds = rate_limits.retry_after()
+    message = rate_limits.describe(error, seconds)
+    if _wants_json():
+        response = error_json(429, "rate_limited", message)
+    else:
+        response = error_page(429, "Too many requests", message[:1].upper() + message[1:] + ".")
+    response.headers["Retry-After"] = str(seconds)
     return response
 
 

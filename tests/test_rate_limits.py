@@ -1,0 +1,148 @@
+"""Rate limits: floods from one address are refused with 429 and Retry-After, in words; nothing accepted is lost."""
+import socket
+import uuid
+
+import pytest
+from conftest import GUEST, ORIGIN, PAGE, require
+from dashboard_helpers import PASSWORD, create_admin, csrf_token
+
+from widget.extensions import db
+from widget.models import Comment
+
+HEADERS = {"Origin": ORIGIN}
+
+
+@pytest.fixture
+def limited(make_app):
+    """An app with the server's default limits on, as a fresh install runs."""
+    def make(**overrides):
+        app = make_app(RATELIMIT_ENABLED=True, **overrides)
+        result = app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin", ORIGIN])
+        assert result.exit_code in (0, 1), result.output  # the second app on one database finds it made
+        return app
+    return make
+
+
+def post(client, body="Hello", **headers):
+    payload = {"site": "blog", "url": PAGE, "body": body, "author": GUEST}
+    return client.post("/api/v1/comments", json=payload, headers=HEADERS | headers)
+
+
+def assert_limited(response, counted):
+    assert response.status_code == 429
+    error = response.get_json()["error"]
+    assert error["code"] == "rate_limited"  # the widget shows its own words for this code
+    assert f"too many {counted}" in error["message"] and "try again in" in error["message"]
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def stored_bodies(app):
+    with app.app_context():
+        return set(db.session.scalars(db.select(Comment.body)))
+
+
+def test_posting_is_limited_per_address_and_says_when_to_try_again(limited):
+    app = limited(RATELIMIT_COMMENTS="3 per minute")
+    client = app.test_client()
+    assert [post(client, f"Comment {n}").status_code for n in range(3)] == [201, 201, 201]
+    assert_limited(post(client, "One too many"), "comments")
+    # Another reader token from the same address changes nothing: the address is counted too.
+    assert_limited(post(client, "Still too many", **{"X-Reader-Token": "forged"}), "comments")
+    assert stored_bodies(app) == {"Comment 0", "Comment 1", "Comment 2"}
+
+
+def test_a_flood_of_posts_and_likes_from_one_address_is_held_back_and_loses_nothing_accepted(limited):
+    app = limited()  # the server's defaults
+    client = app.test_client()
+    accepted = set()
+    statuses = []
+    for n in range(500):
+        response = post(client, f"Flood {n}")
+        statuses.append(response.status_code)
+        if response.status_code == 201:
+            accepted.add(f"Flood {n}")
+    assert set(statuses) == {201, 429}
+    assert 1 <= len(accepted) <= 5  # "5 per minute"
+    assert stored_bodies(app) == accepted  # every 201 is stored; nothing refused was
+
+    with app.app_context():
+        target = db.session.scalar(db.select(Comment.id).order_by(Comment.id))
+    # No reader token: each like asks for a new anonymous identity, which is what is limited.
+    likes = [client.post(f"/api/v1/comments/{target}/like", headers=HEADERS).status_code for _ in range(500)]
+    assert set(likes) == {200, 429}
+    with app.app_context():
+        assert db.session.get(Comment, target).likes <= 10, db.session.get(Comment, target).likes
+
+
+def test_one_reader_token_likes_once_however_often_it_asks(limited):
+    app = limited()
+    client = app.test_client()
+    comment = post(client).get_json()
+    token = comment["reader_token"]
+    for _ in range(20):
+        client.post(f"/api/v1/comments/{comment['comment']['id']}/like", headers=HEADERS | {"X-Reader-Token": token})
+    with app.app_context():
+        assert db.session.get(Comment, comment["comment"]["id"]).likes == 1
+
+
+def test_a_site_can_tighten_its_own_limit(limited):
+    app = limited()
+    assert app.test_cli_runner().invoke(args=["site", "set", "blog", "comments_per_hour", "2"]).exit_code == 0
+    client = app.test_client()
+    assert [post(client, f"Comment {n}").status_code for n in range(2)] == [201, 201]
+    assert_limited(post(client, "Third"), "comments")
+
+
+def test_dashboard_password_attempts_are_limited_per_address(limited):
+    app = limited(RATELIMIT_LOGINS="3 per minute", LOGIN_FAILURES_PER_ADDRESS=1000, LOGIN_FAILURES_PER_ACCOUNT=1000)
+    create_admin(app.test_cli_runner())
+    client = app.test_client()
+    token = csrf_token(client)
+    for _ in range(3):
+        response = client.post("/dashboard/login", data={"email": "admin@example.com", "password": "wrong password",
+                                                          "csrf_token": token})
+        assert response.status_code == 403
+    assert client.get("/dashboard/login").status_code == 200  # reading the page is not an attempt
+    response = client.post("/dashboard/login", data={"email": "admin@example.com", "password": PASSWORD,
+                                                      "csrf_token": token})
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    assert "Too many login attempts" in response.get_data(as_text=True)
+
+
+def test_the_demo_on_a_fresh_install_takes_few_comments(limited):
+    app = limited()
+    client = app.test_client()
+    with app.app_context():
+        db.session.execute(db.delete(db.metadata.tables["sites"]))
+        db.session.commit()
+    assert client.get("/demo").status_code == 200
+    payload = {"site": "demo", "url": "http://comments.test/demo/hello-world", "body": "hi", "author": GUEST}
+    statuses = [client.post("/api/v1/comments", json=payload | {"body": f"hi {n}"},
+                            headers={"Origin": "http://comments.test"}).status_code for n in range(6)]
+    assert statuses == [201] * 5 + [429]
+
+
+def _redis_is_up():
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def test_two_servers_share_one_limit_through_redis(limited):
+    require(_redis_is_up(), "Redis is not running on 127.0.0.1:6379")
+    shared = {"REDIS_URL": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": f"parley-test-{uuid.uuid4().hex}",
+              "RATELIMIT_COMMENTS": "3 per minute"}
+    first, second = limited(**shared).test_client(), limited(**shared).test_client()
+    assert [post(first, "one").status_code, post(second, "two").status_code, post(first, "three").status_code] \
+        == [201, 201, 201]
+    assert_limited(post(second, "four"), "comments")
+
+
+def test_a_redis_that_is_down_does_not_take_the_comment_form_with_it(limited):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app = limited(REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
+    assert post(app.test_client()).status_code == 201

@@ -1,0 +1,97 @@
+"""Rate limits (Flask-Limiter): how often one address, and one reader, may post, like, edit and log in.
+
+Each app gets its own Limiter: the extension keeps its storage and settings on the instance, so
+a shared one would count every app's requests together. With REDIS_URL the counters live in
+Redis and hold across workers and machines; without it, in each process's memory.
+"""
+import time
+
+from flask import current_app, request
+from flask_limiter import Limiter, RateLimitExceeded
+
+from ..readers import bearer_token
+from ..tokens import keyed_hash, reader_key_from_token
+
+# Endpoint -> [(config key of the limit, what it counts by)]. Each limit is its own counter.
+LIMITS = {
+    "api.post_comment": [("RATELIMIT_COMMENTS", "address"), ("RATELIMIT_COMMENTS", "reader")],
+    "api.edit_comment": [("RATELIMIT_EDITS", "address"), ("RATELIMIT_EDITS", "reader")],
+    "api.delete_comment": [("RATELIMIT_EDITS", "address"), ("RATELIMIT_EDITS", "reader")],
+    "api.like": [("RATELIMIT_LIKES", "address"), ("RATELIMIT_LIKES", "reader")],
+    "api.unlike": [("RATELIMIT_LIKES", "address"), ("RATELIMIT_LIKES", "reader")],
+    "api.exchange_login_code": [("RATELIMIT_EXCHANGES", "address")],
+    "auth.login": [("RATELIMIT_LOGINS", "address")],
+    "dashboard.login": [("RATELIMIT_LOGINS", "address")],
+}
+# What each limit is called in the message a limited reader sees.
+COUNTED = {"RATELIMIT_COMMENTS": "comments", "RATELIMIT_EDITS": "edits", "RATELIMIT_LIKES": "likes",
+           "RATELIMIT_LOGINS": "login attempts", "RATELIMIT_EXCHANGES": "login checks",
+           "RATELIMIT_NEW_READERS": "new readers"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def client_address():
+    """The address limits count by: the peer, or the one PROXY_COUNT trusted proxies name."""
+    return request.remote_addr or "unknown"
+
+
+def reader_identity():
+    """Who is acting, beyond their address: a login's token, else the signed reader token, else the address."""
+    token = bearer_token(request.headers.get("Authorization"))
+    if token:
+        return "login:" + keyed_hash(current_app.secret_key, token)[:32]
+    reader = reader_key_from_token(current_app.secret_key, request.headers.get("X-Reader-Token"))
+    return f"reader:{reader}" if reader else f"address:{client_address()}"
+
+
+KEYS = {"address": client_address, "reader": reader_identity}
+
+
+def _limit_value(config_key):
+    return lambda: current_app.config[config_key]
+
+
+def _is_a_read():
+    # The dashboard's login page is a GET as well as the form's POST: only attempts count.
+    return request.method in SAFE_METHODS
+
+
+def init_app(app):
+    """Give the app its own limiter, and put each endpoint's limits on its view."""
+    limiter = Limiter(
+        key_func=client_address, storage_uri=app.config["REDIS_URL"] or "memory://",
+        strategy="moving-window", headers_enabled=True, key_prefix=app.config["RATELIMIT_KEY_PREFIX"],
+        # A storage that fails (Redis restarting) must not take the comment form down with it.
+        swallow_errors=True,
+    )
+    limiter.init_app(app)
+    app.extensions["parley_limiter"] = limiter
+    for endpoint, limits in LIMITS.items():
+        view = app.view_functions[endpoint]
+        for config_key, counted_by in limits:
+            view = limiter.limit(_limit_value(config_key), key_func=KEYS[counted_by],
+                                 scope=f"{config_key}:{counted_by}", exempt_when=_is_a_read,
+                                 error_message=COUNTED[config_key])(view)
+        app.view_functions[endpoint] = view
+
+
+def hit(config_key, value=None, scope=None):
+    """Count one more of something a view decides on (a new reader, a site's own limit) per address."""
+    limiter = current_app.extensions["parley_limiter"]
+    if limiter.enabled:
+        with limiter.limit(value or current_app.config[config_key], key_func=client_address,
+                           scope=scope or config_key, error_message=COUNTED[config_key]):
+            pass
+
+
+def retry_after():
+    """Whole seconds until the limit that refused this request lets one more through."""
+    limiter = current_app.extensions.get("parley_limiter")
+    reset_at = getattr(limiter.current_limit, "reset_at", None) if limiter else None
+    return max(1, int(reset_at - time.time())) if reset_at else 60
+
+
+def describe(error: RateLimitExceeded, seconds):
+    """The refusal in words: what was counted and when to try again."""
+    what = error.description if error.description in COUNTED.values() else "requests"
+    return f"too many {what} from you in a short time; try again in {seconds} seconds"
