@@ -53,6 +53,8 @@ def make_app(database_url, tmp_path):
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             # Most tests post and like far faster than readers do; tests/test_rate_limits.py turns limits on.
             "RATELIMIT_ENABLED": False,
+            # Likewise, a browser test types a comment in well under the 3 s people need; test_spam.py checks it.
+            "SPAM_MIN_FORM_SECONDS": 0,
         } | overrides
         app = create_app(config)
         apps.append(app)

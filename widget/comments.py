@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from . import bans, markup, memberships, names
+from . import bans, markup, memberships, names, spam
 from .errors import InvalidInput, NotAllowed, NotFound
 from .extensions import db
 from .models import MAX_ID, Comment, Identity, Thread, User, Vote, utcnow
@@ -126,12 +126,17 @@ def bump_thread(thread_id):
 
 # Reading -----------------------------------------------------------------------------
 
+# What an author still sees of their own comment while it waits: filed as spam looks the same as
+# held, so a spammer learns nothing, and a reader wrongly caught sees their words kept.
+OWN_WAITING = ("pending", "spam")
+
+
 def _visible_to(viewer):
     shown: ColumnElement[bool] = Comment.status.in_(("approved", "deleted"))
     if viewer.user is not None:
-        shown = or_(shown, and_(Comment.status == "pending", Comment.user_id == viewer.user.id))
+        shown = or_(shown, and_(Comment.status.in_(OWN_WAITING), Comment.user_id == viewer.user.id))
     elif viewer.reader_key:
-        shown = or_(shown, and_(Comment.status == "pending", Comment.reader_key == viewer.reader_key))
+        shown = or_(shown, and_(Comment.status.in_(OWN_WAITING), Comment.reader_key == viewer.reader_key))
     return shown
 
 
@@ -375,15 +380,6 @@ def _has_approved_comment(site, author, viewer):
     ) is not None
 
 
-def _hold_reasons(site, author, viewer):
-    """Why a new comment waits for a moderator (none: it is published at once)."""
-    if site.moderation == "all":
-        return ["this site holds every comment for review"]
-    if site.moderation == "first-time" and not _has_approved_comment(site, author, viewer):
-        return ["first comment from this author"]
-    return []
-
-
 def _refuse_lookalike(site, name, team):
     """Refuse a name that is, or looks like (UTS #39), a name of the site's staff or one kept for them."""
     protected = [*names.RESERVED, site.name, *(site.reserved_names or []), *(shown for _, shown in team.values())]
@@ -421,12 +417,26 @@ def _check_may_post(site, author, user):
     return None
 
 
+@dataclass(frozen=True)
+class Signals:
+    """What the request says about how the comment was written, for the spam checks (spam.py)."""
+
+    address: str | None = None  # never stored: the comment keeps only ip_hash
+    honeypot: str | None = None
+    form_age: float | None = None
+    min_form_seconds: float = spam.MIN_FORM_SECONDS
+
+
+STATUS_OF = {spam.PUBLISH: "approved", spam.HOLD: "pending", spam.SPAM: "spam"}
+
+
 def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=None,
-                 parent_id=None, notify=None, now=None, ip_hash=None, email_hash=None):
+                 parent_id=None, notify=None, now=None, ip_hash=None, email_hash=None, signals=Signals()):
     """Store a new comment (and its thread on first use) or raise; nothing is written on failure.
 
     `ip_hash` and `email_hash` are keyed hashes (bans.ip_hash, bans.email_hash) of the poster's
     address and email, matched against the site's bans; the IP hash is kept with the comment.
+    Staff comments are published at once; everyone else's go through the spam pipeline.
     """
     now = now or utcnow()
     user = viewer.user
@@ -461,13 +471,16 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
         depth = parent.depth + 1
         root_id = parent.root_id
     html = check_body(site, body)
-    reasons = [] if is_staff else _hold_reasons(site, author, viewer)
-    if ban is not None:
-        reasons.append(f"the author is banned (by {ban.kind}): held, as this site asks")
+    verdict = spam.Verdict(spam.PUBLISH, 0.0, []) if is_staff else spam.judge(spam.Submission(
+        site=site, body=body, name=user.display_name if user else author.name,
+        email=user.email if user else author.email, website=user.profile_url if user else author.website,
+        address=signals.address, honeypot=signals.honeypot, form_age=signals.form_age,
+        min_form_seconds=signals.min_form_seconds,
+        first_time=not _has_approved_comment(site, author, viewer), ban=ban, now=now))
     comment = Comment(
         thread=thread, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,
-        status="pending" if reasons else "approved", held_reasons=reasons or None, ip_hash=ip_hash,
-        reader_key=viewer.reader_key, notify=notify, created_at=now,
+        status=STATUS_OF[verdict.action], held_reasons=verdict.reasons or None, verdict=verdict.action,
+        spam_score=verdict.score, ip_hash=ip_hash, reader_key=viewer.reader_key, notify=notify, created_at=now,
     )
     if user is not None:
         comment.user_id = user.id

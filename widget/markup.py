@@ -22,12 +22,16 @@ def _parser():
     return md
 
 
+def link_urls(body):
+    """The URLs of the links (written or bare) that the body will render, in order."""
+    tokens = _parser().parse(body)
+    return [str(tok.attrs.get("href", "")) for block in tokens for tok in (block.children or [])
+            if tok.type == "link_open"]
+
+
 def count_links(body):
     """Number of links (written or bare URLs) that the body will render."""
-    tokens = _parser().parse(body)
-    return sum(
-        1 for block in tokens for tok in (block.children or []) if tok.type == "link_open"
-    )
+    return len(link_urls(body))
 
 
 def render(body):

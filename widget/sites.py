@@ -1,4 +1,5 @@
 """Sites and their settings: plain functions used by the CLI and the dashboard."""
+import ipaddress
 import re
 
 from . import audit, names
@@ -114,6 +115,52 @@ def _reserved_names(value):
     return found or None
 
 
+MAX_BLOCKED = 1_000
+
+
+def _block_list(what, parse_item):
+    """A comma- or newline-separated list, each item checked by `parse_item`; none, off or empty for no list."""
+    def parse(value):
+        value = str(value).strip()
+        if value.lower() in {"", "none", "off"}:
+            return None
+        found = []
+        for raw in re.split(r"[,\n]+", value):
+            if raw.strip() and (item := parse_item(raw.strip())) not in found:
+                found.append(item)
+        if len(found) > MAX_BLOCKED:
+            raise InvalidInput(f"at most {MAX_BLOCKED} blocked {what}")
+        return found or None
+    return parse
+
+
+def _blocked_word(raw):
+    word = raw.lower()
+    if len(word) > 100:
+        raise InvalidInput(f"a blocked word or phrase has at most 100 characters: {raw[:100]!r}")
+    return word
+
+
+def _blocked_email(raw):
+    if not is_email(raw):
+        raise InvalidInput(f"not an email address: {raw[:100]!r}")
+    return raw.lower()
+
+
+def _blocked_domain(raw):
+    domain = raw.lower().removeprefix("*.").rstrip(".")
+    if not re.fullmatch(r"[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+", domain):
+        raise InvalidInput(f"not a domain name: {raw[:100]!r}")
+    return domain
+
+
+def _blocked_network(raw):
+    try:
+        return ipaddress.ip_network(raw, strict=False).compressed
+    except ValueError:
+        raise InvalidInput(f"not an IP address or range (such as 203.0.113.0/24): {raw[:100]!r}") from None
+
+
 # Setting name -> (model attribute, parser, help). The CLI and the dashboard share this table.
 SETTINGS = {
     "name": ("name", _name, "the site's display name"),
@@ -133,9 +180,21 @@ SETTINGS = {
                    "what happens to a banned author's new comment: refuse or hold (for review)"),
     "comments_per_hour": ("comments_per_hour", _int_between(1, 1_000, off_allowed=True),
                           "comments one address may post per hour (off: the server's limit)"),
+    "blocked_words": ("blocked_words", _block_list("words", _blocked_word),
+                      "words or phrases (comma separated) that file a comment as spam"),
+    "blocked_emails": ("blocked_emails", _block_list("emails", _blocked_email),
+                       "email addresses whose comments are filed as spam"),
+    "blocked_domains": ("blocked_domains", _block_list("domains", _blocked_domain),
+                        "domains (and their subdomains) that file a comment as spam in a link, website or email"),
+    "blocked_networks": ("blocked_networks", _block_list("address ranges", _blocked_network),
+                         "IP addresses or ranges (203.0.113.0/24) whose comments are filed as spam"),
     "reserved_names": ("reserved_names", _reserved_names,
                        "names (comma separated) only staff may use, besides theirs and admin, moderator, ..."),
 }
+
+
+# Settings whose value is a list: shown as "none" when empty.
+LIST_SETTINGS = {"reserved_names", "blocked_words", "blocked_emails", "blocked_domains", "blocked_networks"}
 
 
 def get_site(public_id):
@@ -170,7 +229,7 @@ def site_settings(site):
         elif isinstance(value, list):
             value = ", ".join(value) if value else "none"
         elif value is None:
-            value = {"providers": "all", "reserved_names": "none"}.get(key, "off")
+            value = "all" if key == "providers" else "none" if key in LIST_SETTINGS else "off"
         shown[key] = str(value)
     return shown
 

@@ -7,6 +7,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 EDIT_SALT = "parley.edit"
 READER_SALT = "parley.reader"
+FORM_SALT = "parley.form"
 
 
 def make_edit_token(secret_key, comment_id):
@@ -39,6 +40,22 @@ def reader_key_from_token(secret_key, token):
     except BadSignature:
         return None
     return key if isinstance(key, str) else None
+
+
+def make_form_token(secret_key):
+    """A signed note of when the comment form was shown, which the frame sends back with the comment."""
+    return URLSafeTimedSerializer(secret_key, salt=FORM_SALT).dumps(0)
+
+
+def form_token_age(secret_key, token, now):
+    """Seconds since the form token was made; None for a missing, forged or garbled one."""
+    if not isinstance(token, str) or not token or len(token) > 200:
+        return None
+    try:
+        _, made = URLSafeTimedSerializer(secret_key, salt=FORM_SALT).loads(token, return_timestamp=True)
+    except BadSignature:
+        return None
+    return (now - made.replace(tzinfo=None)).total_seconds()
 
 
 def digest(value):

@@ -82,7 +82,9 @@ export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
   function readForm() {
     if (!body.value.trim()) throw new Invalid("empty_body");
     if (body.value.length > limits.max) throw new Invalid("body_too_long");
-    if (loggedIn()) return { body: body.value };
+    // Hidden from people (and from screen readers): only a bot fills it in.
+    const honeypot = form.querySelector("#parley-homepage").value;
+    if (loggedIn()) return { body: body.value, honeypot };
     if (!guestDetails) throw new Invalid("login_required");
     if (!name.value.trim()) throw new Invalid("missing_name");
     if (!email.value.trim()) throw new Invalid("missing_email");
@@ -90,7 +92,7 @@ export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
     site.value = website(site.value);
     const author = { name: name.value.trim(), email: email.value.trim() };
     if (site.value) author.website = site.value;
-    return { body: body.value, author };
+    return { body: body.value, author, honeypot };
   }
 
   function setBusy(busy) {

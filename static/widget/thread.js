@@ -221,6 +221,7 @@ async function send(comment, parentId) {
   const result = await api.post({
     site: config.site, url: config.url, thread_id: config.threadId, title: config.title,
     parent_id: parentId, body: comment.body, author: comment.author,
+    honeypot: comment.honeypot || null, form_token: config.formToken,
   });
   const c = result.comment;
   c.body = comment.body;

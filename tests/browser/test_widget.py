@@ -243,6 +243,18 @@ def test_a_reader_who_is_rate_limited_is_told_why_and_keeps_their_text(limited_w
     expect(frame.locator("#parley-comments li.comment")).to_have_count(1)
 
 
+def test_a_bot_that_fills_the_hidden_field_is_held_for_a_moderator(widget, page):
+    widget.site()
+    frame = widget.open(page)
+    homepage = frame.locator("#parley-homepage")
+    assert homepage.evaluate("e => e.getBoundingClientRect().right") < 0  # off-screen: people never see it
+    fill_guest_form(frame, "Great post! Visit my shop.")
+    homepage.fill("https://shop.example", force=True)  # as a form-filling bot does
+    frame.locator("#parley-form [type=submit]").click()
+    expect(frame.locator("li.comment.is-pending")).to_have_count(1)
+    assert widget.thread()["comments"] == []  # other readers see nothing
+
+
 def test_pending_comment_is_marked_for_its_author_only(widget, browser):
     widget.site(moderation="all")
     author = browser.new_context(locale="en-US")

@@ -14,7 +14,7 @@ from ..comments import Author, Viewer
 from ..errors import NotAllowed, NotFound, Unauthorized
 from ..models import MAX_ID, utcnow
 from ..sites import get_site
-from ..tokens import edit_token_allows, make_edit_token, new_reader_token, reader_key_from_token
+from ..tokens import edit_token_allows, form_token_age, make_edit_token, new_reader_token, reader_key_from_token
 from ..web import inputs, providers, rate_limits, schema
 from ..web.origins import origin_allowed
 from ..web.serializers import comment_json, iso, page_json, replies_json, user_json
@@ -135,6 +135,9 @@ def post_comment():
         # Keyed hashes only: bans match on them and the comment keeps the IP's, never the address.
         ip_hash=bans.ip_hash(current_app.secret_key, request.remote_addr),
         email_hash=bans.email_hash(current_app.secret_key, email),
+        signals=service.Signals(address=request.remote_addr, honeypot=data.honeypot,
+                                form_age=form_token_age(current_app.secret_key, data.form_token, utcnow()),
+                                min_form_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"]),
     )
     badges = service.staff_badges(site, comment.thread, [comment])
     result = {

@@ -68,6 +68,8 @@ def _settings_form(site):
     values["notify_email"] = site.notify_email or ""
     values["privacy_url"] = site.privacy_url or ""
     values["reserved_names"] = ", ".join(site.reserved_names or [])
+    for key in sites.LIST_SETTINGS - {"reserved_names"}:
+        values[key] = "\n".join(getattr(site, key) or [])
     return values
 
 

@@ -17,6 +17,7 @@ from ..errors import InvalidInput
 from ..errors import NotFound as UnknownSite
 from ..models import utcnow
 from ..sites import get_site
+from ..tokens import make_form_token
 from ..urls import normalise_origin
 from ..web import inputs, providers
 from ..web.error_pages import translated_error_page
@@ -223,6 +224,8 @@ def _widget_config(embed, page, can_post, logins):
     site = embed.site
     return {
         "v": 1,
+        # When the form was shown, signed: a comment sent back sooner than a person can write is held.
+        "formToken": make_form_token(current_app.secret_key),
         "site": site.public_id,
         "url": embed.url,
         "threadId": embed.thread_id,

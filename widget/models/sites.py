@@ -37,6 +37,11 @@ class Site(Model):
     reserved_names: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     # Comments one address may post here per hour, tighter than the server's limit; None for the server's.
     comments_per_hour: Mapped[int | None] = mapped_column(default=None)
+    # Block lists: a comment that matches one is filed as spam (words also match the name and email).
+    blocked_words: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    blocked_emails: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    blocked_domains: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    blocked_networks: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
 
 class Thread(Model):
@@ -100,6 +105,10 @@ class Comment(Model):
     held_reasons: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     # Keyed hash of the poster's IP address (never the address itself), for IP bans.
     ip_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    # What the spam pipeline decided (publish, hold or spam) and how spam-like it found the comment,
+    # from 0 to 1; its reasons are held_reasons. None for comments from before the pipeline.
+    verdict: Mapped[str | None] = mapped_column(String(10), default=None)
+    spam_score: Mapped[float | None] = mapped_column(default=None)
 
     thread: Mapped[Thread] = relationship()
 

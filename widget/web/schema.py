@@ -147,6 +147,12 @@ class NewComment(Request):
     body: Body
     author: NewAuthor | None = None
     notify: Notify = None
+    honeypot: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 500)),
+                        WithJsonSchema({"type": ["string", "null"], "maxLength": 500, "description":
+                                        "The form's field hidden from people: empty, or a bot filled it in."})] = None
+    form_token: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 200)),
+                          WithJsonSchema({"type": ["string", "null"], "maxLength": 200, "description":
+                                          "formToken from the comment frame: when the form was shown."})] = None
 
 
 class CommentEdit(Request):

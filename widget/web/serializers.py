@@ -56,7 +56,8 @@ def comment_json(comment, site, viewer, liked, now, badges) -> CommentJSON:
         "edited_at": iso(comment.edited_at),
         "likes": comment.likes,
         "liked_by_me": liked,
-        "status": comment.status,
+        # Its author sees a comment filed as spam as held: it waits for a moderator either way.
+        "status": "pending" if comment.status == "spam" else comment.status,
         "can_edit": can_edit,
         "pinned": comment.pinned,
         "edited_by_moderator": comment.edited_by_moderator,

@@ -1,0 +1,153 @@
+"""The spam pipeline: small named checks, each giving its reason, that decide publish, hold or spam.
+
+Nothing here refuses a comment: a check can only hold it for a moderator or file it as spam,
+where a moderator can still release it. What the pipeline decided, its score and its reasons
+are stored with the comment.
+"""
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import func
+
+from . import markup
+from .extensions import db
+from .models import Ban, Comment, Site, Thread
+
+PUBLISH, HOLD, SPAM = "publish", "hold", "spam"
+SEVERITY = {PUBLISH: 0, HOLD: 1, SPAM: 2}
+# A person needs longer than this to read a form and write something in it (SPAM_MIN_FORM_SECONDS).
+MIN_FORM_SECONDS = 3
+# More links than this in one comment is how link spam looks; the site's own limit refuses outright.
+LINKS_TO_HOLD = 3
+# How far back a repeated text counts as a duplicate, and how long it must be: "Thank you!" and
+# "Great post" are honestly written again and again.
+DUPLICATE_WINDOW = timedelta(days=7)
+DUPLICATE_MIN_LENGTH = 30
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A new comment as the checks see it."""
+
+    site: Site
+    body: str
+    name: str | None
+    email: str | None
+    website: str | None
+    address: str | None  # the poster's IP address, for blocked ranges; never stored
+    honeypot: str | None  # what the field hidden from people held
+    form_age: float | None  # seconds since the form was shown, from its signed token; None without one
+    min_form_seconds: float  # sooner than this is faster than people write
+    first_time: bool  # no approved comment from this author on this site yet
+    ban: Ban | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    action: str  # HOLD or SPAM
+    score: float  # how spam-like, from 0 to 1
+    reason: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    action: str
+    score: float
+    reasons: list[str]
+
+
+def honeypot(s):
+    if s.honeypot and s.honeypot.strip():
+        return Finding("honeypot", HOLD, 0.9, "a field hidden from people was filled in, as bots do")
+    return None
+
+
+def too_fast(s):
+    if s.form_age is not None and s.form_age < s.min_form_seconds:
+        return Finding("too_fast", HOLD, 0.6, f"sent less than {s.min_form_seconds:g} seconds after the form "
+                                              "appeared, faster than people write")
+    return None
+
+
+def links(s):
+    count = markup.count_links(s.body)
+    if count >= LINKS_TO_HOLD:
+        return Finding("links", HOLD, 0.5, f"{count} links in one comment")
+    return None
+
+
+def duplicate(s):
+    text = s.body.strip()
+    if len(text) < DUPLICATE_MIN_LENGTH:
+        return None
+    earlier = db.session.scalar(
+        db.select(func.count(Comment.id)).join(Thread, Thread.id == Comment.thread_id)
+        .where(Thread.site_id == s.site.id, Comment.body == text, Comment.created_at >= s.now - DUPLICATE_WINDOW,
+               Comment.status != "deleted"))
+    if earlier:
+        return Finding("duplicate", HOLD, 0.7, "the same text was posted on this site in the past week")
+    return None
+
+
+def _domain_blocked(host, blocked):
+    host = (host or "").lower().rstrip(".")
+    return next((d for d in blocked if host == d or host.endswith("." + d)), None)
+
+
+def blocklist(s):
+    site = s.site
+    words = {w.lower() for w in _WORD.findall(" ".join(filter(None, [s.body, s.name, s.email, s.website])))}
+    for word in site.blocked_words or []:
+        if (word in words) if _WORD.fullmatch(word) else (word in f"{s.body} {s.name or ''}".lower()):
+            return Finding("blocklist", SPAM, 1.0, f"contains a blocked word ({word})")
+    email = (s.email or "").lower()
+    if email and email in (site.blocked_emails or []):
+        return Finding("blocklist", SPAM, 1.0, "the email address is blocked on this site")
+    blocked_domains = site.blocked_domains or []
+    hosts = [email.rpartition("@")[2], *(urlsplit(url).hostname for url in [s.website, *markup.link_urls(s.body)]
+                                         if url)]
+    for host in hosts:
+        if found := _domain_blocked(host, blocked_domains):
+            return Finding("blocklist", SPAM, 1.0, f"mentions a blocked domain ({found})")
+    if s.address and site.blocked_networks:
+        try:
+            address = ipaddress.ip_address(s.address)
+        except ValueError:
+            return None
+        for network in site.blocked_networks:
+            if address in ipaddress.ip_network(network):
+                return Finding("blocklist", SPAM, 1.0, f"sent from a blocked address range ({network})")
+    return None
+
+
+def moderation(s):
+    if s.site.moderation == "all":
+        return Finding("moderation", HOLD, 0.0, "this site holds every comment for review")
+    if s.site.moderation == "first-time" and s.first_time:
+        return Finding("moderation", HOLD, 0.0, "first comment from this author")
+    return None
+
+
+def ban(s):
+    if s.ban is not None:
+        return Finding("ban", HOLD, 0.0, f"the author is banned (by {s.ban.kind}): held, as this site asks")
+    return None
+
+
+CHECKS = (honeypot, too_fast, links, duplicate, blocklist, moderation, ban)
+
+
+def judge(submission, checks=CHECKS):
+    """Run every check: the strictest action wins; the score combines the findings (0 = clean, 1 = spam)."""
+    findings = [found for check in checks if (found := check(submission)) is not None]
+    action = max((f.action for f in findings), key=SEVERITY.__getitem__, default=PUBLISH)
+    clean = 1.0
+    for found in findings:
+        clean *= 1.0 - found.score
+    return Verdict(action, round(1.0 - clean, 3), [f.reason for f in findings])
