@@ -425,6 +425,8 @@ class Signals:
     honeypot: str | None = None
     form_age: float | None = None
     min_form_seconds: float = spam.MIN_FORM_SECONDS
+    akismet: str | None = None  # what Akismet said (akismet_service.check), if the site uses it
+    akismet_sent: dict | None = None  # and what it was told, kept for reporting an overrule
 
 
 STATUS_OF = {spam.PUBLISH: "approved", spam.HOLD: "pending", spam.SPAM: "spam"}
@@ -475,12 +477,13 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
         site=site, body=body, name=user.display_name if user else author.name,
         email=user.email if user else author.email, website=user.profile_url if user else author.website,
         address=signals.address, honeypot=signals.honeypot, form_age=signals.form_age,
-        min_form_seconds=signals.min_form_seconds,
+        min_form_seconds=signals.min_form_seconds, akismet=signals.akismet,
         first_time=not _has_approved_comment(site, author, viewer), ban=ban, now=now))
     comment = Comment(
         thread=thread, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,
         status=STATUS_OF[verdict.action], held_reasons=verdict.reasons or None, verdict=verdict.action,
-        spam_score=verdict.score, ip_hash=ip_hash, reader_key=viewer.reader_key, notify=notify, created_at=now,
+        spam_score=verdict.score, akismet_sent=signals.akismet_sent, ip_hash=ip_hash, reader_key=viewer.reader_key,
+        notify=notify, created_at=now,
     )
     if user is not None:
         comment.user_id = user.id

@@ -69,6 +69,8 @@ class Config:
     RATELIMIT_NEW_READERS = "10 per minute;30 per hour"
     # A comment sent back sooner than this after its form appeared is held: people take longer.
     SPAM_MIN_FORM_SECONDS = 3
+    # Another server that speaks Akismet's protocol in place of rest.akismet.com (a test double, a proxy).
+    AKISMET_ENDPOINT = None
     # How long an invitation link to become a site's owner or moderator stays valid.
     INVITATION_DAYS = 7
 

@@ -161,6 +161,15 @@ def _blocked_network(raw):
         raise InvalidInput(f"not an IP address or range (such as 203.0.113.0/24): {raw[:100]!r}") from None
 
 
+def _akismet_key(value):
+    value = str(value).strip()
+    if value.lower() in {"", "none", "off"}:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9]{8,64}", value):
+        raise InvalidInput("an Akismet API key is 8 to 64 letters and digits (see akismet.com/account)")
+    return value
+
+
 # Setting name -> (model attribute, parser, help). The CLI and the dashboard share this table.
 SETTINGS = {
     "name": ("name", _name, "the site's display name"),
@@ -188,6 +197,7 @@ SETTINGS = {
                         "domains (and their subdomains) that file a comment as spam in a link, website or email"),
     "blocked_networks": ("blocked_networks", _block_list("address ranges", _blocked_network),
                          "IP addresses or ranges (203.0.113.0/24) whose comments are filed as spam"),
+    "akismet_key": ("akismet_key", _akismet_key, "the site's Akismet API key: also check comments there (off: never)"),
     "reserved_names": ("reserved_names", _reserved_names,
                        "names (comma separated) only staff may use, besides theirs and admin, moderator, ..."),
 }
@@ -230,6 +240,8 @@ def site_settings(site):
             value = ", ".join(value) if value else "none"
         elif value is None:
             value = "all" if key == "providers" else "none" if key in LIST_SETTINGS else "off"
+        elif key == "akismet_key":
+            value = f"set, ending in {value[-4:]}"  # listings and the audit log never show a whole key
         shown[key] = str(value)
     return shown
 

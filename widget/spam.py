@@ -45,6 +45,7 @@ class Submission:
     first_time: bool  # no approved comment from this author on this site yet
     ban: Ban | None
     now: datetime
+    akismet: str | None = None  # akismet_service.SPAM, HAM or UNCHECKED; None where the site does not use it
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,16 @@ def ban(s):
     return None
 
 
-CHECKS = (honeypot, too_fast, links, duplicate, blocklist, moderation, ban)
+def akismet(s):
+    if s.akismet == "spam":
+        return Finding("akismet", SPAM, 0.95, "Akismet says this is spam")
+    if s.akismet == "unchecked":
+        # Never published as clean unchecked: a moderator decides instead.
+        return Finding("akismet", HOLD, 0.0, "Akismet could not be reached to check it")
+    return None
+
+
+CHECKS = (honeypot, too_fast, links, duplicate, blocklist, moderation, ban, akismet)
 
 
 def judge(submission, checks=CHECKS):

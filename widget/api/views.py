@@ -7,16 +7,18 @@ from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import bans, readers
+from .. import akismet_service, bans, readers
 from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer
 from ..errors import NotAllowed, NotFound, Unauthorized
+from ..extensions import db
 from ..models import MAX_ID, utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, form_token_age, make_edit_token, new_reader_token, reader_key_from_token
 from ..web import inputs, providers, rate_limits, schema
 from ..web.origins import origin_allowed
+from ..web.public_url import own_origin
 from ..web.serializers import comment_json, iso, page_json, replies_json, user_json
 from . import bp
 from .openapi import openapi_document
@@ -117,6 +119,23 @@ def _body_within_site_limit(site, body):
     return body
 
 
+def _ask_akismet(site, data, author, viewer):
+    """What Akismet says of the comment, and what it was told; (None, None) where the site does not use it."""
+    if not site.akismet_key:
+        return None, None
+    user = viewer.user
+    sent = akismet_service.Comment(
+        blog=site.origins[0] if site.origins else own_origin(), user_ip=request.remote_addr or "",
+        user_agent=request.user_agent.string or None, referrer=request.referrer, permalink=data.url,
+        comment_author=user.display_name if user else author and author.name,
+        comment_author_email=user.email if user else author and author.email,
+        comment_author_url=user.profile_url if user else author and author.website, comment_content=data.body)
+    key = site.akismet_key
+    # Akismet may take seconds to answer: hold no transaction (nor SQLite's write lock) meanwhile.
+    db.session.commit()
+    return akismet_service.check(key, sent, current_app.config["AKISMET_ENDPOINT"]), sent.__dict__
+
+
 @bp.post("/comments")
 def post_comment():
     data = schema.parse(schema.NewComment, inputs.json_object())
@@ -129,6 +148,7 @@ def post_comment():
     author = given and Author(name=given.name, email=given.email, website=given.website)
     viewer, reader_token = _viewer_or_new_reader()
     email = viewer.user.email if viewer.user else author and author.email
+    akismet, akismet_sent = _ask_akismet(site, data, author, viewer)
     comment = service.post_comment(
         site, body=body, author=author, viewer=viewer, url=data.url, thread_id=data.thread_id, title=data.title,
         parent_id=data.parent_id, notify=data.notify,
@@ -137,7 +157,8 @@ def post_comment():
         email_hash=bans.email_hash(current_app.secret_key, email),
         signals=service.Signals(address=request.remote_addr, honeypot=data.honeypot,
                                 form_age=form_token_age(current_app.secret_key, data.form_token, utcnow()),
-                                min_form_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"]),
+                                min_form_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
+                                akismet=akismet, akismet_sent=akismet_sent),
     )
     badges = service.staff_badges(site, comment.thread, [comment])
     result = {

@@ -1,9 +1,10 @@
 """The queue, all comments, actions on one comment or many, moderator edits, and threads."""
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from .. import memberships, moderation, sites
+from .. import akismet_service, memberships, moderation, sites
 from ..errors import InvalidInput, ParleyError
+from ..extensions import db
 from ..models import COMMENT_STATUSES, parse_id
 from . import bp, sentence, wants_json
 from .access import actor, page_count, page_number, safe_next, site_for
@@ -53,7 +54,10 @@ def moderate(site_id, comment_id):
     site = site_for(site_id)
     comment = moderation.get_comment(site, comment_id)
     action = request.form.get("action", "")
+    was, key, sent = comment.status, site.akismet_key, comment.akismet_sent
     moderation.apply(actor(), site, comment, action)
+    db.session.commit()  # the report below may take seconds: hold no transaction meanwhile
+    akismet_service.report_overrule(key, sent, was, action, current_app.config["AKISMET_ENDPOINT"])
     message = f"{DONE[action]}: comment by {comment.author_name or 'a removed author'}."
     if wants_json():
         return jsonify(id=comment.id, status=comment.status, pinned=comment.pinned, message=message,

@@ -67,6 +67,7 @@ def _settings_form(site):
     values["comments_per_hour"] = "" if site.comments_per_hour is None else str(site.comments_per_hour)
     values["notify_email"] = site.notify_email or ""
     values["privacy_url"] = site.privacy_url or ""
+    values["akismet_key"] = site.akismet_key or ""  # the settings page is for owners, who set it
     values["reserved_names"] = ", ".join(site.reserved_names or [])
     for key in sites.LIST_SETTINGS - {"reserved_names"}:
         values[key] = "\n".join(getattr(site, key) or [])

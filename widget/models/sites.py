@@ -42,6 +42,8 @@ class Site(Model):
     blocked_emails: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     blocked_domains: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     blocked_networks: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # The site's own Akismet API key: with one, every new comment is also checked by Akismet.
+    akismet_key: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Thread(Model):
@@ -109,6 +111,9 @@ class Comment(Model):
     # from 0 to 1; its reasons are held_reasons. None for comments from before the pipeline.
     verdict: Mapped[str | None] = mapped_column(String(10), default=None)
     spam_score: Mapped[float | None] = mapped_column(default=None)
+    # What Akismet was told when it checked the comment (its IP address included), so that a
+    # moderator's overrule can be reported with the same data, as Akismet asks. Only on sites using it.
+    akismet_sent: Mapped[dict | None] = mapped_column(JSON, default=None)
 
     thread: Mapped[Thread] = relationship()
 
