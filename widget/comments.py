@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from . import bans, markup, memberships, names, spam
+from . import bans, markup, memberships, names, spam, spam_filter
 from .errors import InvalidInput, NotAllowed, NotFound
 from .extensions import db
 from .models import MAX_ID, Comment, Identity, Thread, User, Vote, utcnow
@@ -432,6 +432,20 @@ class Signals:
 STATUS_OF = {spam.PUBLISH: "approved", spam.HOLD: "pending", spam.SPAM: "spam"}
 
 
+def _judge(site, body, author, viewer, ban, signals, now):
+    """The spam pipeline's verdict on a new comment by someone who is not staff."""
+    user = viewer.user
+    name = user.display_name if user else author.name
+    email = user.email if user else author.email
+    website = user.profile_url if user else author.website
+    return spam.judge(spam.Submission(
+        site=site, body=body, name=name, email=email, website=website, address=signals.address,
+        honeypot=signals.honeypot, form_age=signals.form_age, min_form_seconds=signals.min_form_seconds,
+        first_time=not _has_approved_comment(site, author, viewer), ban=ban, now=now, akismet=signals.akismet,
+        knowledge=spam_filter.knowledge_for(site, spam_filter.tokens(body, name, email, website)),
+        site_script=spam_filter.site_script(site)))
+
+
 def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=None,
                  parent_id=None, notify=None, now=None, ip_hash=None, email_hash=None, signals=Signals()):
     """Store a new comment (and its thread on first use) or raise; nothing is written on failure.
@@ -473,12 +487,7 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
         depth = parent.depth + 1
         root_id = parent.root_id
     html = check_body(site, body)
-    verdict = spam.Verdict(spam.PUBLISH, 0.0, []) if is_staff else spam.judge(spam.Submission(
-        site=site, body=body, name=user.display_name if user else author.name,
-        email=user.email if user else author.email, website=user.profile_url if user else author.website,
-        address=signals.address, honeypot=signals.honeypot, form_age=signals.form_age,
-        min_form_seconds=signals.min_form_seconds, akismet=signals.akismet,
-        first_time=not _has_approved_comment(site, author, viewer), ban=ban, now=now))
+    verdict = spam.Verdict(spam.PUBLISH, 0.0, []) if is_staff else _judge(site, body, author, viewer, ban, signals, now)
     comment = Comment(
         thread=thread, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,
         status=STATUS_OF[verdict.action], held_reasons=verdict.reasons or None, verdict=verdict.action,

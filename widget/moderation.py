@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import String, and_, case, cast, func, literal, or_
 from sqlalchemy.orm import contains_eager
 
-from . import audit, markup, memberships
+from . import audit, markup, memberships, spam_filter
 from .comments import bump_thread, check_body, get_or_create_thread, thread_is_closed
 from .errors import InvalidInput, NotFound
 from .extensions import db
@@ -45,9 +45,12 @@ def snapshot(comment):
 def _change(comment, action):
     if action == "approve":
         comment.status = "approved"
+        # Each decision teaches the site's spam filter (and replaces an earlier lesson on the comment).
+        spam_filter.teach(comment.thread.site, comment, "ham")
     elif action == "spam":
         comment.status = "spam"
         comment.pinned = False
+        spam_filter.teach(comment.thread.site, comment, "spam")
     elif action == "delete":
         # Kept with its body so it can be restored; the API shows it at most as an empty placeholder.
         comment.status = "deleted"

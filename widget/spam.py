@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func
 
-from . import markup
+from . import markup, spam_filter
 from .extensions import db
 from .models import Ban, Comment, Site, Thread
 
@@ -46,6 +46,8 @@ class Submission:
     ban: Ban | None
     now: datetime
     akismet: str | None = None  # akismet_service.SPAM, HAM or UNCHECKED; None where the site does not use it
+    knowledge: spam_filter.Knowledge | None = None  # what the site taught its filter, for this comment's tokens
+    site_script: str | None = None  # the script most of the site's comments are written in
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,21 @@ def ban(s):
     return None
 
 
+def local_filter(s):
+    """This site's learning filter, then Antispam Bee's kind of heuristics: nothing leaves the server."""
+    found = spam_filter.tokens(s.body, s.name, s.email, s.website)
+    probability = spam_filter.spam_probability(found, s.knowledge or spam_filter.Knowledge())
+    if probability is not None and probability >= spam_filter.SPAM_AT:
+        return Finding("filter", SPAM, probability, f"this site's spam filter rates it {probability:.0%} spam")
+    if probability is not None and probability >= spam_filter.HOLD_AT:
+        return Finding("filter", HOLD, probability, f"this site's spam filter rates it {probability:.0%} spam")
+    signs = spam_filter.heuristics(s.body, s.website, s.first_time, s.site_script)
+    weight = sum(w for w, _ in signs)
+    if weight >= spam_filter.HEURISTIC_HOLD_AT:
+        return Finding("heuristics", HOLD, min(weight, 1.0) * 0.8, "looks like spam: " + "; ".join(r for _, r in signs))
+    return None
+
+
 def akismet(s):
     if s.akismet == "spam":
         return Finding("akismet", SPAM, 0.95, "Akismet says this is spam")
@@ -150,7 +167,7 @@ def akismet(s):
     return None
 
 
-CHECKS = (honeypot, too_fast, links, duplicate, blocklist, moderation, ban, akismet)
+CHECKS = (honeypot, too_fast, links, duplicate, blocklist, moderation, ban, local_filter, akismet)
 
 
 def judge(submission, checks=CHECKS):

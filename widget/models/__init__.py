@@ -1,7 +1,7 @@
 """The stored data, one module per aggregate; import models from here."""
 from .base import MAX_ID, parse_id, utcnow
 from .readers import AuthToken, Identity, LoginCode, User
-from .sites import COMMENT_STATUSES, MODERATION_MODES, Comment, Site, Thread, Vote
+from .sites import COMMENT_STATUSES, MODERATION_MODES, Comment, FilterToken, Site, Thread, Vote
 from .staff import (
                     BAN_ACTIONS,
                     BAN_KINDS,
@@ -17,7 +17,7 @@ from .staff import (
 __all__ = [
     "MAX_ID", "parse_id", "utcnow",
     "AuthToken", "Identity", "LoginCode", "User",
-    "COMMENT_STATUSES", "MODERATION_MODES", "Comment", "Site", "Thread", "Vote",
+    "COMMENT_STATUSES", "MODERATION_MODES", "Comment", "FilterToken", "Site", "Thread", "Vote",
     "BAN_ACTIONS", "BAN_KINDS", "SITE_ROLES", "AuditEntry", "Ban", "DashboardAccount", "Invitation", "LoginFailure",
     "Membership",
 ]

@@ -44,6 +44,9 @@ class Site(Model):
     blocked_networks: Mapped[list[str] | None] = mapped_column(JSON, default=None)
     # The site's own Akismet API key: with one, every new comment is also checked by Akismet.
     akismet_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    # How many approved and spam comments the site's moderators have taught its spam filter.
+    filter_ham: Mapped[int] = mapped_column(default=0, server_default="0")
+    filter_spam: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Thread(Model):
@@ -114,6 +117,9 @@ class Comment(Model):
     # What Akismet was told when it checked the comment (its IP address included), so that a
     # moderator's overrule can be reported with the same data, as Akismet asks. Only on sites using it.
     akismet_sent: Mapped[dict | None] = mapped_column(JSON, default=None)
+    # What the site's spam filter was taught this comment is ("ham" or "spam"), so a change of mind
+    # replaces the lesson rather than adding a second one.
+    trained_as: Mapped[str | None] = mapped_column(String(4), default=None)
 
     thread: Mapped[Thread] = relationship()
 
@@ -126,3 +132,16 @@ class Vote(Model):
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"), index=True)
     voter: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FilterToken(Model):
+    """In how many of a site's approved and spam comments a token appeared: what its spam filter learned."""
+
+    __tablename__ = "filter_tokens"
+    __table_args__ = (UniqueConstraint("site_id", "token"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(300))
+    ham: Mapped[int] = mapped_column(default=0)
+    spam: Mapped[int] = mapped_column(default=0)
