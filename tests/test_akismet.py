@@ -94,3 +94,11 @@ def test_the_key_is_checked_and_never_listed_whole(runner, site):
     assert runner.invoke(args=["site", "set", "blog", "akismet_key", KEY]).exit_code == 0
     listing = runner.invoke(args=["site", "list"]).output
     assert KEY not in listing and "set, ending in f456" in listing
+
+
+def test_a_bulk_release_from_spam_reports_each_comment_as_ham(app, akismet, with_key, admin, post):
+    akismet.verdict = "true"
+    caught = [post(f"Caught number {n}, but honest").get_json()["comment"]["id"] for n in range(3)]
+    submit(admin, "/dashboard/sites/blog/comments/bulk", {"ids": [str(i) for i in caught], "action": "approve"})
+    assert sorted(form["comment_content"] for form in akismet.calls("submit-ham")) == [
+        f"Caught number {n}, but honest" for n in range(3)]

@@ -169,3 +169,14 @@ def test_block_lists_are_set_and_shown_by_the_cli(runner, site):
     assert runner.invoke(args=["site", "set", "blog", "blocked_networks", "203.0.113.7, 2001:db8::/32"]).exit_code == 0
     listing = runner.invoke(args=["site", "list"]).output
     assert "203.0.113.7/32, 2001:db8::/32" in listing and "blocked_words" in listing
+
+
+def test_the_site_page_charts_spam_caught_per_day_and_the_spam_folder_says_not_spam(runner, admin, post):
+    assert runner.invoke(args=["site", "set", "blog", "blocked_words", "casino"]).exit_code == 0
+    post("An honest comment")
+    caught = post("Casino night").get_json()["comment"]
+    page = admin.get("/dashboard/sites/blog").get_data(as_text=True)
+    assert "<h2>Comments per day</h2>" in page and "<h2>Spam caught per day</h2>" in page
+    assert "Last 30 days (UTC): 2 in all" in page and "Last 30 days (UTC): 1 in all" in page
+    folder = admin.get("/dashboard/sites/blog/comments", query_string={"status": "spam"}).get_data(as_text=True)
+    assert 'value="approve">Not spam</button>' in folder and str(caught["id"]) in folder

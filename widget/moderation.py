@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_
+from sqlalchemy import String, and_, case, cast, func, literal, or_, true
 from sqlalchemy.orm import contains_eager
 
 from . import audit, markup, memberships, spam_filter
@@ -117,6 +117,15 @@ def bulk(actor, site, comment_ids, action, now=None):
         bump_thread(thread_id)
     db.session.commit()
     return changed, len(ids) - len(changed)
+
+
+def akismet_record(site, comment_ids):
+    """{id: (status, what Akismet was told)} of the site's listed comments, before a bulk action changes them."""
+    ids = [i for i in comment_ids if 0 < i <= MAX_ID][:MAX_BULK]
+    rows = db.session.execute(
+        db.select(Comment.id, Comment.status, Comment.akismet_sent).join(Thread, Thread.id == Comment.thread_id)
+        .where(Comment.id.in_(ids), Thread.site_id == site.id))
+    return {comment_id: (status, sent) for comment_id, status, sent in rows}
 
 
 def edit(actor, site, comment, body, now=None):
@@ -351,14 +360,18 @@ def totals_by_status(site):
     return {status: counts.get(status, 0) for status in COMMENT_STATUSES}
 
 
-def comments_per_day(site, days=30, now=None):
-    """[(date, count)] of comments received on each of the last `days` days (UTC), oldest first."""
+def comments_per_day(site, days=30, now=None, verdict=None):
+    """[(date, count)] of comments received on each of the last `days` days (UTC), oldest first.
+
+    With `verdict` ("spam", say), only the comments the spam pipeline gave that verdict on arrival.
+    """
     today = (now or utcnow()).date()
     first = today - timedelta(days=days - 1)
     day = func.date(Comment.created_at)
     rows = db.session.execute(
         db.select(day, func.count(Comment.id)).join(Thread, Thread.id == Comment.thread_id)
-        .where(Thread.site_id == site.id, Comment.created_at >= datetime.combine(first, datetime.min.time()))
+        .where(Thread.site_id == site.id, Comment.created_at >= datetime.combine(first, datetime.min.time()),
+               Comment.verdict == verdict if verdict else true())
         .group_by(day)).all()
     # SQLite gives the day as text, PostgreSQL as a date.
     counts = {(value if isinstance(value, date) else date.fromisoformat(str(value))): n for value, n in rows}

@@ -72,11 +72,16 @@ def bulk(site_id):
     site = site_for(site_id)
     ids = [_comment_id(value) for value in request.form.getlist("ids")]
     action = request.form.get("action", "")
+    key, before = site.akismet_key, moderation.akismet_record(site, ids)
     try:
         changed, skipped = moderation.bulk(actor(), site, ids, action)
     except InvalidInput as failure:
         flash(sentence(failure.message), "error")
         return redirect(_back(site))
+    db.session.commit()  # the reports below may take seconds: hold no transaction meanwhile
+    for comment_id in changed:
+        was, sent = before[comment_id]
+        akismet_service.report_overrule(key, sent, was, action, current_app.config["AKISMET_ENDPOINT"])
     message = f"{DONE[action]}: {len(changed)} comment{'s' if len(changed) != 1 else ''}."
     if skipped:
         message += f" {skipped} skipped (the action does not apply to them)."

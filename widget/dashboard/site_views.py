@@ -52,8 +52,9 @@ def snippet(site):
 @login_required
 def site(site_id):
     site = site_for(site_id)
-    days = moderation.comments_per_day(site)
-    return render_template("dashboard/site.html", site=site, snippet=snippet(site), chart=bar_chart(days),
+    return render_template("dashboard/site.html", site=site, snippet=snippet(site),
+                           chart=bar_chart(moderation.comments_per_day(site)),
+                           spam_chart=bar_chart(moderation.comments_per_day(site, verdict="spam")),
                            totals=moderation.totals_by_status(site), settings=sites.site_settings(site))
 
 
