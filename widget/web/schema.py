@@ -147,12 +147,12 @@ class NewComment(Request):
     body: Body
     author: NewAuthor | None = None
     notify: Notify = None
-    honeypot: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 500)),
-                        WithJsonSchema({"type": ["string", "null"], "maxLength": 500, "description":
-                                        "The form's field hidden from people: empty, or a bot filled it in."})] = None
-    form_token: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 200)),
-                          WithJsonSchema({"type": ["string", "null"], "maxLength": 200, "description":
-                                          "formToken from the comment frame: when the form was shown."})] = None
+    honeypot: _field(lambda value, name: inputs.text(value, name, 500),
+                     {"type": ["string", "null"], "maxLength": 500,
+                      "description": "The form's field hidden from people: empty, or a bot filled it in."}) = None
+    form_token: _field(lambda value, name: inputs.text(value, name, 200),
+                       {"type": ["string", "null"], "maxLength": 200,
+                        "description": "formToken from the comment frame: when the form was shown."}) = None
 
 
 class CommentEdit(Request):
@@ -160,18 +160,15 @@ class CommentEdit(Request):
 
 
 class LoginExchange(Request):
-    secret: Annotated[Any, BeforeValidator(lambda value, info: _secret(value, info.field_name)),
-                      WithJsonSchema({"type": "string", "pattern": SECRET.pattern,
-                                      "description": "The random secret whose SHA-256 (hex) the login popup "
-                                                     "carried."})]
-    code: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 128, strip=False)),
-                    WithJsonSchema({"type": ["string", "null"], "maxLength": 128, "description":
-                                    "The code the popup posted back to the frame that opened it."})] = None
-    pairing_code: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 20)),
-                            WithJsonSchema({"type": ["string", "null"], "maxLength": 20,
-                                            "description": "Where the popup lost its opener: the code it shows, as "
-                                                           "the reader typed it (case, spaces and dashes do not "
-                                                           "matter)."})] = None
+    secret: _field(_secret, {"type": "string", "pattern": SECRET.pattern,
+                             "description": "The random secret whose SHA-256 (hex) the login popup carried."})
+    code: _field(lambda value, name: inputs.text(value, name, 128, strip=False),
+                 {"type": ["string", "null"], "maxLength": 128,
+                  "description": "The code the popup posted back to the frame that opened it."}) = None
+    pairing_code: _field(lambda value, name: inputs.text(value, name, 20),
+                         {"type": ["string", "null"], "maxLength": 20,
+                          "description": "Where the popup lost its opener: the code it shows, as the reader typed "
+                                         "it (case, spaces and dashes do not matter)."}) = None
 
 
 class ThreadQuery(Request):
@@ -184,11 +181,9 @@ class ThreadQuery(Request):
 
 
 class RepliesQuery(Request):
-    cursor: Annotated[Any, BeforeValidator(lambda value, info: inputs.text(value, info.field_name, 500,
-                                                                         required=True)),
-                      WithJsonSchema({"type": "string", "maxLength": 500,
-                                      "description": "replies_cursor from the thread page, then next_cursor "
-                                                     "from here."})]
+    cursor: _field(lambda value, name: inputs.text(value, name, 500, required=True),
+                   {"type": "string", "maxLength": 500,
+                    "description": "replies_cursor from the thread page, then next_cursor from here."})
 
 
 class CountsQuery(Request):
