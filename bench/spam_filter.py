@@ -35,18 +35,15 @@ def comment_tokens(row):
 
 
 def learn(rows):
-    """What a site's filter knows after its moderators decided on these comments."""
-    counts = Counter()
+    """What a site's filter knows after its moderators decided on these comments (as spam_filter.teach counts)."""
     knowledge = spam_filter.Knowledge(counts={})
     for row in rows:
-        spam_count = row["label"] == "spam"
-        knowledge.spam += spam_count
-        knowledge.ham += not spam_count
+        is_spam = row["label"] == "spam"
+        knowledge.spam += is_spam
+        knowledge.ham += not is_spam
         for token in comment_tokens(row):
-            counts[(token, spam_count)] += 1
-    for (token, spam_count), n in counts.items():
-        ham, spammy = knowledge.counts.get(token, (0, 0))
-        knowledge.counts[token] = (ham, spammy + n) if spam_count else (ham + n, spammy)
+            ham, spammy = knowledge.counts.get(token, (0, 0))
+            knowledge.counts[token] = (ham, spammy + 1) if is_spam else (ham + 1, spammy)
     return knowledge
 
 

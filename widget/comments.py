@@ -438,12 +438,12 @@ def _judge(site, body, author, viewer, ban, signals, now):
     name = user.display_name if user else author.name
     email = user.email if user else author.email
     website = user.profile_url if user else author.website
+    found = spam_filter.tokens(body, name, email, website)
     return spam.judge(spam.Submission(
         site=site, body=body, name=name, email=email, website=website, address=signals.address,
         honeypot=signals.honeypot, form_age=signals.form_age, min_form_seconds=signals.min_form_seconds,
         first_time=not _has_approved_comment(site, author, viewer), ban=ban, now=now, akismet=signals.akismet,
-        knowledge=spam_filter.knowledge_for(site, spam_filter.tokens(body, name, email, website)),
-        site_script=spam_filter.site_script(site)))
+        knowledge=spam_filter.knowledge_for(site, found), site_script=spam_filter.site_script(site), tokens=found))
 
 
 def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=None,

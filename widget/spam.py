@@ -8,7 +8,6 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import func
 
@@ -48,6 +47,7 @@ class Submission:
     akismet: str | None = None  # akismet_service.SPAM, HAM or UNCHECKED; None where the site does not use it
     knowledge: spam_filter.Knowledge | None = None  # what the site taught its filter, for this comment's tokens
     site_script: str | None = None  # the script most of the site's comments are written in
+    tokens: set[str] | None = None  # spam_filter.tokens of the comment, where the caller has them already
 
 
 @dataclass(frozen=True)
@@ -113,9 +113,7 @@ def blocklist(s):
     if email and email in (site.blocked_emails or []):
         return Finding("blocklist", SPAM, 1.0, "the email address is blocked on this site")
     blocked_domains = site.blocked_domains or []
-    hosts = [email.rpartition("@")[2], *(urlsplit(url).hostname for url in [s.website, *markup.link_urls(s.body)]
-                                         if url)]
-    for host in hosts:
+    for host in [email.rpartition("@")[2], *spam_filter.hosts([s.website, *markup.link_urls(s.body)])]:
         if found := _domain_blocked(host, blocked_domains):
             return Finding("blocklist", SPAM, 1.0, f"mentions a blocked domain ({found})")
     if s.address and site.blocked_networks:
@@ -145,7 +143,7 @@ def ban(s):
 
 def local_filter(s):
     """This site's learning filter, then Antispam Bee's kind of heuristics: nothing leaves the server."""
-    found = spam_filter.tokens(s.body, s.name, s.email, s.website)
+    found = s.tokens if s.tokens is not None else spam_filter.tokens(s.body, s.name, s.email, s.website)
     probability = spam_filter.spam_probability(found, s.knowledge or spam_filter.Knowledge())
     if probability is not None and probability >= spam_filter.SPAM_AT:
         return Finding("filter", SPAM, probability, f"this site's spam filter rates it {probability:.0%} spam")

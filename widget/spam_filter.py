@@ -33,21 +33,25 @@ SPAM_AT, HOLD_AT = 0.99, 0.9
 HEURISTIC_HOLD_AT = 0.8
 
 
-def _hosts(urls):
-    return [host for url in urls if (host := (urlsplit(url).hostname or "").lower())]
+# How much of a text tells its script: enough letters, and a bound on the work for long comments.
+SCRIPT_SAMPLE = 1_000
+
+
+def hosts(urls):
+    """The lower-cased host names of the URLs that have one."""
+    return [host for url in urls if url and (host := (urlsplit(url).hostname or "").lower())]
 
 
 def tokens(body, name=None, email=None, website=None):
     """What the filter counts: the words, the linked hosts, the email domain, the website host."""
+    links = markup.link_urls(body)
     found = {word.lower() for word in _WORD.findall(body)}
     found.update(f"name:{word.lower()}" for word in _WORD.findall(name or ""))
-    found.update(f"host:{host}" for host in _hosts(markup.link_urls(body)))
+    found.update(f"host:{host}" for host in hosts(links))
     if email and "@" in email:
         found.add(f"email:{email.rpartition('@')[2].lower()}")
-    if website:
-        found.update(f"site:{host}" for host in _hosts([website]))
-    count = markup.count_links(body)
-    found.add(f"links:{min(count, 3)}")
+    found.update(f"site:{host}" for host in hosts([website]))
+    found.add(f"links:{min(len(links), 3)}")
     return found
 
 
@@ -93,7 +97,7 @@ def spam_probability(found, knowledge):
 def _script(text):
     """The writing system most of the text's letters belong to: LATIN, CYRILLIC, CJK and so on."""
     scripts: Counter[str] = Counter()
-    for char in text:
+    for char in text[:SCRIPT_SAMPLE]:
         if char.isalpha():
             script = unicodedata.name(char, "UNKNOWN").split(" ")[0]
             scripts["CJK" if script in ("CJK", "HIRAGANA", "KATAKANA") else script] += 1
@@ -114,8 +118,8 @@ def heuristics(body, website, first_time, site_script):
     script = _script(body)
     if site_script and script and script != site_script:
         found.append((0.5, f"written in {script.title()} script, unlike this site's comments"))
-    website_host = (urlsplit(website).hostname or "").lower() if website else ""
-    if website_host and website_host in _hosts(links):
+    own = hosts([website])
+    if own and own[0] in hosts(links):
         found.append((0.3, "links its own website from the text"))
     if first_time and links:
         found.append((0.2, "a first comment that links elsewhere"))
