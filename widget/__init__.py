@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database, sessions
+from . import database, sessions, worker
 from .api import bp as api_bp
 from .auth import bp as auth_bp
 from .cli import bp as cli_bp
@@ -15,10 +15,11 @@ from .embed import bp as embed_bp
 from .extensions import csrf, db, login_manager, migrate
 from .guards import refuse_nul_characters
 from .health import bp as health_bp
+from .mail import bp as mail_bp
 from .web import error_pages, providers, rate_limits
 
 ROOT = Path(__file__).resolve().parent.parent
-BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, health_bp, cli_bp)
+BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, health_bp, mail_bp, cli_bp)
 
 
 def create_app(overrides=None):
@@ -41,6 +42,8 @@ def create_app(overrides=None):
     app.before_request(refuse_nul_characters)
     app.after_request(compress_response)
     error_pages.register(app)
+    if app.config["BACKGROUND_SENDER"]:
+        worker.start_in_background(app)
     return app
 
 

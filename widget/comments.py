@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 
-from . import bans, markup, memberships, names, spam, spam_filter
+from . import bans, markup, memberships, names, notifications, spam, spam_filter, webhooks
 from .errors import InvalidInput, NotAllowed, NotFound
 from .extensions import db
 from .models import MAX_ID, Comment, Identity, Thread, User, Vote, utcnow
@@ -447,14 +447,17 @@ def _judge(site, body, author, viewer, ban, signals, now):
 
 
 def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=None,
-                 parent_id=None, notify=None, now=None, ip_hash=None, email_hash=None, signals=Signals()):
+                 parent_id=None, notify=None, now=None, ip_hash=None, email_hash=None, signals=Signals(),
+                 context=None):
     """Store a new comment (and its thread on first use) or raise; nothing is written on failure.
 
     `ip_hash` and `email_hash` are keyed hashes (bans.ip_hash, bans.email_hash) of the poster's
     address and email, matched against the site's bans; the IP hash is kept with the comment.
-    Staff comments are published at once; everyone else's go through the spam pipeline.
+    Staff comments are published at once; everyone else's go through the spam pipeline. The emails and
+    webhook deliveries it causes are queued in the same transaction (`context` says where links point).
     """
     now = now or utcnow()
+    context = context or notifications.Context()
     user = viewer.user
     provider = _check_may_post(site, author, user)
     team = memberships.staff(site)
@@ -505,6 +508,9 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
     db.session.flush()
     if comment.root_id is None:
         comment.root_id = comment.id
+    notifications.comment_posted(comment, notify, context, now, email_verified=bool(user and user.email_verified))
+    if comment.status != "spam":
+        webhooks.queue(site, "comment.created", comment, now)
     bump_thread(thread.id)
     db.session.commit()
     return comment
@@ -544,9 +550,11 @@ def edit_comment(site, comment, body, now=None):
     return comment
 
 
-def delete_comment(comment):
+def delete_comment(comment, now=None):
     """Remove a comment; one with replies stays as an empty placeholder to keep them in place."""
     thread_id = comment.thread_id
+    if comment.status == "approved":
+        webhooks.queue(comment.thread.site, "comment.deleted", comment, now or utcnow())
     has_replies = db.session.scalar(db.select(Comment.id).where(Comment.parent_id == comment.id).limit(1))
     if has_replies is not None:
         comment.status = "deleted"

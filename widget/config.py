@@ -71,6 +71,30 @@ class Config:
     SPAM_MIN_FORM_SECONDS = 3
     # Another server that speaks Akismet's protocol in place of rest.akismet.com (a test double, a proxy).
     AKISMET_ENDPOINT = None
+    # Outgoing email (notifications, confirmations, moderator alerts). Without SMTP_HOST nothing is sent:
+    # emails wait in the outbox until a server is configured. SMTP_SECURITY is none, starttls or tls;
+    # the port defaults to 25, 587 or 465 to match.
+    SMTP_HOST = None
+    SMTP_PORT = None
+    SMTP_SECURITY = "none"
+    SMTP_USER = None
+    SMTP_PASSWORD = None
+    SMTP_FROM = "Parley <parley@localhost>"
+    SMTP_TIMEOUT = 20
+    # The outbox's sender runs in each server process by default; set this to false where
+    # `flask --app app worker` runs it apart. Several senders at once never send a job twice.
+    BACKGROUND_SENDER = True
+    # A sender looks for due jobs this often (at once, for jobs queued in its own process).
+    OUTBOX_POLL_SECONDS = 5
+    # A claimed job is another sender's to retry once this long has passed without its sender finishing it.
+    OUTBOX_LEASE_SECONDS = 300
+    # Failed deliveries are retried after 30 s, 1 min, 2 min, ... at most 6 h apart, 12 times in all.
+    OUTBOX_RETRY_FIRST_SECONDS = 30
+    OUTBOX_ATTEMPTS = 12
+    # Webhook targets and Webmention sources on private, loopback or link-local addresses are refused
+    # unless this is true (an intranet install, a test); checked after DNS resolution.
+    ALLOW_PRIVATE_TARGETS = False
+    OUTBOUND_TIMEOUT_SECONDS = 10
     # How long an invitation link to become a site's owner or moderator stays valid.
     INVITATION_DAYS = 7
 

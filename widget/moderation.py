@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import String, and_, case, cast, func, literal, or_, true
 from sqlalchemy.orm import contains_eager
 
-from . import audit, markup, memberships, spam_filter
+from . import audit, markup, memberships, notifications, spam_filter, webhooks
 from .comments import bump_thread, check_body, get_or_create_thread, thread_is_closed
 from .errors import InvalidInput, NotFound
 from .extensions import db
@@ -42,16 +42,20 @@ def snapshot(comment):
     return {"status": comment.status, "pinned": comment.pinned}
 
 
-def _change(comment, action):
+def _change(comment, action, base_url, now):
     if action == "approve":
         comment.status = "approved"
         # Each decision teaches the site's spam filter (and replaces an earlier lesson on the comment).
         spam_filter.teach(comment.thread.site, comment, "ham")
+        notifications.comment_published(comment, base_url, now)
+        webhooks.queue(comment.thread.site, "comment.approved", comment, now)
     elif action == "spam":
         comment.status = "spam"
         comment.pinned = False
         spam_filter.teach(comment.thread.site, comment, "spam")
     elif action == "delete":
+        if comment.status == "approved":
+            webhooks.queue(comment.thread.site, "comment.deleted", comment, now)
         # Kept with its body so it can be restored; the API shows it at most as an empty placeholder.
         comment.status = "deleted"
         comment.html = ""
@@ -70,8 +74,11 @@ def _check_action(action):
         raise InvalidInput(f"unknown action {action!r}; one of {', '.join(ACTIONS)}", code="invalid_action")
 
 
-def apply(actor, site, comment, action, now=None):
-    """One action on one comment of the site, logged; raises if it does not apply to the comment."""
+def apply(actor, site, comment, action, now=None, base_url=None):
+    """One action on one comment of the site, logged; raises if it does not apply to the comment.
+
+    `base_url` is this server's address, for the links in the emails an approval sends."""
+    now = now or utcnow()
     _check_action(action)
     if comment.thread.site_id != site.id:
         raise NotFound(f"there is no comment {comment.id}", code="unknown_comment")
@@ -81,7 +88,7 @@ def apply(actor, site, comment, action, now=None):
             raise InvalidInput("only top-level comments can be pinned", code="not_pinnable")
         raise InvalidInput(f"cannot {action} a comment that is {state}", code="action_not_allowed")
     before = snapshot(comment)
-    _change(comment, action)
+    _change(comment, action, base_url, now)
     audit.record(actor, site, f"comment.{action}", "comment", comment.id, before=before, after=snapshot(comment),
                  now=now)
     bump_thread(comment.thread_id)
@@ -89,12 +96,13 @@ def apply(actor, site, comment, action, now=None):
     return comment
 
 
-def bulk(actor, site, comment_ids, action, now=None):
+def bulk(actor, site, comment_ids, action, now=None, base_url=None):
     """The action on every listed comment of the site where it applies, in one transaction.
 
     Returns (changed, skipped): ids of other sites are skipped as if they did not exist.
     """
     _check_action(action)
+    now = now or utcnow()
     ids = sorted({int(i) for i in comment_ids if 0 < int(i) <= MAX_ID})
     if not ids:
         raise InvalidInput("select at least one comment", code="nothing_selected")
@@ -108,7 +116,7 @@ def bulk(actor, site, comment_ids, action, now=None):
         if action not in allowed_actions(comment):
             continue
         before = snapshot(comment)
-        _change(comment, action)
+        _change(comment, action, base_url, now)
         audit.record(actor, site, f"comment.{action}", "comment", comment.id, before=before,
                      after=snapshot(comment), now=now)
         changed.append(comment.id)

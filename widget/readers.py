@@ -51,6 +51,7 @@ def sign_in(profile, now=None):
     user.avatar_url = profile.avatar_url
     user.profile_url = profile.profile_url
     user.email = profile.email
+    user.email_verified = bool(profile.email and profile.email_verified)
     user.last_login_at = now
     db.session.commit()
     return user

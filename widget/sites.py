@@ -6,7 +6,7 @@ from . import audit, names
 from .emails import is_email
 from .errors import Conflict, InvalidInput, NotFound
 from .extensions import db
-from .models import BAN_ACTIONS, MODERATION_MODES, Site
+from .models import ALERT_MODES, BAN_ACTIONS, MODERATION_MODES, Site
 from .urls import is_web_url, normalise_origin
 
 PUBLIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -183,7 +183,10 @@ SETTINGS = {
                          "close threads to new comments after N days (off to keep them open)"),
     "max_body_length": ("max_body_length", _int_between(1, 100_000), "longest comment, in characters"),
     "max_links": ("max_links", _int_between(0, 1_000), "most links allowed in one comment"),
-    "notify_email": ("notify_email", _optional_email, "address told of new comments (off for none)"),
+    "notify_email": ("notify_email", _optional_email,
+                     "address told of comments waiting for review, besides the moderators (off for none)"),
+    "moderator_alerts": ("moderator_alerts", _choice(ALERT_MODES),
+                         "how moderators hear of comments waiting: each (an email each), daily (a digest) or off"),
     "privacy_url": ("privacy_url", _optional_web_url, "link to the site's privacy notice (off for none)"),
     "ban_action": ("ban_action", _choice(BAN_ACTIONS),
                    "what happens to a banned author's new comment: refuse or hold (for review)"),

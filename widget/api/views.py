@@ -7,7 +7,7 @@ from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import akismet_service, bans, readers
+from .. import akismet_service, bans, i18n, notifications, readers
 from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer
@@ -159,6 +159,8 @@ def post_comment():
                                 form_age=form_token_age(current_app.secret_key, data.form_token, utcnow()),
                                 min_form_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
                                 akismet=akismet, akismet_sent=akismet_sent),
+        context=notifications.Context(base_url=own_origin(),
+                                      language=i18n.negotiate(data.lang, request.accept_languages)),
     )
     badges = service.staff_badges(site, comment.thread, [comment])
     result = {

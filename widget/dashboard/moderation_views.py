@@ -6,6 +6,7 @@ from .. import akismet_service, memberships, moderation, sites
 from ..errors import InvalidInput, ParleyError
 from ..extensions import db
 from ..models import COMMENT_STATUSES, parse_id
+from ..web.public_url import own_origin
 from . import bp, sentence, wants_json
 from .access import actor, page_count, page_number, safe_next, site_for
 
@@ -55,7 +56,7 @@ def moderate(site_id, comment_id):
     comment = moderation.get_comment(site, comment_id)
     action = request.form.get("action", "")
     was, key, sent = comment.status, site.akismet_key, comment.akismet_sent
-    moderation.apply(actor(), site, comment, action)
+    moderation.apply(actor(), site, comment, action, base_url=own_origin())
     db.session.commit()  # the report below may take seconds: hold no transaction meanwhile
     akismet_service.report_overrule(key, sent, was, action, current_app.config["AKISMET_ENDPOINT"])
     message = f"{DONE[action]}: comment by {comment.author_name or 'a removed author'}."
@@ -74,7 +75,7 @@ def bulk(site_id):
     action = request.form.get("action", "")
     key, before = site.akismet_key, moderation.akismet_record(site, ids)
     try:
-        changed, skipped = moderation.bulk(actor(), site, ids, action)
+        changed, skipped = moderation.bulk(actor(), site, ids, action, base_url=own_origin())
     except InvalidInput as failure:
         flash(sentence(failure.message), "error")
         return redirect(_back(site))

@@ -76,8 +76,9 @@ def _settings_form(site):
 
 
 def _posted_settings():
-    values = {key: request.form.get(key, "")[:5000] for key in sites.SETTINGS if key not in ("guests_allowed",
-                                                                                            "providers")}
+    # A setting the form did not send stays as it is (a form from before the setting existed, say).
+    values = {key: request.form[key][:5000] for key in sites.SETTINGS
+              if key in request.form and key not in ("guests_allowed", "providers")}
     values["guests_allowed"] = "yes" if request.form.get("guests_allowed") else "no"
     mode = request.form.get("providers_mode", "all")
     if mode == "some":

@@ -10,6 +10,8 @@ DEFAULT = "en"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # What the loader needs to fill count links and title its iframes, in this order.
 LOADER_KEYS = ("count.zero", "count.one", "count.other", "frame.title")
+# Messages of the server's own pages and emails, which the widget never shows.
+SERVER_ONLY = ("refused.", "mail.", "email.")
 
 
 @cache
@@ -57,8 +59,8 @@ def translate_count(lang, key, n):
 
 
 def widget_messages(lang):
-    """What the widget's script needs: everything but the server's own error pages."""
-    return {key: text for key, text in catalogue(lang).items() if not key.startswith("refused.")}
+    """What the widget's script needs: everything but the server's own pages and emails."""
+    return {key: text for key, text in catalogue(lang).items() if not key.startswith(SERVER_ONLY)}
 
 
 def loader_strings():

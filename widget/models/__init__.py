@@ -1,5 +1,6 @@
 """The stored data, one module per aggregate; import models from here."""
 from .base import MAX_ID, parse_id, utcnow
+from .outbox import ALERT_MODES, JOB_STATUSES, WEBHOOK_EVENTS, Job, Recipient, Subscription, UsedLink, Webhook
 from .readers import AuthToken, Identity, LoginCode, User
 from .sites import COMMENT_STATUSES, MODERATION_MODES, Comment, FilterToken, Site, Thread, Vote
 from .staff import (
@@ -20,4 +21,5 @@ __all__ = [
     "COMMENT_STATUSES", "MODERATION_MODES", "Comment", "FilterToken", "Site", "Thread", "Vote",
     "BAN_ACTIONS", "BAN_KINDS", "SITE_ROLES", "AuditEntry", "Ban", "DashboardAccount", "Invitation", "LoginFailure",
     "Membership",
+    "ALERT_MODES", "JOB_STATUSES", "WEBHOOK_EVENTS", "Job", "Recipient", "Subscription", "UsedLink", "Webhook",
 ]

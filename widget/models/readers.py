@@ -1,7 +1,7 @@
 """Readers who log in with a provider, their identities, login codes and bearer tokens."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -19,6 +19,8 @@ class User(Model):
     profile_url: Mapped[str | None] = mapped_column(String(500))
     # Kept for notifications only; never used to find or merge accounts.
     email: Mapped[str | None] = mapped_column(String(254))
+    # The provider vouched for the email (OpenID Connect's email_verified): its notifications need no confirming.
+    email_verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime] = mapped_column(default=utcnow)
 

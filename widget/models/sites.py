@@ -47,6 +47,10 @@ class Site(Model):
     # How many approved and spam comments the site's moderators have taught its spam filter.
     filter_ham: Mapped[int] = mapped_column(default=0, server_default="0")
     filter_spam: Mapped[int] = mapped_column(default=0, server_default="0")
+    # How moderators hear of comments waiting for review: an email "each" time, a "daily" digest, or "off".
+    moderator_alerts: Mapped[str] = mapped_column(String(10), default="each", server_default="each")
+    # The key webhook deliveries are signed with (Standard Webhooks: "whsec_" and base64); made on first use.
+    webhook_secret: Mapped[str | None] = mapped_column(String(80), default=None)
 
 
 class Thread(Model):
@@ -120,6 +124,10 @@ class Comment(Model):
     # What the site's spam filter was taught this comment is ("ham" or "spam"), so a change of mind
     # replaces the lesson rather than adding a second one.
     trained_as: Mapped[str | None] = mapped_column(String(4), default=None)
+    # "mention" for a Webmention: another page that links here. Its body is the source's title and
+    # source_url the page; it has no author email and is never a reply.
+    kind: Mapped[str] = mapped_column(String(10), default="comment", server_default="comment")
+    source_url: Mapped[str | None] = mapped_column(String(2048), default=None)
 
     thread: Mapped[Thread] = relationship()
 

@@ -98,6 +98,8 @@ class Profile:
     avatar_url: str | None
     profile_url: str | None
     email: str | None
+    # The provider says it checked the address (OpenID Connect's email_verified claim).
+    email_verified: bool = False
 
 
 def _configured(config):
@@ -203,14 +205,15 @@ def _url(value):
     return value if isinstance(value, str) and len(value) <= 500 and is_web_url(value) else None
 
 
-def _profile(provider, realm, subject, name, avatar, profile_url, email):
+def _profile(provider, realm, subject, name, avatar, profile_url, email, email_verified=False):
     subject = _text(subject, 255)
     if not subject:
         raise ProviderError("provider_error")
     # The provider's name, cleaned as a guest's is: nothing invisible, nothing that turns text around.
     shown = names.clean(_text(name, 300) or "")[:100].strip() or "Reader"
     return Profile(realm=realm, subject=subject, provider=provider.name, name=shown,
-                   avatar_url=_url(avatar), profile_url=_url(profile_url), email=_text(email, 254))
+                   avatar_url=_url(avatar), profile_url=_url(profile_url), email=_text(email, 254),
+                   email_verified=email_verified is True)
 
 
 # Who the reader is comes from the signed ID token alone; userinfo may only fill in how they look.
@@ -230,7 +233,7 @@ def _openid_profile(provider, client, token):
         claims |= {k: v for k, v in extra.items() if k not in IDENTITY_CLAIMS}
     name = claims.get("name") or claims.get("preferred_username") or claims.get("nickname")
     return _profile(provider, claims["iss"], claims["sub"], name, claims.get("picture"),
-                    claims.get("profile"), claims.get("email"))
+                    claims.get("profile"), claims.get("email"), claims.get("email_verified"))
 
 
 def _get_json(client, path, token, **params):

@@ -153,6 +153,9 @@ class NewComment(Request):
     form_token: _field(lambda value, name: inputs.text(value, name, 200),
                        {"type": ["string", "null"], "maxLength": 200,
                         "description": "formToken from the comment frame: when the form was shown."}) = None
+    lang: _field(lambda value, name: inputs.text(value, name, 35),
+                 {"type": ["string", "null"], "maxLength": 35,
+                  "description": "The reader's language (a BCP 47 tag): the emails they asked for are in it."}) = None
 
 
 class CommentEdit(Request):

@@ -1,0 +1,108 @@
+"""The outbox: jobs written in the caller's transaction, claimed by one sender each, retried with backoff."""
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
+from .models import Job, utcnow
+
+# The session flag the sender in this process watches, to start on a job as soon as it is committed.
+QUEUED_FLAG = "parley_outbox_queued"
+
+
+class Retry(Exception):
+    """The job could not be done now (a server down, a timeout): try again later."""
+
+
+class GiveUp(Exception):
+    """The job can never succeed as it is (an address refused, a target not allowed): stop trying."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """first * 2^(attempt-1) seconds, at most `longest`, with a little jitter; `attempts` tries in all."""
+
+    first: float = 30.0
+    longest: float = 6 * 3600.0
+    attempts: int = 12
+
+    def delay(self, attempt):
+        base = min(self.longest, self.first * 2 ** max(0, attempt - 1))
+        return base * random.uniform(0.9, 1.1)
+
+
+def enqueue(kind, payload, *, site_id=None, dedupe_key=None, run_at=None, now=None):
+    """Add a job to the caller's transaction; with a dedupe key already used, add nothing and return None."""
+    job = Job(kind=kind, payload=payload, site_id=site_id, dedupe_key=dedupe_key, run_at=run_at or now or utcnow(),
+              created_at=now or utcnow())
+    if dedupe_key is None:
+        db.session.add(job)
+    else:
+        if db.session.scalar(db.select(Job.id).where(Job.dedupe_key == dedupe_key)) is not None:
+            return None
+        try:
+            with db.session.begin_nested():  # a concurrent twin costs only this savepoint
+                db.session.add(job)
+        except IntegrityError:
+            return None
+    db.session.info[QUEUED_FLAG] = True
+    return job
+
+
+def claim(worker, now, lease_seconds, skip_kinds=()):
+    """The next due job, claimed for `lease_seconds` by `worker` and committed as claimed, or None.
+
+    The claim is one conditional UPDATE: of two senders racing for a job, exactly one changes the row.
+    """
+    due = (db.select(Job.id)
+           .where(Job.status == "queued", Job.run_at <= now, or_(Job.locked_until.is_(None), Job.locked_until < now))
+           .order_by(Job.run_at, Job.id).limit(20))
+    if skip_kinds:
+        due = due.where(Job.kind.not_in(list(skip_kinds)))
+    for job_id in list(db.session.scalars(due)):
+        claimed = db.session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued",
+                   or_(Job.locked_until.is_(None), Job.locked_until < now))
+            .values(locked_until=now + timedelta(seconds=lease_seconds), locked_by=worker,
+                    attempts=Job.attempts + 1)
+            .execution_options(synchronize_session=False))
+        db.session.commit()
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            return db.session.get(Job, job_id, populate_existing=True)
+    db.session.commit()
+    return None
+
+
+def finish(job, result, now=None):
+    job.status, job.result = "done", result[:500]
+    job.finished_at = now or utcnow()
+    job.locked_until = job.locked_by = None
+    db.session.commit()
+
+
+def fail(job, error, backoff, now=None, permanent=False):
+    """Record a failed attempt: due again after the backoff, or failed for good after the last attempt."""
+    now = now or utcnow()
+    job.result = str(error)[:500]
+    job.locked_until = job.locked_by = None
+    if permanent or job.attempts >= backoff.attempts:
+        job.status, job.finished_at = "failed", now
+    else:
+        job.run_at = now + timedelta(seconds=backoff.delay(job.attempts))
+    db.session.commit()
+
+
+def recent(site_id, kind, limit=20):
+    """The site's latest jobs of one kind, newest first: what the dashboard shows of deliveries."""
+    return list(db.session.scalars(
+        db.select(Job).where(Job.site_id == site_id, Job.kind == kind).order_by(Job.id.desc()).limit(limit)))
+
+
+def queued_count():
+    return db.session.scalar(db.select(db.func.count(Job.id)).where(Job.status == "queued"))
+
+

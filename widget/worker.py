@@ -1,0 +1,251 @@
+"""The outbox's sender: claims due jobs and does them (renders and sends emails, delivers webhooks,
+checks Webmentions), in a thread of each server process or as `flask --app app worker`."""
+import logging
+import os
+import threading
+import uuid
+
+from flask import g, render_template, url_for
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from . import notifications, outbox, webhooks, webmentions
+from .emails import Letter, SmtpConnection, SmtpRefused, SmtpSettings, SmtpUnavailable, compose
+from .extensions import db
+from .i18n import translate
+from .models import Comment, Recipient, Site, Subscription, utcnow
+from .outbound import Refused, Unreachable
+from .urls import origin_of
+
+log = logging.getLogger(__name__)
+BATCH = 100
+_wake = threading.Event()
+
+
+class Obsolete(Exception):
+    """The job is no longer wanted (the reader unsubscribed, the comment went): done without sending."""
+
+
+def _backoff(app):
+    return outbox.Backoff(first=float(app.config["OUTBOX_RETRY_FIRST_SECONDS"]),
+                          attempts=int(app.config["OUTBOX_ATTEMPTS"]))
+
+
+# Emails ------------------------------------------------------------------------------------
+
+def _link(base, endpoint, **values):
+    return base.rstrip("/") + url_for(endpoint, **values)
+
+
+def _comment_link(comment):
+    return f"{comment.thread.url}#comment-{comment.id}" if comment.thread.url else None
+
+
+def _approved_comment(comment_id):
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.status != "approved":
+        raise Obsolete("the comment is no longer published")
+    return comment
+
+
+def _letter(app, job):
+    """The email a job stands for, rendered now (in the reader's language) from what is stored now."""
+    payload, secret = job.payload, app.secret_key
+    base = app.config["PUBLIC_URL"] or payload.get("base") or "http://localhost"
+    template = payload["template"]
+    values = {"base": base}
+    to, language, unsubscribe = payload.get("to"), "en", None
+    recipient = None
+    if template in ("confirm", "reply", "thread"):
+        recipient = db.session.get(Recipient, payload["recipient_id"])
+        if recipient is None:
+            raise Obsolete("the address was erased")
+        to, language = recipient.email, recipient.language
+        values["manage_url"] = _link(base, "mail.manage", token=notifications.manage_token(secret, recipient))
+    if template == "confirm" and recipient is not None:
+        if recipient.confirmed_at is not None:
+            raise Obsolete("the address is confirmed already")
+        comment = db.session.get(Comment, payload["comment_id"])
+        values |= {"comment": comment, "site": comment.thread.site if comment else None,
+                   "confirm_url": _link(base, "mail.confirm", token=notifications.confirm_token(secret, recipient))}
+    elif template in ("reply", "thread") and recipient is not None:
+        subscription = db.session.get(Subscription, payload["subscription_id"])
+        if subscription is None or recipient.confirmed_at is None:
+            raise Obsolete("the reader unsubscribed")
+        comment = _approved_comment(payload["comment_id"])
+        unsubscribe = _link(base, "mail.unsubscribe", token=notifications.unsubscribe_token(secret, subscription))
+        parent = db.session.get(Comment, comment.parent_id) if comment.parent_id else None
+        values |= {"comment": comment, "parent": parent, "site": comment.thread.site, "thread": comment.thread,
+                   "comment_url": _comment_link(comment), "unsubscribe_url": unsubscribe}
+    elif template == "moderation":
+        comment = db.session.get(Comment, payload["comment_id"])
+        if comment is None or comment.status != "pending":
+            raise Obsolete("the comment no longer waits")
+        site = comment.thread.site
+        values |= {"comment": comment, "site": site, "thread": comment.thread, "comment_url": _comment_link(comment),
+                   "approve_url": _link(base, "mail.moderate",
+                                        token=notifications.moderate_token(secret, comment.id, "approve", to)),
+                   "spam_url": _link(base, "mail.moderate",
+                                     token=notifications.moderate_token(secret, comment.id, "spam", to)),
+                   "queue_url": _link(base, "dashboard.queue", site_id=site.public_id),
+                   "settings_url": _link(base, "dashboard.settings", site_id=site.public_id)}
+    elif template == "digest":
+        digest_site = db.session.get(Site, payload["site_id"])
+        waiting = [c for c in (db.session.get(Comment, i) for i in payload["comment_ids"])
+                   if c is not None and c.status == "pending"]
+        if digest_site is None or not waiting:
+            raise Obsolete("nothing waits any more")
+        values |= {"site": digest_site, "items": [
+            {"comment": c, "comment_url": _comment_link(c),
+             "approve_url": _link(base, "mail.moderate",
+                                  token=notifications.moderate_token(secret, c.id, "approve", to)),
+             "spam_url": _link(base, "mail.moderate", token=notifications.moderate_token(secret, c.id, "spam", to))}
+            for c in waiting],
+            "queue_url": _link(base, "dashboard.queue", site_id=digest_site.public_id),
+            "settings_url": _link(base, "dashboard.settings", site_id=digest_site.public_id)}
+    else:
+        raise outbox.GiveUp(f"unknown email template {template!r}")
+
+    def t(key, **kwargs):
+        return translate(language, key, **kwargs)
+
+    values |= {"t": t, "lang": language}
+    subject = render_template(f"emails/{template}.subject.txt", **values).strip()
+    host = origin_of(base).split("://", 1)[-1].split(":")[0] or "localhost"
+    return Letter(to=to, subject=" ".join(subject.split()), text=render_template(f"emails/{template}.txt", **values),
+                  html=render_template(f"emails/{template}.html", **values),
+                  message_id=f"<parley.{job.id}.{job.created_at:%Y%m%d%H%M%S}@{host}>",
+                  unsubscribe_url=unsubscribe, manage_url=values.get("manage_url"), language=language)
+
+
+def _send_email(app, job, smtp):
+    letter = _letter(app, job)
+    smtp.send(compose(letter, SmtpSettings.from_config(app.config).sender))
+    return "sent"
+
+
+# Dispatch ------------------------------------------------------------------------------------
+
+def _published(app, job, _smtp):
+    return notifications.fan_out_published(job.payload["comment_id"], job.payload.get("base"), utcnow())
+
+
+def _held(app, job, _smtp):
+    return notifications.fan_out_held(job.payload["comment_id"], job.payload.get("base"), utcnow())
+
+
+def _digest(app, job, _smtp):
+    return notifications.fan_out_digest(job.payload["site_id"], job.payload.get("base"), utcnow())
+
+
+def _webhook(app, job, _smtp):
+    return webhooks.deliver(job, allow_private=app.config["ALLOW_PRIVATE_TARGETS"],
+                            timeout=float(app.config["OUTBOUND_TIMEOUT_SECONDS"]))
+
+
+def _webmention(app, job, _smtp):
+    return webmentions.verify(job, allow_private=app.config["ALLOW_PRIVATE_TARGETS"],
+                              timeout=float(app.config["OUTBOUND_TIMEOUT_SECONDS"]))
+
+
+HANDLERS = {"email": _send_email, "published": _published, "held": _held, "digest": _digest,
+            "webhook": _webhook, "webmention": _webmention}
+RETRY = (outbox.Retry, SmtpUnavailable, Unreachable)
+GIVE_UP = (outbox.GiveUp, SmtpRefused, Refused)
+
+
+def run_pending(app, worker=None, limit=BATCH):
+    """Do up to `limit` due jobs, one claim at a time; returns how many were taken."""
+    worker = worker or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    backoff = _backoff(app)
+    lease = float(app.config["OUTBOX_LEASE_SECONDS"])
+    taken, skip = 0, set[str]()
+    # A request context only so that url_for() builds the emails' links; every transaction here may write.
+    with app.app_context(), app.test_request_context():
+        g.parley_writes = True
+        smtp = SmtpConnection(SmtpSettings.from_config(app.config))
+        try:
+            while taken < limit:
+                job = outbox.claim(worker, utcnow(), lease, skip_kinds=skip)
+                if job is None:
+                    break
+                taken += 1
+                try:
+                    handler = HANDLERS.get(job.kind)
+                    if handler is None:
+                        raise outbox.GiveUp(f"no sender knows jobs of kind {job.kind!r}")
+                    outbox.finish(job, handler(app, job, smtp))
+                except Obsolete as reason:
+                    db.session.rollback()
+                    outbox.finish(job, f"not sent: {reason}")
+                except RETRY as error:
+                    db.session.rollback()
+                    outbox.fail(job, error, backoff)
+                    if isinstance(error, SmtpUnavailable):
+                        skip.add("email")  # the rest wait for the server too, without each timing out
+                except GIVE_UP as error:
+                    db.session.rollback()
+                    outbox.fail(job, error, backoff, permanent=True)
+                except Exception as error:  # a bug must cost one job an attempt, not stop the sender
+                    log.exception("outbox job %s (%s) failed", job.id, job.kind)
+                    db.session.rollback()
+                    outbox.fail(job, f"{type(error).__name__}: {error}", backoff)
+        finally:
+            smtp.close()
+            db.session.remove()
+    return taken
+
+
+def run_forever(app, stop=None, worker=None):
+    """Send until `stop` is set: at once for jobs queued in this process, else every OUTBOX_POLL_SECONDS."""
+    stop = stop or threading.Event()
+    worker = worker or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    poll = float(app.config["OUTBOX_POLL_SECONDS"])
+    _listen_for_commits()
+    while not stop.is_set():
+        try:
+            busy = run_pending(app, worker) == BATCH
+        except Exception:  # the database is away, say: wait and try again
+            log.exception("the outbox sender could not run")
+            busy = False
+        if not busy:
+            _wake.wait(poll)
+            _wake.clear()
+
+
+def wake():
+    _wake.set()
+
+
+def _after_commit(session):
+    if session.info.pop(outbox.QUEUED_FLAG, False):
+        _wake.set()
+
+
+_listening = False
+
+
+def _listen_for_commits():
+    global _listening
+    if not _listening:
+        event.listen(Session, "after_commit", _after_commit)
+        _listening = True
+
+
+_started: dict[tuple[int, int], threading.Thread] = {}
+_start_lock = threading.Lock()
+
+
+def start_in_background(app):
+    """Start this process's sender on the app's first request (after any fork, so each worker has its own)."""
+    def ensure_started():
+        key = (os.getpid(), id(app))
+        if key in _started:
+            return
+        with _start_lock:
+            if key not in _started:
+                thread = threading.Thread(target=run_forever, args=(app,), name="parley-sender", daemon=True)
+                _started[key] = thread
+                thread.start()
+
+    app.before_request(ensure_started)
