@@ -55,6 +55,8 @@ def make_app(database_url, tmp_path):
             "RATELIMIT_ENABLED": False,
             # Likewise, a browser test types a comment in well under the 3 s people need; test_spam.py checks it.
             "SPAM_MIN_FORM_SECONDS": 0,
+            # The outbox's sender runs when a test says so (worker.run_pending), not in a thread of its own.
+            "BACKGROUND_SENDER": False,
         } | overrides
         app = create_app(config)
         apps.append(app)

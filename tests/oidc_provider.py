@@ -134,6 +134,8 @@ class LoopbackProvider:
         self.remembered_user = None
         # Put only `sub` in the ID token, so the client asks the userinfo endpoint for the rest.
         self.thin_id_token = False
+        # Whether the provider says it checked the reader's email (OpenID Connect's email_verified claim).
+        self.email_verified = True
         # Claims the userinfo endpoint adds to (or overrides in) its answer, as a hostile provider might.
         self.userinfo_overrides = {}
         self.codes = {}
@@ -197,6 +199,7 @@ class LoopbackProvider:
                 if provider.thin_id_token:
                     return UserInfo(sub=user["sub"])
                 return UserInfo(sub=user["sub"], name=user["name"], email=f"{user['sub']}@provider.test",
+                                email_verified=provider.email_verified,
                                 picture=f"{provider.issuer}/avatar/{user['sub']}.png",
                                 profile=f"{provider.issuer}/people/{user['sub']}")
 

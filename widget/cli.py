@@ -1,10 +1,12 @@
 """Command line: `flask --app app site ...`, `thread ...` and `user ...`."""
+import signal
 import sys
+import threading
 
 import click
 from flask import Blueprint, current_app
 
-from . import memberships, moderation, sites, staff
+from . import memberships, moderation, sites, staff, worker
 from .errors import ParleyError
 from .extensions import db
 from .models import Site
@@ -154,3 +156,26 @@ def list_users():
         else:
             what = ", ".join(f"{role} of {site.public_id}" for site, role in roles) or "no role"
         click.echo(f"{login:<40} {account.user.display_name:<24} {what}")
+
+
+@bp.cli.command("worker")
+@click.option("--once", is_flag=True, help="Do what is due now, then stop.")
+def run_worker(once):
+    """Send the outbox: emails, webhook deliveries and Webmention checks.
+
+    For servers run with PARLEY_BACKGROUND_SENDER=false; any number of workers may run at once.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        click.echo(f"Did {worker.run_pending(app)} jobs.")
+        return
+    stop = threading.Event()
+
+    def finish(_signum, _frame):
+        stop.set()
+        worker.wake()
+
+    signal.signal(signal.SIGTERM, finish)
+    signal.signal(signal.SIGINT, finish)
+    click.echo("Sending the outbox; stop with Ctrl-C (the job under way is finished first).")
+    worker.run_forever(app, stop)

@@ -69,7 +69,6 @@ def compose(letter, sender):
     message["Subject"] = letter.subject
     message["Date"] = utils.formatdate(localtime=False)
     message["Message-ID"] = letter.message_id
-    message["Content-Language"] = letter.language
     # Not a person writing: vacation replies and the like should stay quiet (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
     if letter.unsubscribe_url:
@@ -80,6 +79,8 @@ def compose(letter, sender):
         message[name] = value
     message.set_content(letter.text)
     message.add_alternative(letter.html, subtype="html")
+    # After the parts exist: making the message multipart moves Content-* headers into its first part.
+    message["Content-Language"] = letter.language
     return message
 
 

@@ -154,8 +154,8 @@ RETRY = (outbox.Retry, SmtpUnavailable, Unreachable)
 GIVE_UP = (outbox.GiveUp, SmtpRefused, Refused)
 
 
-def run_pending(app, worker=None, limit=BATCH):
-    """Do up to `limit` due jobs, one claim at a time; returns how many were taken."""
+def run_pending(app, worker=None, limit=BATCH, stop=None):
+    """Do up to `limit` due jobs, one claim at a time (until `stop` is set); returns how many were taken."""
     worker = worker or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     backoff = _backoff(app)
     lease = float(app.config["OUTBOX_LEASE_SECONDS"])
@@ -165,7 +165,7 @@ def run_pending(app, worker=None, limit=BATCH):
         g.parley_writes = True
         smtp = SmtpConnection(SmtpSettings.from_config(app.config))
         try:
-            while taken < limit:
+            while taken < limit and not (stop and stop.is_set()):
                 job = outbox.claim(worker, utcnow(), lease, skip_kinds=skip)
                 if job is None:
                     break
@@ -204,7 +204,7 @@ def run_forever(app, stop=None, worker=None):
     _listen_for_commits()
     while not stop.is_set():
         try:
-            busy = run_pending(app, worker) == BATCH
+            busy = run_pending(app, worker, stop=stop) == BATCH
         except Exception:  # the database is away, say: wait and try again
             log.exception("the outbox sender could not run")
             busy = False
@@ -238,14 +238,27 @@ _start_lock = threading.Lock()
 
 def start_in_background(app):
     """Start this process's sender on the app's first request (after any fork, so each worker has its own)."""
+    stop = app.extensions.setdefault("parley_sender_stop", threading.Event())
+
     def ensure_started():
         key = (os.getpid(), id(app))
         if key in _started:
             return
         with _start_lock:
             if key not in _started:
-                thread = threading.Thread(target=run_forever, args=(app,), name="parley-sender", daemon=True)
+                thread = threading.Thread(target=run_forever, args=(app, stop), name="parley-sender", daemon=True)
                 _started[key] = thread
                 thread.start()
 
     app.before_request(ensure_started)
+
+
+def stop_in_background(app, timeout=10.0):
+    """Stop this process's sender of the app, finishing the job under way (tests, a clean shutdown)."""
+    stop = app.extensions.get("parley_sender_stop")
+    thread = _started.pop((os.getpid(), id(app)), None)
+    if stop is not None:
+        stop.set()
+        _wake.set()
+    if thread is not None:
+        thread.join(timeout)

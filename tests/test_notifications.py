@@ -1,0 +1,342 @@
+"""Notifications over a real SMTP server on loopback: subscriptions, double opt-in, one-click
+unsubscribe, moderator alerts with single-use links, and a sender that loses and repeats nothing."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import GUEST, ORIGIN, PAGE, SECRET
+from dashboard_helpers import submit
+from smtp_server import MailServer, html_of, links, text_of
+
+from widget import worker
+
+ROOT = Path(__file__).resolve().parent.parent
+ADA = GUEST
+BOB = {"name": "Bob", "email": "bob@example.org"}
+CY = {"name": "Cy", "email": "cy@example.org"}
+DEE = {"name": "Dee", "email": "dee@example.org"}
+
+
+@pytest.fixture
+def mail():
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture
+def app(make_app, mail):
+    return make_app(**mail.config(), OUTBOX_RETRY_FIRST_SECONDS=0.01)
+
+
+def send(app):
+    """Run the sender once, as the background thread or `flask worker` would."""
+    return worker.run_pending(app)
+
+
+def path_of(url):
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def link(message, fragment):
+    found = [url for url in links(message) if fragment in url]
+    assert found, (fragment, text_of(message))
+    return found[0]
+
+
+def confirm(client, message):
+    url = path_of(link(message, "/mail/confirm/"))
+    page = client.get(url)
+    assert page.status_code == 200 and "Confirm my address" in page.get_data(as_text=True)
+    done = client.post(url)
+    assert done.status_code == 200 and "Address confirmed" in done.get_data(as_text=True)
+
+
+def subscribe(client, post, mail, author, notify="replies", **fields):
+    """A guest posts with a notify box ticked and confirms the address from the email received."""
+    comment = post(author=author, notify=notify, **fields).get_json()["comment"]
+    send(client.application)
+    deadline = time.monotonic() + 10
+    while not mail.to(author["email"]):
+        assert time.monotonic() < deadline, "no confirmation request arrived"
+        time.sleep(0.02)
+    confirm(client, mail.to(author["email"])[-1])
+    return comment
+
+
+def test_a_reply_reaches_the_subscribed_author_of_its_parent_and_nobody_else(app, client, post, mail):
+    ada = subscribe(client, post, mail, ADA, notify="replies", body="What do you all think?")
+    cy = subscribe(client, post, mail, CY, notify="all", body="Following this one.")
+    post(author=BOB, body="Bob has no box ticked.")
+    send(app)
+    assert mail.wait_for(3)[-1]["To"] == CY["email"]  # Cy follows the page: she hears of Bob's comment
+    before = len(mail.messages)
+    # Dee answers Ada, with both boxes ticked: she is told of nothing she wrote herself.
+    reply = post(author=DEE, parent_id=ada["id"], notify="all", body="I think *yes*.").get_json()["comment"]
+    send(app)
+    mail.wait_for(before + 3)
+    time.sleep(0.3)
+    send(app)
+    arrived = mail.messages[before:]
+    by_address = {m["To"]: m for m in arrived}
+    # Ada hears of the reply to her; Cy follows the page; Dee gets only her own confirmation request.
+    assert sorted(by_address) == [ADA["email"], CY["email"], DEE["email"]], [m["To"] for m in arrived]
+    assert len(arrived) == 3
+    to_ada = by_address[ADA["email"]]
+    assert to_ada["Subject"] == "Dee replied to your comment on “https://blog.example.com/posts/hello”"
+    assert "I think yes." in text_of(to_ada) or "I think *yes*." in text_of(to_ada)
+    assert "<em>yes</em>" in html_of(to_ada)
+    assert f"{PAGE}#comment-{reply['id']}" in text_of(to_ada)
+    assert "What do you all think?" in text_of(to_ada)  # her own comment, quoted
+    assert "Blog" in html_of(to_ada)  # the site's name
+    assert by_address[CY["email"]]["Subject"].startswith("New comment by Dee on")
+    assert "/mail/confirm/" in text_of(by_address[DEE["email"]])
+    # No email address of anyone else is in what Ada receives.
+    for other in (CY, DEE, BOB):
+        assert other["email"] not in to_ada.as_string()
+
+
+def test_nothing_is_sent_to_an_address_that_did_not_confirm(app, client, post, mail):
+    ada = post(notify="replies").get_json()["comment"]
+    send(app)
+    assert len(mail.wait_for(1)) == 1  # the confirmation request, nothing else
+    post(author=BOB, parent_id=ada["id"], body="A reply Ada never confirmed she wanted.")
+    send(app)
+    time.sleep(0.3)
+    assert len(mail.messages) == 1
+    # Asking again within a day sends no second confirmation: a stranger's address cannot be flooded.
+    post(notify="all", body="Ada again")
+    send(app)
+    time.sleep(0.3)
+    assert len(mail.messages) == 1
+
+
+def test_confirm_and_unsubscribe_links_work_from_the_received_message(app, client, post, mail):
+    ada = subscribe(client, post, mail, ADA, notify="replies")
+    post(author=BOB, parent_id=ada["id"], body="First answer")
+    send(app)
+    message = mail.wait_for(2)[-1]
+    # RFC 8058: a List-Unsubscribe https URL and List-Unsubscribe-Post, and the same link in the text.
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    header_url = message["List-Unsubscribe"].strip("<>")
+    assert header_url in text_of(message)
+    assert message["Message-ID"] and message["Content-Language"] == "en"
+    # A mail scanner opening the link changes nothing: GET only asks.
+    assert "Unsubscribe" in client.get(path_of(header_url)).get_data(as_text=True)
+    post(author=BOB, parent_id=ada["id"], body="Second answer")
+    send(app)
+    assert len(mail.wait_for(3)) == 3
+    # The mail client's one-click POST, with no cookie and no CSRF token, as RFC 8058 describes it.
+    response = app.test_client().post(path_of(header_url), data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200 and "Unsubscribed" in response.get_data(as_text=True)
+    post(author=BOB, parent_id=ada["id"], body="Third answer, never told")
+    send(app)
+    time.sleep(0.3)
+    assert len(mail.messages) == 3
+    # Unsubscribing twice is harmless.
+    assert app.test_client().post(path_of(header_url)).status_code == 200
+
+
+def test_subscriptions_are_listed_and_stopped_from_the_page_every_email_links(app, client, post, mail):
+    ada = subscribe(client, post, mail, ADA, notify="all")
+    post(author=BOB, parent_id=ada["id"], body="An answer")
+    send(app)
+    message = mail.wait_for(2)[-1]
+    manage = path_of(link(message, "/mail/subscriptions/"))
+    page = client.get(manage).get_data(as_text=True)
+    assert "Replies to your comment on" in page and "New comments on" in page and ADA["email"] in page
+    assert client.post(manage, data={"subscription": "all"}).status_code == 200
+    assert "None: this address gets no notifications." in client.get(manage).get_data(as_text=True)
+    post(author=BOB, body="Not told to anyone")
+    send(app)
+    time.sleep(0.3)
+    assert len(mail.messages) == 2
+    assert client.post(manage, data={"subscription": "<script>"}).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/mail/confirm/forged", "/mail/unsubscribe/x.y.z", "/mail/subscriptions/" + "a" * 600,
+                                  "/mail/moderate/eyJjIjoxfQ.forged"])
+def test_forged_links_are_refused_without_changing_anything(client, site, path):
+    for method in (client.get, client.post):
+        response = method(path)
+        assert response.status_code == 404
+        assert "This link does not work" in response.get_data(as_text=True)
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_no_email_for_held_or_spam_comments_and_approval_releases_it(app, client, post, mail, set_site, admin):
+    ada = subscribe(client, post, mail, ADA, notify="replies")
+    set_site("moderation", "all")
+    held = post(author=BOB, parent_id=ada["id"], body="Held for review").get_json()["comment"]
+    post(author=CY, parent_id=ada["id"], body="Spam from a bot", honeypot="http://spam.example").get_json()
+    assert held["status"] == "pending"
+    send(app)
+    time.sleep(0.3)
+    assert len(mail.messages) == 1  # only Ada's confirmation
+    submit(admin, f"/dashboard/sites/blog/comments/{held['id']}/moderate", {"action": "approve"})
+    send(app)
+    message = mail.wait_for(2)[-1]
+    assert message["To"] == ADA["email"] and "Held for review" in text_of(message)
+    # Approving again (spam, then approve) tells nobody twice.
+    submit(admin, f"/dashboard/sites/blog/comments/{held['id']}/moderate", {"action": "spam"})
+    submit(admin, f"/dashboard/sites/blog/comments/{held['id']}/moderate", {"action": "approve"})
+    send(app)
+    time.sleep(0.3)
+    assert len(mail.messages) == 2
+
+
+def test_moderators_approve_from_the_email_once(app, client, post, mail, set_site):
+    set_site("moderation", "all")
+    set_site("notify_email", "owner@blog.example.com")
+    comment = post(body="Please let me in").get_json()["comment"]
+    send(app)
+    message = mail.wait_for(1)[0]
+    assert message["To"] == "owner@blog.example.com"
+    assert "waits for review" in message["Subject"] and "Please let me in" in text_of(message)
+    approve = path_of(link(message, "/mail/moderate/"))
+    spam = path_of([u for u in links(message) if "/mail/moderate/" in u][1])
+    # Opening the link (a mail scanner does) does not approve.
+    assert "Approve this comment?" in client.get(approve).get_data(as_text=True)
+    assert client.get("/api/v1/threads", query_string={"site": "blog", "url": PAGE}).get_json()["comments"] == []
+    done = client.post(approve)
+    assert done.status_code == 200 and "Approved" in done.get_data(as_text=True)
+    shown = client.get("/api/v1/threads", query_string={"site": "blog", "url": PAGE}).get_json()["comments"]
+    assert [c["id"] for c in shown] == [comment["id"]]
+    # Single use: the same link, and the other one, change nothing now.
+    assert client.post(approve).status_code in (404, 409)
+    again = client.post(spam)
+    assert again.status_code == 409 and "already" in again.get_data(as_text=True)
+    assert client.get("/api/v1/threads", query_string={"site": "blog", "url": PAGE}).get_json()["comments"] != []
+
+
+def test_a_daily_digest_instead_of_an_email_each(app, client, post, mail, set_site):
+    from widget.extensions import db
+    from widget.models import Job, utcnow
+
+    set_site("moderation", "all")
+    set_site("notify_email", "owner@blog.example.com")
+    set_site("moderator_alerts", "daily")
+    post(body="First waiting")
+    post(author=BOB, body="Second waiting")
+    send(app)
+    time.sleep(0.3)
+    assert mail.messages == []  # nothing until the morning
+    with app.app_context():
+        digests = db.session.scalars(db.select(Job).where(Job.kind == "digest")).all()
+        assert len(digests) == 1 and digests[0].run_at > utcnow()
+        digests[0].run_at = utcnow()  # the morning comes
+        db.session.commit()
+    send(app)
+    send(app)
+    message = mail.wait_for(1)[0]
+    assert message["Subject"] == "[Blog] 2 comments wait for review"
+    assert "First waiting" in text_of(message) and "Second waiting" in text_of(message)
+    assert len([u for u in links(message) if "/mail/moderate/" in u]) == 4
+
+
+def test_a_reader_whose_provider_vouches_for_the_email_needs_no_confirmation(make_app, mail):
+    from oidc_provider import LoopbackProvider
+    from test_auth import SERVER, bearer, provider_config, token_for
+
+    with LoopbackProvider() as provider:
+        provider.redirect_uris.append(f"{SERVER}/auth/callback/testid")
+        app = make_app(**mail.config(), **provider_config(provider))
+        client = app.test_client()
+        assert app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin",
+                                                  ORIGIN]).exit_code == 0
+        token = token_for(client, sub="grace", name="Grace Hopper")
+        grace = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hi", "notify": "replies"},
+                            headers=bearer(token)).get_json()["comment"]
+        client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hello Grace", "author": BOB,
+                                              "parent_id": grace["id"]}, headers={"Origin": ORIGIN})
+        worker.run_pending(app)
+        worker.run_pending(app)
+        message = mail.wait_for(1)[0]
+        assert message["To"] == "grace@provider.test" and "Hello Grace" in text_of(message)
+
+
+def test_emails_are_in_the_readers_language(app, client, post, mail):
+    post(notify="replies", lang="de-AT")
+    send(app)
+    message = mail.wait_for(1)[0]
+    assert message["Subject"] == "Bestätige deine Adresse für Kommentare auf Blog"
+    assert message["Content-Language"] == "de"
+
+
+def test_an_unreachable_smtp_server_loses_nothing_and_the_email_goes_out_when_it_returns(app, client, post, mail):
+    from widget.extensions import db
+    from widget.models import Job
+
+    mail.stop()
+    post(notify="replies")
+    send(app)
+    with app.app_context():
+        job = db.session.scalars(db.select(Job).where(Job.kind == "email")).one()
+        assert job.status == "queued" and job.attempts == 1 and "cannot reach the SMTP server" in job.result
+    mail.start()
+    time.sleep(0.1)  # the retry's backoff
+    send(app)
+    assert mail.wait_for(1)[0]["To"] == ADA["email"]
+    with app.app_context():
+        assert db.session.scalars(db.select(Job.status).where(Job.kind == "email")).all() == ["done"]
+
+
+def _worker_process(app, mail):
+    env = os.environ | {
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "PARLEY_SECRET_KEY": SECRET,
+        "PARLEY_SMTP_HOST": "127.0.0.1", "PARLEY_SMTP_PORT": str(mail.port), "PARLEY_OUTBOX_LEASE_SECONDS": "1",
+        "PARLEY_OUTBOX_POLL_SECONDS": "0.2", "PARLEY_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    }
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_a_sender_killed_in_the_middle_of_a_batch_and_restarted_sends_each_email_exactly_once(app, client, post):
+    readers = [{"name": f"Reader {i}", "email": f"reader{i}@example.org"} for i in range(8)]
+    with MailServer() as quick:
+        app.config.update(quick.config())
+        first = post(author=ADA, body="The post everyone follows").get_json()["comment"]
+        for reader in readers:
+            subscribe(client, post, quick, reader, notify="all", body=f"{reader['name']} follows")
+    with MailServer(delay=0.4) as slow:
+        post(author=BOB, parent_id=first["id"], body="News for all eight")
+        sender = _worker_process(app, slow)
+        try:
+            slow.wait_for(3, timeout=60)
+            # Into the next message: the server is still taking its recipient. (Killed in the instant between
+            # the server's "250 accepted" and the sender's commit, an email would go twice: SMTP cannot tell a
+            # sender whether a message whose answer it never read arrived, RFC 1047.)
+            time.sleep(0.2)
+        finally:
+            sender.send_signal(signal.SIGKILL)  # kill -9, mid-batch
+            sender.wait(10)
+        assert len(slow.messages) < len(readers)
+        restarted = _worker_process(app, slow)
+        try:
+            slow.wait_for(len(readers), timeout=60)
+            time.sleep(2)  # anything sent twice would arrive by now
+        finally:
+            restarted.terminate()
+            output = restarted.communicate(timeout=10)[0].decode()
+        assert restarted.returncode == 0, output
+        received = sorted(m["To"] for m in slow.messages)
+        assert received == sorted(r["email"] for r in readers)
+
+
+def test_the_server_sends_by_itself_without_slowing_the_post(make_app, mail):
+    app = make_app(**mail.config(), BACKGROUND_SENDER=True, OUTBOX_POLL_SECONDS=0.5)
+    client = app.test_client()
+    try:
+        assert app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin",
+                                                  ORIGIN]).exit_code == 0
+        response = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hi", "author": ADA,
+                                                         "notify": "replies"}, headers={"Origin": ORIGIN})
+        assert response.status_code == 201
+        assert mail.wait_for(1, timeout=10)[0]["To"] == ADA["email"]
+    finally:
+        worker.stop_in_background(app)
