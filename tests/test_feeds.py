@@ -303,3 +303,13 @@ def test_thread_feed_never_500s(client, site, params):
     if response.status_code == 200:
         atom(response)
 
+
+def test_the_widget_links_to_its_thread_feed(client, site, post):
+    posted(post)
+    page = client.get("/embed/thread", query_string={"site": site, "url": PAGE, "origin": ORIGIN})
+    assert page.status_code == 200
+    match = re.search(r'<a class="comments-feed" href="([^"]+)"', page.get_data(as_text=True))
+    assert match
+    href = match.group(1).replace("&amp;", "&")
+    assert href.startswith(THREAD_FEED)
+    assert len(atom(feed_of(client, href)).entries) == 1
