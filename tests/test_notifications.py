@@ -71,7 +71,7 @@ def subscribe(client, post, mail, author, notify="replies", **fields):
 
 def test_a_reply_reaches_the_subscribed_author_of_its_parent_and_nobody_else(app, client, post, mail):
     ada = subscribe(client, post, mail, ADA, notify="replies", body="What do you all think?")
-    cy = subscribe(client, post, mail, CY, notify="all", body="Following this one.")
+    subscribe(client, post, mail, CY, notify="all", body="Following this one.")
     post(author=BOB, body="Bob has no box ticked.")
     send(app)
     assert mail.wait_for(3)[-1]["To"] == CY["email"]  # Cy follows the page: she hears of Bob's comment

@@ -13,13 +13,14 @@ from .config import Config, database_url_from_env, instance_secret_key, redis_ur
 from .dashboard import bp as dashboard_bp
 from .embed import bp as embed_bp
 from .extensions import csrf, db, login_manager, migrate
+from .feeds import bp as feeds_bp
 from .guards import refuse_nul_characters
 from .health import bp as health_bp
 from .mail import bp as mail_bp
 from .web import error_pages, providers, rate_limits
 
 ROOT = Path(__file__).resolve().parent.parent
-BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, health_bp, mail_bp, cli_bp)
+BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, feeds_bp, health_bp, mail_bp, cli_bp)
 
 
 def create_app(overrides=None):

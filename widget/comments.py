@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from . import bans, markup, memberships, names, notifications, spam, spam_filter, webhooks
 from .errors import InvalidInput, NotAllowed, NotFound
@@ -324,6 +325,15 @@ def read_replies(root, viewer, cursor, limit=500):
     return RepliesPage(root, replies, parents, _liked(viewer, replies), remaining,
                        _encode_replies_cursor(replies[-1]) if more else None,
                        staff_badges(root.thread.site, root.thread, replies))
+
+
+def latest_approved(site, thread=None, limit=50):
+    """The newest approved comments of a site, or of one of its threads, newest first, threads loaded."""
+    query = (db.select(Comment).join(Comment.thread).options(contains_eager(Comment.thread))
+             .where(Thread.site_id == site.id, Comment.status == "approved"))
+    if thread is not None:
+        query = query.where(Comment.thread_id == thread.id)
+    return list(db.session.scalars(query.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit)))
 
 
 def count_comments(site, urls):

@@ -261,6 +261,7 @@ def _render_thread_page(embed, thread, now):
     return render_template(
         "embed/thread.html", embed=embed, page=page, can_post=can_post, logins=logins,
         page_url=embed.url or page["thread"]["url"] or "", proto_comment=PROTO_COMMENT,
+        feed_url=url_for("feeds.thread_feed", site_id=site.public_id, url=embed.url, thread_id=embed.thread_id),
         config=inline_json(_widget_config(embed, page, can_post, logins)), **translators(embed.lang),
     )
 

@@ -1,4 +1,4 @@
-"""Every security header the server sends on its HTML pages, and every Content-Security-Policy."""
+"""Every security header the server sends on its HTML pages and feeds, and every Content-Security-Policy."""
 
 # The iframe page: its own scripts, styles and API only; no inline code of any kind. Images may
 # also come over https: the avatars of readers who logged in are their provider's pictures.
@@ -17,6 +17,8 @@ DASHBOARD_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; im
 ERROR_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
                 "frame-ancestors 'none'")
 
+# Atom feeds: XML for feed readers. A browser that opens one as a document runs and loads nothing.
+FEED_POLICY = "default-src 'none'; sandbox; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 def frame_ancestors(origins):
     """The origins allowed to frame the widget: this server and the site's listed origins."""
