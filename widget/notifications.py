@@ -165,6 +165,12 @@ def next_digest_time(now, hour=7):
     return today if today > now else today + timedelta(days=1)
 
 
+def state_of(email):
+    """"active" once the address is confirmed, else "confirm": what the widget tells a reader who asked."""
+    confirmed = db.session.scalar(db.select(Recipient.confirmed_at).where(Recipient.email == email.strip().lower()))
+    return "active" if confirmed else "confirm"
+
+
 def recipient_for_confirm(secret_key, token):
     return _recipient_of(_load(secret_key, CONFIRM_SALT, token, CONFIRM_DAYS * 86400))
 

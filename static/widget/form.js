@@ -84,7 +84,9 @@ export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
     if (body.value.length > limits.max) throw new Invalid("body_too_long");
     // Hidden from people (and from screen readers): only a bot fills it in.
     const honeypot = form.querySelector("#parley-homepage").value;
-    if (loggedIn()) return { body: body.value, honeypot };
+    // "New comments on this post" includes the replies to one's own comment.
+    const notify = form.elements.notify_all.checked ? "all" : form.elements.notify_replies.checked ? "replies" : null;
+    if (loggedIn()) return { body: body.value, honeypot, notify };
     if (!guestDetails) throw new Invalid("login_required");
     if (!name.value.trim()) throw new Invalid("missing_name");
     if (!email.value.trim()) throw new Invalid("missing_email");
@@ -92,7 +94,7 @@ export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
     site.value = website(site.value);
     const author = { name: name.value.trim(), email: email.value.trim() };
     if (site.value) author.website = site.value;
-    return { body: body.value, author, honeypot };
+    return { body: body.value, author, honeypot, notify };
   }
 
   function setBusy(busy) {
@@ -124,6 +126,8 @@ export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
     setBusy(false);
     rememberGuest();
     body.value = "";
+    // Each comment asks afresh: the boxes start unticked, as the reader found them.
+    form.elements.notify_all.checked = form.elements.notify_replies.checked = false;
     close(false);
     afterPost(posted);
   }

@@ -221,7 +221,7 @@ async function send(comment, parentId) {
   const result = await api.post({
     site: config.site, url: config.url, thread_id: config.threadId, title: config.title,
     parent_id: parentId, body: comment.body, author: comment.author,
-    honeypot: comment.honeypot || null, form_token: config.formToken,
+    honeypot: comment.honeypot || null, form_token: config.formToken, notify: comment.notify, lang: config.lang,
   });
   const c = result.comment;
   c.body = comment.body;
@@ -230,6 +230,7 @@ async function send(comment, parentId) {
   if (parent && c.depth > config.maxDepth) c.in_reply_to = { id: parent.id, author: parent.author.name };
   comments.set(c.id, c);
   const li = renderer.comment(c);
+  li.dataset.notifications = result.notifications || "";
   if (parent) replyContainer(document.getElementById(`comment-${parentId}`), c.depth).append(li);
   else if (state.sort === "newest") list.prepend(li);
   else list.append(li);
@@ -244,6 +245,8 @@ function afterPost({ li, c }) {
   host.reveal(article);
   announce(t(c.status === "pending" ? "status.pending" : "status.posted"));
   if (!store.persistent) document.querySelector(".parley-notice").hidden = false;
+  // A guest who asked for emails must confirm the address first: say so where they look.
+  document.querySelector(".parley-confirm-notice").hidden = li.dataset.notifications !== "confirm";
 }
 
 // Acting on one comment -------------------------------------------------------------------

@@ -234,6 +234,20 @@ def limited_widget(make_app):
     yield from _live_widget(make_app, RATELIMIT_ENABLED=True, RATELIMIT_COMMENTS="1 per minute")
 
 
+@pytest.fixture
+def mail_widget(make_app):
+    """The same, with a real SMTP server on loopback and the server's own background sender running."""
+    from smtp_server import MailServer
+
+    from widget import worker
+
+    with MailServer() as mail:
+        for world in _live_widget(make_app, BACKGROUND_SENDER=True, OUTBOX_POLL_SECONDS=0.5, **mail.config()):
+            world.mail = mail
+            yield world
+            worker.stop_in_background(world.app)
+
+
 def _live_widget(make_app, **config):
     # SERVER_NAME off: the live server answers to localhost:PORT, and its URLs must say so.
     app = make_app(SERVER_NAME=None, **config)

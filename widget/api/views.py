@@ -169,6 +169,8 @@ def post_comment():
     }
     if reader_token:
         result["reader_token"] = reader_token
+    if data.notify and comment.author_email and comment.status != "spam":
+        result["notifications"] = notifications.state_of(comment.author_email)
     return jsonify(result), 201
 
 

@@ -335,6 +335,9 @@ class PostedCommentJSON(TypedDict):
     comment: CommentJSON
     edit_token: Annotated[str, Field(description="Send as X-Edit-Token to edit or delete.")]
     reader_token: NotRequired[Annotated[str, Field(description="Issued when the request carried none.")]]
+    notifications: NotRequired[Annotated[Literal["confirm", "active"], Field(
+        description="Where notify was asked for: \"confirm\" while the address awaits the link emailed to it, "
+                    "\"active\" once emails will be sent.")]]
 
 
 @Forbid
