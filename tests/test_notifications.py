@@ -340,3 +340,31 @@ def test_the_server_sends_by_itself_without_slowing_the_post(make_app, mail):
         assert mail.wait_for(1, timeout=10)[0]["To"] == ADA["email"]
     finally:
         worker.stop_in_background(app)
+
+
+def test_without_an_smtp_server_readers_are_offered_nothing_and_emails_wait_for_one(make_app, mail):
+    from dashboard_helpers import create_admin, logged_in
+
+    from widget.extensions import db
+    from widget.models import Job
+
+    app = make_app()  # no PARLEY_SMTP_HOST
+    client = app.test_client()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["site", "add", "blog", "--name", "Blog", "--origin", ORIGIN]).exit_code == 0
+    frame = client.get("/embed/thread", query_string={"site": "blog", "url": PAGE, "origin": ORIGIN})
+    assert frame.status_code == 200 and "parley-notify" not in frame.get_data(as_text=True)
+    create_admin(runner)
+    overview = logged_in(app).get("/dashboard/sites/blog").get_data(as_text=True)
+    assert "This server sends no email yet" in overview
+    # An API client may still ask; the email waits, spending none of its attempts.
+    client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hi", "author": ADA,
+                                          "notify": "replies"}, headers={"Origin": ORIGIN})
+    worker.run_pending(app)
+    with app.app_context():
+        assert db.session.scalars(db.select(Job.attempts).where(Job.kind == "email")).all() == [0]
+    app.config.update(mail.config())
+    worker.run_pending(app)
+    assert mail.wait_for(1)[0]["To"] == ADA["email"]
+    frame = client.get("/embed/thread", query_string={"site": "blog", "url": PAGE, "origin": ORIGIN})
+    assert 'id="parley-notify-replies"' in frame.get_data(as_text=True)

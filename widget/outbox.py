@@ -102,7 +102,22 @@ def recent(site_id, kind, limit=20):
         db.select(Job).where(Job.site_id == site_id, Job.kind == kind).order_by(Job.id.desc()).limit(limit)))
 
 
-def queued_count():
-    return db.session.scalar(db.select(db.func.count(Job.id)).where(Job.status == "queued"))
+@dataclass(frozen=True)
+class Summary:
+    queued: int
+    failed: int
+    last_failure: str | None
+
+
+def summary(site_id, kind, since):
+    """How the site's jobs of one kind are doing: waiting now, failed for good since `since`, the last reason."""
+    count = db.func.count(Job.id)
+    base = db.select(count).where(Job.site_id == site_id, Job.kind == kind)
+    queued = db.session.scalar(base.where(Job.status == "queued"))
+    failed = db.session.scalar(base.where(Job.status == "failed", Job.finished_at >= since))
+    last = db.session.scalar(
+        db.select(Job.result).where(Job.site_id == site_id, Job.kind == kind, Job.status != "done",
+                                    Job.result.is_not(None)).order_by(Job.id.desc()).limit(1))
+    return Summary(queued or 0, failed or 0, last)
 
 

@@ -160,10 +160,13 @@ def run_pending(app, worker=None, limit=BATCH, stop=None):
     backoff = _backoff(app)
     lease = float(app.config["OUTBOX_LEASE_SECONDS"])
     taken, skip = 0, set[str]()
+    settings = SmtpSettings.from_config(app.config)
+    if not settings.host:
+        skip.add("email")  # with no SMTP server configured, emails wait (spending no attempts) until there is one
     # A request context only so that url_for() builds the emails' links; every transaction here may write.
     with app.app_context(), app.test_request_context():
         g.parley_writes = True
-        smtp = SmtpConnection(SmtpSettings.from_config(app.config))
+        smtp = SmtpConnection(settings)
         try:
             while taken < limit and not (stop and stop.is_set()):
                 job = outbox.claim(worker, utcnow(), lease, skip_kinds=skip)

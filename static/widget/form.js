@@ -85,7 +85,8 @@ export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
     // Hidden from people (and from screen readers): only a bot fills it in.
     const honeypot = form.querySelector("#parley-homepage").value;
     // "New comments on this post" includes the replies to one's own comment.
-    const notify = form.elements.notify_all.checked ? "all" : form.elements.notify_replies.checked ? "replies" : null;
+    const { notify_all: all, notify_replies: replies } = form.elements;  // absent where the server sends no email
+    const notify = all?.checked ? "all" : replies?.checked ? "replies" : null;
     if (loggedIn()) return { body: body.value, honeypot, notify };
     if (!guestDetails) throw new Invalid("login_required");
     if (!name.value.trim()) throw new Invalid("missing_name");
@@ -127,7 +128,7 @@ export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
     rememberGuest();
     body.value = "";
     // Each comment asks afresh: the boxes start unticked, as the reader found them.
-    form.elements.notify_all.checked = form.elements.notify_replies.checked = false;
+    for (const box of form.querySelectorAll(".comment-form-notify input")) box.checked = false;
     close(false);
     afterPost(posted);
   }

@@ -5,10 +5,10 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import login_required
 from markupsafe import Markup
 
-from .. import audit, memberships, moderation, sites
+from .. import audit, memberships, moderation, outbox, sites
 from ..errors import InvalidInput, ParleyError
 from ..extensions import db
-from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership, parse_id
+from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership, parse_id, utcnow
 from ..web import providers
 from ..web.public_url import public_url_for
 from . import bp
@@ -55,7 +55,9 @@ def site(site_id):
     return render_template("dashboard/site.html", site=site, snippet=snippet(site),
                            chart=bar_chart(moderation.comments_per_day(site)),
                            spam_chart=bar_chart(moderation.comments_per_day(site, verdict="spam")),
-                           totals=moderation.totals_by_status(site), settings=sites.site_settings(site))
+                           totals=moderation.totals_by_status(site), settings=sites.site_settings(site),
+                           sends_email=bool(current_app.config["SMTP_HOST"]),
+                           emails=outbox.summary(site.id, "email", utcnow() - timedelta(days=7)))
 
 
 # Settings --------------------------------------------------------------------------------------

@@ -260,6 +260,8 @@ def _render_thread_page(embed, thread, now):
     can_post = (site.guests_allowed or bool(logins)) and not page["thread"]["locked"]
     return render_template(
         "embed/thread.html", embed=embed, page=page, can_post=can_post, logins=logins,
+        # Offer email notifications only where this server can send email.
+        can_notify=bool(current_app.config["SMTP_HOST"]),
         page_url=embed.url or page["thread"]["url"] or "", proto_comment=PROTO_COMMENT,
         feed_url=url_for("feeds.thread_feed", site_id=site.public_id, url=embed.url, thread_id=embed.thread_id),
         config=inline_json(_widget_config(embed, page, can_post, logins)), **translators(embed.lang),
