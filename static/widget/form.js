@@ -157,6 +157,8 @@ export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
   /** Logged in, the reader's account names them: the guest fields step aside. */
   function setLoggedIn(user) {
     if (guestDetails) guestDetails.hidden = Boolean(user);
+    // A provider that gave no email address (GitHub's, say) leaves nowhere to send notifications.
+    for (const box of form.querySelectorAll(".comment-form-notify")) box.hidden = Boolean(user) && !user.has_email;
   }
 
   restoreGuest();

@@ -366,6 +366,8 @@ class UserJSON(TypedDict):
     profile_url: Annotated[Nullable, Field(json_schema_extra={"format": "uri"})]
     provider: Annotated[Nullable, Field(description="Provider name, e.g. github.")]
     provider_label: Annotated[Nullable, Field(description="Provider name to show, e.g. GitHub.")]
+    has_email: Annotated[bool, Field(description="The provider gave an email address (never shown): "
+                                                 "notifications can reach this reader.")]
 
 
 @Forbid

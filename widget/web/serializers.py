@@ -120,4 +120,5 @@ def user_json(user, provider) -> UserJSON:
         "profile_url": user.profile_url,
         "provider": provider.name if provider else None,
         "provider_label": provider.label if provider else None,
+        "has_email": bool(user.email),
     }
