@@ -7,6 +7,7 @@ then goes to the address that was checked, so that a second DNS answer cannot sw
 """
 import ipaddress
 import socket
+import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -31,11 +32,25 @@ class Answer:
     url: str  # where the answer came from, after redirects
 
 
+# IPv6 ranges that Python's is_global calls global but that stand for something else: IPv4-compatible
+# (::a.b.c.d) and IPv4-translated (::ffff:0:a.b.c.d) addresses, local-use NAT64, and the old site-local range.
+_NOT_PUBLIC_V6 = [ipaddress.ip_network(n) for n in ("::/96", "::ffff:0:0:0/96", "64:ff9b:1::/48", "fec0::/10")]
+# NAT64 (64:ff9b::a.b.c.d) reaches the IPv4 address in its last 32 bits.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def is_public(address):
     """Whether an IP address is on the public internet: not private, loopback, link-local, shared or reserved."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv6 address that carries an IPv4 one is as public as that address.
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            ip = embedded
+        elif any(ip in network for network in _NOT_PUBLIC_V6):
+            return False
     return ip.is_global and not ip.is_multicast
 
 
@@ -49,7 +64,22 @@ def _target(url):
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise Refused("the URL's port is not a number from 0 to 65535") from None
-    return parts, parts.hostname, port
+    try:
+        # The ASCII form is what DNS, the Host header and TLS all take (bücher.example -> xn--bcher-kva.example).
+        host = parts.hostname.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise Refused(f"{parts.hostname!r} is not a valid host name") from None
+    return parts, host, port
+
+
+def _ipv4_shorthand(host):
+    """The address a resolver reads in 127.1, 0x7f000001 or 2130706433 (inet_aton's forms), else None."""
+    if not host or not all(c in "0123456789abcdefx." for c in host):
+        return None
+    try:
+        return socket.inet_ntoa(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def resolve(url, allow_private=False):
@@ -77,21 +107,28 @@ def check_url(url, allow_private=False):
     Host names are not resolved (that happens when sending): this is the quick check for a form.
     """
     _, host, _ = _target(url)
+    if allow_private:
+        return
     try:
-        literal = ipaddress.ip_address(host)
+        literal = str(ipaddress.ip_address(host))
     except ValueError:
-        literal = None
-    if literal is not None and not allow_private and not is_public(str(literal)):
+        literal = _ipv4_shorthand(host)
+    if literal is not None and not is_public(literal):
         raise Refused(f"{host} is a private, loopback or reserved address")
-    if not allow_private and (host == "localhost" or host.endswith(".localhost")):
+    name = host.rstrip(".")  # "localhost." is localhost too
+    if name == "localhost" or name.endswith(".localhost"):
         raise Refused(f"{host} is this machine")
 
 
 def request(method, url, *, allow_private=False, headers=None, content=None, timeout=10.0,
-            max_bytes=1_000_000, max_redirects=0):
-    """One HTTP request to a checked address; redirects followed (each hop checked) up to max_redirects."""
+            max_bytes=1_000_000, max_redirects=0, cut=False):
+    """One HTTP request to a checked address; redirects followed (each hop checked) up to max_redirects.
+
+    An answer longer than max_bytes is Unreachable, or with `cut` kept to its first max_bytes.
+    `timeout` bounds each hop as a whole, not only each read, so a slow trickle cannot hold the sender.
+    """
     for _ in range(max_redirects + 1):
-        answer = _one(method, url, allow_private, headers or {}, content, timeout, max_bytes)
+        answer = _one(method, url, allow_private, headers or {}, content, timeout, max_bytes, cut)
         location = answer.headers.get("location")
         if answer.status in (301, 302, 303, 307, 308) and location and max_redirects:
             url = urljoin(url, location)
@@ -102,13 +139,19 @@ def request(method, url, *, allow_private=False, headers=None, content=None, tim
     raise Refused(f"more than {max_redirects} redirects")
 
 
-def _one(method, url, allow_private, headers, content, timeout, max_bytes):
+def _bracketed(address):
+    return f"[{address}]" if ":" in address else address
+
+
+def _one(method, url, allow_private, headers, content, timeout, max_bytes, cut):
+    deadline = time.monotonic() + timeout
     parts, host, port = _target(url)
     address = resolve(url, allow_private)
-    literal = f"[{address}]" if ":" in address else address
-    pinned = parts._replace(netloc=f"{literal}:{port}").geturl()
+    # A link-local address's zone (fe80::1%eth0) is written %25 in a URL.
+    pinned = parts._replace(netloc=f"{_bracketed(address.replace('%', '%25'))}:{port}").geturl()
     default_port = port == (443 if parts.scheme == "https" else 80)
-    sent_headers = {"User-Agent": USER_AGENT, **headers, "Host": host if default_port else f"{host}:{port}"}
+    authority = _bracketed(host) if default_port else f"{_bracketed(host)}:{port}"
+    sent_headers = {"User-Agent": USER_AGENT, **headers, "Host": authority}
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client, \
                 client.stream(method, pinned, headers=sent_headers, content=content,
@@ -117,7 +160,16 @@ def _one(method, url, allow_private, headers, content, timeout, max_bytes):
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > max_bytes:
+                    if cut:
+                        del body[max_bytes:]
+                        break
                     raise Unreachable(f"the answer is larger than {max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise Unreachable(f"timed out after {timeout:g} s")
             return Answer(response.status_code, response.headers, bytes(body), url)
+    except httpx.TimeoutException:
+        raise Unreachable(f"timed out after {timeout:g} s") from None
+    except httpx.ConnectError as error:
+        raise Unreachable(f"cannot connect to {host}: {error}") from None
     except httpx.HTTPError as error:
         raise Unreachable(f"{type(error).__name__}: {error}") from None
