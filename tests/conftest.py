@@ -55,6 +55,9 @@ def make_app(database_url, tmp_path):
             "RATELIMIT_ENABLED": False,
             # Likewise, a browser test types a comment in well under the 3 s people need; test_spam.py checks it.
             "SPAM_MIN_FORM_SECONDS": 0,
+            # Every test app shares one database: a sender thread of one test's app would take the jobs
+            # of the next. Tests that need the outbox run it by hand (worker.run_pending).
+            "BACKGROUND_SENDER": False,
         } | overrides
         app = create_app(config)
         apps.append(app)
