@@ -88,10 +88,13 @@ def check_url(url, allow_private=False):
 
 
 def request(method, url, *, allow_private=False, headers=None, content=None, timeout=10.0,
-            max_bytes=1_000_000, max_redirects=0):
-    """One HTTP request to a checked address; redirects followed (each hop checked) up to max_redirects."""
+            max_bytes=1_000_000, max_redirects=0, truncate=False):
+    """One HTTP request to a checked address; redirects followed (each hop checked) up to max_redirects.
+
+    A body longer than max_bytes is Unreachable, or with `truncate` cut to its first max_bytes.
+    """
     for _ in range(max_redirects + 1):
-        answer = _one(method, url, allow_private, headers or {}, content, timeout, max_bytes)
+        answer = _one(method, url, allow_private, headers or {}, content, timeout, max_bytes, truncate)
         location = answer.headers.get("location")
         if answer.status in (301, 302, 303, 307, 308) and location and max_redirects:
             url = urljoin(url, location)
@@ -102,7 +105,7 @@ def request(method, url, *, allow_private=False, headers=None, content=None, tim
     raise Refused(f"more than {max_redirects} redirects")
 
 
-def _one(method, url, allow_private, headers, content, timeout, max_bytes):
+def _one(method, url, allow_private, headers, content, timeout, max_bytes, truncate=False):
     parts, host, port = _target(url)
     address = resolve(url, allow_private)
     literal = f"[{address}]" if ":" in address else address
@@ -117,6 +120,9 @@ def _one(method, url, allow_private, headers, content, timeout, max_bytes):
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > max_bytes:
+                    if truncate:
+                        del body[max_bytes:]
+                        break
                     raise Unreachable(f"the answer is larger than {max_bytes} bytes")
             return Answer(response.status_code, response.headers, bytes(body), url)
     except httpx.HTTPError as error:
