@@ -13,6 +13,7 @@ from helpers import row_counts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_api_document import problems
+from test_embed import InlineCode
 from werkzeug.datastructures import MultiDict
 
 from widget import worker
@@ -100,6 +101,12 @@ def thread(client, url=PAGE):
     return client.get("/api/v1/threads", query_string={"site": "blog", "url": url}).get_json()
 
 
+def embed_html(client, url=PAGE):
+    response = client.get("/embed/thread", query_string={"site": "blog", "url": url, "origin": ORIGIN})
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
 def mention_id(admin):
     queue = admin.get("/dashboard/sites/blog/queue").get_data(as_text=True)
     return int(re.search(r'id="comment-(\d+)"', queue).group(1))
@@ -140,6 +147,14 @@ def test_a_mention_is_checked_held_approved_and_shown(app, client, site, admin, 
         "http://comments.test/api/v1/avatars/")
     assert shown["html"] == f'<p><a href="{source_url}" rel="nofollow ugc noopener">A reply to Hello</a></p>'
 
+    html = embed_html(client)
+    item = html.split(f'id="comment-{shown["id"]}"')[1].split("</li>")[0]
+    assert "is-mention" in html
+    assert "127.0.0.1 mentioned this:" in item
+    assert (f'<a class="comment-mention-link" href="{source_url}" rel="nofollow ugc noopener" target="_blank">'
+            "A reply to Hello</a>") in item
+    assert 'data-action="reply"' not in item and 'data-action="like"' not in item
+
 
 def test_the_thread_with_a_mention_is_as_the_api_document_says(app, client, site, admin, source):
     sent_and_checked(app, client, source.serve("/post", post_page()))
@@ -159,6 +174,12 @@ def test_a_hostile_title_comes_out_as_inert_text(app, client, site, admin, sourc
     assert shown["source"]["title"] == "<script>alert(1)</script> <img src=x onerror=alert(3)>"
     assert shown["author"]["name"] == "Eve"
     assert "<script" not in shown["html"] and "<img" not in shown["html"]
+    html = embed_html(client)
+    parser = InlineCode()
+    parser.feed(html)
+    assert parser.found == []  # no script element, no event handler attribute
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=alert(3)&gt;" in html
     dashboard = admin.get("/dashboard/sites/blog/comments").get_data(as_text=True)
     assert "<script>alert" not in dashboard and "<img src=x" not in dashboard
 
@@ -173,6 +194,7 @@ def test_sending_again_updates_the_one_mention(app, client, site, admin, source)
     (shown,) = thread(client)["comments"]
     assert shown["source"]["title"] == "Better title" and shown["author"]["name"] == "Jane Q. Doe"
     assert shown["status"] == "approved"  # an update keeps the moderator's decision
+    assert "Better title" in embed_html(client)
     # The same again changes nothing (the Recommendation asks for idempotence), and tracking
     # parameters or a fragment on the source name the same page.
     again = sent_and_checked(app, client, source_url + "?utm_source=feed#top")
@@ -205,6 +227,7 @@ def test_a_deleted_source_or_one_no_longer_linking_removes_the_mention(app, clie
     assert status["reason"] == ("updated source no longer links to target" if change == "no longer links"
                                 else "source is gone")
     assert thread(client)["comments"] == []
+    assert "A reply to Hello" not in embed_html(client)
     assert "A reply to Hello" not in admin.get("/dashboard/sites/blog/comments").get_data(as_text=True)
 
 
