@@ -445,6 +445,15 @@ def test_webmentions_are_rate_limited_per_address(make_app, site):
     assert refused.get_json()["error"]["code"] == "rate_limited"
 
 
+# Where senders find the endpoint ----------------------------------------------------------------------
+
+def test_the_loader_names_the_endpoint_and_the_dashboard_gives_the_tag(client, site, admin):
+    loader = client.get("/embed.js").get_data(as_text=True)
+    assert 'link[rel~="webmention" i]' in loader and "webmention/" in loader
+    overview = admin.get("/dashboard/sites/blog").get_data(as_text=True)
+    assert "&lt;link rel=&#34;webmention&#34; href=&#34;http://comments.test/webmention/blog&#34;&gt;" in overview
+
+
 # Reading sources (pure) -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("body, content_type, links", [
