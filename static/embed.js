@@ -1,4 +1,4 @@
-/* Parley loader: puts each comment thread in an iframe and fills comment counts. No dependencies. */
+/* Parley loader: puts each comment thread in an iframe, fills comment counts, names the Webmention endpoint. */
 (() => {
   "use strict";
   // Read at once: document.currentScript is null after this script has run.
@@ -97,6 +97,15 @@
     const id = target();
     if (id) for (const frame of document.querySelectorAll(FRAME)) send(frame, { type: "highlight", id: +id });
   });
+
+  // Name the site's Webmention endpoint for parsers that run scripts (a page that names one keeps it);
+  // pages read without scripts need the same <link> written into their HTML.
+  if (site && !document.querySelector('link[rel~="webmention" i]')) {
+    const link = document.createElement("link");
+    link.rel = "webmention";
+    link.href = `${base}webmention/${encodeURIComponent(site)}`;
+    (document.head || document.documentElement).appendChild(link);
+  }
 
   window.parley = { reload: load };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => load());

@@ -55,7 +55,8 @@ def make_app(database_url, tmp_path):
             "RATELIMIT_ENABLED": False,
             # Likewise, a browser test types a comment in well under the 3 s people need; test_spam.py checks it.
             "SPAM_MIN_FORM_SECONDS": 0,
-            # The outbox's sender runs when a test says so (worker.run_pending), not in a thread of its own.
+            # Every test app shares one database: a sender thread of one test's app would take the jobs
+            # of the next. Tests that need the outbox run it by hand (worker.run_pending).
             "BACKGROUND_SENDER": False,
         } | overrides
         app = create_app(config)

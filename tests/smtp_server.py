@@ -21,6 +21,7 @@ class _Handler:
         self.server = server
 
     async def handle_RCPT(self, _server, _session, envelope, address, _options):
+        self.server.busy.set()
         # A slow server is slow before it has the message: a sender killed meanwhile has sent nothing.
         if self.server.delay:
             await asyncio.sleep(self.server.delay)
@@ -43,6 +44,7 @@ class MailServer:
         self.delay = delay
         self.messages = []
         self.arrived = threading.Condition()
+        self.busy = threading.Event()  # set once a sender is in the middle of handing over a message
         self._controller = None
 
     def start(self):

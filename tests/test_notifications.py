@@ -368,3 +368,25 @@ def test_without_an_smtp_server_readers_are_offered_nothing_and_emails_wait_for_
     assert mail.wait_for(1)[0]["To"] == ADA["email"]
     frame = client.get("/embed/thread", query_string={"site": "blog", "url": PAGE, "origin": ORIGIN})
     assert 'id="parley-notify-replies"' in frame.get_data(as_text=True)
+
+
+def test_a_slow_mail_server_does_not_hold_up_readers_posting(make_app):
+    # The mail server takes longer over one message than a write may wait for the database
+    # (SQLite's busy timeout is 5 s): were the sender holding a transaction meanwhile, this post would fail.
+    with MailServer(delay=6) as slow:
+        app = make_app(**slow.config(), BACKGROUND_SENDER=True, OUTBOX_POLL_SECONDS=0.2)
+        client = app.test_client()
+        try:
+            assert app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin",
+                                                      ORIGIN]).exit_code == 0
+            first = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hi", "author": ADA,
+                                                          "notify": "replies"}, headers={"Origin": ORIGIN})
+            assert first.status_code == 201
+            assert slow.busy.wait(10)  # the sender is handing the confirmation over
+            second = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Meanwhile",
+                                                           "author": BOB}, headers={"Origin": ORIGIN})
+            assert second.status_code == 201, second.get_json()
+            assert not slow.messages  # the first email was still on its way
+            assert slow.wait_for(1, timeout=15)[0]["To"] == ADA["email"]
+        finally:
+            worker.stop_in_background(app)

@@ -18,9 +18,10 @@ from .guards import refuse_nul_characters
 from .health import bp as health_bp
 from .mail import bp as mail_bp
 from .web import error_pages, providers, rate_limits
+from .webmention import bp as webmention_bp
 
 ROOT = Path(__file__).resolve().parent.parent
-BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, feeds_bp, health_bp, mail_bp, cli_bp)
+BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, feeds_bp, health_bp, mail_bp, webmention_bp, cli_bp)
 
 
 def create_app(overrides=None):

@@ -497,6 +497,10 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
             raise InvalidInput("the comment replied to is not open for replies (it is "
                                f"{'deleted' if parent.status == 'deleted' else 'not published'})",
                                code="parent_not_open")
+        if parent.kind == "mention":
+            # Its author is on another site and would never read the reply; they answer there.
+            raise InvalidInput("a mention takes no replies: its author answers on their own site",
+                               code="parent_not_open")
         depth = parent.depth + 1
         root_id = parent.root_id
     html = check_body(site, body)
@@ -595,7 +599,7 @@ def delete_comment(comment, now=None):
 
 def set_like(comment, viewer, liked):
     """Add or remove this reader's one like; returns the comment with its new count."""
-    if comment.status != "approved":
+    if comment.status != "approved" or comment.kind == "mention":
         raise NotFound(f"there is no comment {comment.id} to like", code="unknown_comment")
     if not viewer.voter:
         raise NotAllowed("a reader identity is needed to like", code="no_reader")

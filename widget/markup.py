@@ -1,5 +1,6 @@
 """Comment bodies: CommonMark to HTML through markdown-it-py, cleaned by the nh3 allow-list."""
 from functools import lru_cache
+from html import escape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -34,9 +35,7 @@ def count_links(body):
     return len(link_urls(body))
 
 
-def render(body):
-    """Safe HTML for a Markdown body."""
-    html = _parser().render(body)
+def _clean(html):
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -45,3 +44,13 @@ def render(body):
         link_rel="nofollow ugc noopener",
         strip_comments=True,
     ).strip()
+
+
+def render(body):
+    """Safe HTML for a Markdown body."""
+    return _clean(_parser().render(body))
+
+
+def link(url, text):
+    """Safe HTML for one paragraph holding one link (a Webmention's source and its title), both as plain text."""
+    return _clean(f'<p><a href="{escape(url, quote=True)}">{escape(text, quote=False)}</a></p>')

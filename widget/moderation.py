@@ -62,7 +62,9 @@ def _change(comment, action, base_url, now):
         comment.pinned = False
     elif action == "restore":
         comment.status = "approved"
-        comment.html = markup.render(comment.body)
+        # A mention's body is its source's title, plain text: shown as the link it came as, never as Markdown.
+        comment.html = (markup.link(comment.source_url, comment.body) if comment.kind == "mention"
+                        else markup.render(comment.body))
     elif action == "pin":
         comment.pinned = True
     elif action == "unpin":
@@ -142,6 +144,9 @@ def edit(actor, site, comment, body, now=None):
         raise NotFound(f"there is no comment {comment.id}", code="unknown_comment")
     if comment.status == "deleted":
         raise InvalidInput("a deleted comment cannot be edited; restore it first", code="action_not_allowed")
+    if comment.kind == "mention":
+        raise InvalidInput("a mention shows its source's own title, refreshed when it is sent again: it cannot be "
+                           "edited", code="action_not_allowed")
     if not isinstance(body, str):
         raise InvalidInput("the comment is empty", code="empty_body")
     body = body.replace("\r\n", "\n")
@@ -195,6 +200,8 @@ def reply(actor, site, comment, body, now=None):
         raise NotFound(f"there is no comment {comment.id}", code="unknown_comment")
     if comment.status != "approved":
         raise InvalidInput("only a published comment can be replied to; approve it first", code="parent_not_open")
+    if comment.kind == "mention":
+        raise InvalidInput("a mention takes no replies: its author answers on their own site", code="parent_not_open")
     if not isinstance(body, str):
         raise InvalidInput("the comment is empty", code="empty_body")
     body = body.replace("\r\n", "\n")

@@ -194,8 +194,10 @@ def deliver(job, allow_private, timeout):
     headers = {"Content-Type": "application/json", "webhook-id": payload["message_id"],
                "webhook-timestamp": str(timestamp),
                "webhook-signature": sign(hook.site.webhook_secret, payload["message_id"], timestamp, body)}
+    url = hook.url
+    db.session.commit()  # no transaction (nor SQLite's write lock) is held while the receiver answers
     try:
-        answer = outbound.request("POST", hook.url, allow_private=allow_private, headers=headers, content=body,
+        answer = outbound.request("POST", url, allow_private=allow_private, headers=headers, content=body,
                                   timeout=timeout, max_bytes=ANSWER_BYTES, max_redirects=0, cut=True)
     except outbound.Unreachable as error:
         raise outbox.Retry(str(error)) from None

@@ -120,6 +120,8 @@ def _letter(app, job):
 
 def _send_email(app, job, smtp):
     letter = _letter(app, job)
+    # No transaction (nor SQLite's write lock) is held while the mail server takes its time.
+    db.session.commit()
     smtp.send(compose(letter, SmtpSettings.from_config(app.config).sender))
     return "sent"
 

@@ -60,8 +60,24 @@ export function createRenderer({ pageUrl, canPost, editable }) {
     if (c.status !== "pending") drop(article.querySelector(".comment-awaiting-moderation"));
   }
 
+  /** A mention shows the page that links here in place of a body: its host, and its title as a link. */
+  function fillMention(article, c) {
+    const mention = article.querySelector(".comment-mention");
+    if (c.kind !== "mention" || !c.source) {
+      drop(mention);
+      article.querySelector(".comment-content").innerHTML = c.html;
+      return;
+    }
+    mention.querySelector(".comment-mention-intro").textContent = t("comment.mentioned", { host: c.source.host });
+    const link = mention.querySelector("a");
+    link.href = c.source.url;
+    link.textContent = c.source.title;
+    drop(article.querySelector(".comment-content"));
+  }
+
   function fillActions(li, article, c) {
-    const approved = c.status === "approved";
+    // A mention's author is on their own site and answers there: no reply, like or edit here.
+    const approved = c.status === "approved" && c.kind !== "mention";
     const reply = article.querySelector('[data-action="reply"]');
     if (approved && canPost) reply.setAttribute("aria-label", t("comment.reply_to", { name: c.author.name }));
     else drop(reply);
@@ -79,7 +95,7 @@ export function createRenderer({ pageUrl, canPost, editable }) {
 
   function fill(li, c) {
     li.id = `comment-${c.id}`;
-    li.className = `comment depth-${c.depth}${c.status === "pending" ? " is-pending" : ""}${c.status === "deleted" ? " is-deleted" : ""}`;
+    li.className = `comment depth-${c.depth}${c.status === "pending" ? " is-pending" : ""}${c.status === "deleted" ? " is-deleted" : ""}${c.kind === "mention" ? " is-mention" : ""}`;
     li.dataset.id = c.id;
     const article = li.querySelector(".comment-body");
     if (c.status === "deleted") {
@@ -89,7 +105,7 @@ export function createRenderer({ pageUrl, canPost, editable }) {
     drop(article.querySelector(".comment-deleted"));
     fillAuthor(article, c.author);
     fillMeta(article, c);
-    article.querySelector(".comment-content").innerHTML = c.html;
+    fillMention(article, c);
     fillActions(li, article, c);
   }
 

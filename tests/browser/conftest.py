@@ -248,6 +248,12 @@ def mail_widget(make_app):
             worker.stop_in_background(world.app)
 
 
+@pytest.fixture
+def open_widget(make_app):
+    """The same, fetching pages on private addresses: Webmention sources served by the host site on loopback."""
+    yield from _live_widget(make_app, ALLOW_PRIVATE_TARGETS=True)
+
+
 def _live_widget(make_app, **config):
     # SERVER_NAME off: the live server answers to localhost:PORT, and its URLs must say so.
     app = make_app(SERVER_NAME=None, **config)

@@ -574,3 +574,49 @@ def test_reader_chrome_keeps_tokens_in_partitioned_storage(widget, real_chrome):
         expect(frame.locator(".comment-content")).to_have_text("Edited on the second visit.")
     finally:
         page.close()
+
+
+# Webmentions ----------------------------------------------------------------------------------
+
+def test_a_mention_is_drawn_the_same_by_server_and_script_and_the_loader_names_the_endpoint(open_widget, page):
+    from widget import worker
+    from widget.extensions import db
+    from widget.models import Comment
+
+    widget = open_widget
+    widget.site()
+    widget.comment("A comment before it", name="Ada")
+    widget.pages["/elsewhere"] = (f"<!doctype html><title>Bea &lt;replies&gt;</title>"
+                                  f'<p>About <a href="{widget.page_url}">this post</a>.</p>')
+    sent = widget.client.post("/webmention/blog", data={"source": f"{widget.host.url}/elsewhere",
+                                                        "target": widget.page_url})
+    assert sent.status_code == 201, sent.get_data(as_text=True)
+    worker.run_pending(widget.app)
+    with widget.app.app_context():  # approved as a moderator would (tests/test_webmention.py does it in the dashboard)
+        mention = db.session.scalar(db.select(Comment).where(Comment.kind == "mention"))
+        mention.status = "approved"
+        db.session.commit()
+
+    frame = widget.open(page)
+    shown = frame.locator("li.is-mention")
+    expect(shown.locator(".comment-mention-intro")).to_have_text("127.0.0.1 mentioned this:")
+    expect(shown.locator(".comment-mention-link")).to_have_text("Bea <replies>")
+    expect(shown.locator(".comment-mention-link")).to_have_attribute("href", f"{widget.host.url}/elsewhere")
+    expect(shown.locator("[data-action=reply], [data-action=like], .comment-content")).to_have_count(0)
+
+    def markup():
+        return frame.locator("#parley-comments").evaluate("e => e.innerHTML.replace(/>\\s+</g, '><').trim()")
+
+    from_server = markup()
+    frame.locator("#parley-sort").select_option("newest")
+    expect(top_level(frame).first).to_have_class(re.compile("is-mention"))
+    frame.locator("#parley-sort").select_option("oldest")
+    expect(top_level(frame).last).to_have_class(re.compile("is-mention"))
+    assert markup() == from_server
+
+    endpoint = page.locator('head link[rel="webmention"]')
+    expect(endpoint).to_have_attribute("href", f"{widget.server.url}/webmention/blog")
+    # A page that names an endpoint of its own keeps it.
+    widget.open(page, path="/own", before='<link rel="webmention" href="https://elsewhere.example/wm">')
+    expect(page.locator('link[rel="webmention"]')).to_have_count(1)
+    expect(page.locator('link[rel="webmention"]')).to_have_attribute("href", "https://elsewhere.example/wm")

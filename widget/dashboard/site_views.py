@@ -48,11 +48,17 @@ def snippet(site):
             f'<script src="{loader}" data-parley-site="{site.public_id}" async></script>')
 
 
+def webmention_link(site):
+    """The tag that names the site's Webmention endpoint, for pages read without running the loader."""
+    return f'<link rel="webmention" href="{public_url_for("webmention.receive", site_id=site.public_id)}">'
+
+
 @bp.get("/sites/<site_id>")
 @login_required
 def site(site_id):
     site = site_for(site_id)
     return render_template("dashboard/site.html", site=site, snippet=snippet(site),
+                           webmention_link=webmention_link(site),
                            chart=bar_chart(moderation.comments_per_day(site)),
                            spam_chart=bar_chart(moderation.comments_per_day(site, verdict="spam")),
                            totals=moderation.totals_by_status(site), settings=sites.site_settings(site),

@@ -42,6 +42,7 @@ PROTO_COMMENT: dict[str, Any] = {
     "id": "", "parent_id": None, "depth": 1, "status": "approved", "html": "", "created_at": "",
     "edited_at": None, "likes": 0, "liked_by_me": False, "can_edit": False, "in_reply_to": None, "replies": [],
     "author": {"name": "", "website": "", "avatar_url": "", "provider": None, "badge": ""},
+    "kind": "comment", "source": None,
 }
 
 

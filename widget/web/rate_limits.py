@@ -1,4 +1,4 @@
-"""Rate limits (Flask-Limiter): how often one address, and one reader, may post, like, edit and log in.
+"""Rate limits (Flask-Limiter): how often one address, and one reader, may post, like, edit, log in, send Webmentions.
 
 Each app gets its own Limiter: the extension keeps its storage and settings on the instance, so
 a shared one would count every app's requests together. With REDIS_URL the counters live in
@@ -22,11 +22,12 @@ LIMITS = {
     "api.exchange_login_code": [("RATELIMIT_EXCHANGES", "address")],
     "auth.login": [("RATELIMIT_LOGINS", "address")],
     "dashboard.login": [("RATELIMIT_LOGINS", "address")],
+    "webmention.receive": [("RATELIMIT_WEBMENTIONS", "address")],
 }
 # What each limit is called in the message a limited reader sees.
 COUNTED = {"RATELIMIT_COMMENTS": "comments", "RATELIMIT_EDITS": "edits", "RATELIMIT_LIKES": "likes",
            "RATELIMIT_LOGINS": "login attempts", "RATELIMIT_EXCHANGES": "login checks",
-           "RATELIMIT_NEW_READERS": "new readers"}
+           "RATELIMIT_NEW_READERS": "new readers", "RATELIMIT_WEBMENTIONS": "Webmentions"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

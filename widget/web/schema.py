@@ -278,6 +278,13 @@ class InReplyToJSON(TypedDict):
 
 
 @Forbid
+class SourceJSON(TypedDict):
+    url: Annotated[str, Field(json_schema_extra={"format": "uri"})]
+    host: Annotated[str, Field(description="The page's host name, to show.")]
+    title: Annotated[str, Field(description="The page's title as plain text (or its URL, when it has none).")]
+
+
+@Forbid
 class CommentJSON(TypedDict):
     id: int
     parent_id: int | None
@@ -302,6 +309,10 @@ class CommentJSON(TypedDict):
         ge=0, description="On a top-level comment: replies that did not fit on this page. Fetch them with "
                           "GET /comments/{id}/replies?cursor=replies_cursor.")]]
     replies_cursor: NotRequired[Nullable]
+    kind: Annotated[Literal["comment", "mention"], Field(
+        description="mention: a Webmention, another page that links here. It shows its source, and takes no "
+                    "replies, likes or edits.")]
+    source: Annotated[SourceJSON | None, Field(description="On a mention: the page that links here.")]
 
 
 @Forbid

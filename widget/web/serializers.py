@@ -2,13 +2,15 @@
 
 Each returns the shape web/schema.py defines for it, which the API document states.
 """
+from urllib.parse import urlsplit
+
 from flask import current_app, g
 
 from .. import tree
 from ..comments import edit_window_open, thread_is_closed
 from ..tokens import keyed_hash
 from .public_url import public_url_for
-from .schema import AuthorJSON, CommentJSON, RepliesPageJSON, ThreadJSON, ThreadPageJSON, UserJSON
+from .schema import AuthorJSON, CommentJSON, RepliesPageJSON, SourceJSON, ThreadJSON, ThreadPageJSON, UserJSON
 
 
 def iso(moment):
@@ -42,6 +44,13 @@ def author_json(comment, badge=None) -> AuthorJSON:
     }
 
 
+def source_json(comment) -> SourceJSON | None:
+    """The page a mention comes from; its title is the mention's body, kept as plain text."""
+    if comment.kind != "mention" or comment.status == "deleted" or not comment.source_url:
+        return None
+    return {"url": comment.source_url, "host": urlsplit(comment.source_url).hostname or "", "title": comment.body}
+
+
 def comment_json(comment, site, viewer, liked, now, badges) -> CommentJSON:
     """The comment alone, with no replies yet; `badges` is comments.staff_badges() of its thread."""
     can_edit = viewer.wrote(comment) and comment.status != "deleted" and edit_window_open(site, comment, now)
@@ -63,6 +72,8 @@ def comment_json(comment, site, viewer, liked, now, badges) -> CommentJSON:
         "edited_by_moderator": comment.edited_by_moderator,
         "replies": [],
         "in_reply_to": None,
+        "kind": comment.kind,
+        "source": source_json(comment),
     }
     if can_edit:
         # The author's own Markdown, so they can edit it from any browser they are logged in on.
