@@ -390,3 +390,24 @@ def test_a_slow_mail_server_does_not_hold_up_readers_posting(make_app):
             assert slow.wait_for(1, timeout=15)[0]["To"] == ADA["email"]
         finally:
             worker.stop_in_background(app)
+
+
+def test_two_senders_at_once_send_each_email_exactly_once(app, client, post):
+    readers = [{"name": f"Reader {i}", "email": f"reader{i}@example.org"} for i in range(8)]
+    with MailServer() as quick:
+        app.config.update(quick.config())
+        first = post(author=ADA, body="The post everyone follows").get_json()["comment"]
+        for reader in readers:
+            subscribe(client, post, quick, reader, notify="all", body=f"{reader['name']} follows")
+    with MailServer(delay=0.1) as mail:
+        post(author=BOB, parent_id=first["id"], body="News for all eight")
+        senders = [_worker_process(app, mail) for _ in range(2)]
+        try:
+            mail.wait_for(len(readers), timeout=60)
+            time.sleep(2)  # anything sent twice would arrive by now
+        finally:
+            for sender in senders:
+                sender.terminate()
+            outputs = [sender.communicate(timeout=10)[0].decode() for sender in senders]
+        assert all(sender.returncode == 0 for sender in senders), outputs
+        assert sorted(m["To"] for m in mail.messages) == sorted(r["email"] for r in readers)

@@ -92,7 +92,7 @@ def send(client, source_url, target=PAGE, site="blog"):
 def sent_and_checked(app, client, source_url, target=PAGE):
     """Send the Webmention, let the sender check it, and return what the status address then says."""
     response = send(client, source_url, target)
-    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.status_code == 202, response.get_data(as_text=True)
     worker.run_pending(app)
     return client.get(response.headers["Location"]).get_json()
 
@@ -117,7 +117,7 @@ def mention_id(admin):
 def test_a_mention_is_checked_held_approved_and_shown(app, client, site, admin, source):
     source_url = source.serve("/2026/reply", post_page())
     response = send(client, source_url)
-    assert response.status_code == 201
+    assert response.status_code == 202
     location = response.headers["Location"]
     assert location.startswith("http://comments.test/webmention/blog/status/")
     assert response.get_json()["status"] == "queued"
@@ -323,7 +323,7 @@ def test_a_name_resolving_to_loopback_is_refused_when_checked_and_never_fetched(
     source_url = source.url("/post", host="friend.example")
     client = strict.test_client()
     response = send(client, source_url)
-    assert response.status_code == 201  # a name says nothing until it is resolved
+    assert response.status_code == 202  # a name says nothing until it is resolved
     worker.run_pending(strict)
     status = client.get(response.headers["Location"]).get_json()
     assert status["status"] == "refused" and "loopback" in status["reason"]
@@ -402,7 +402,7 @@ def test_generated_input_never_gets_a_500(client, site, app, fields, content_typ
     else:
         body = "&".join(f"{name}={value}" for name, value in fields).encode()
         response = client.post("/webmention/blog", data=body, headers={"Content-Type": content_type})
-    assert response.status_code in (201, 400), response.get_data(as_text=True)
+    assert response.status_code in (202, 400), response.get_data(as_text=True)
     if response.status_code == 400:
         assert set(response.get_json()["error"]) == {"code", "message"}
         assert row_counts(app) == before
@@ -439,7 +439,7 @@ def test_webmentions_are_rate_limited_per_address(make_app, site):
     limited = make_app(RATELIMIT_ENABLED=True, RATELIMIT_WEBMENTIONS="2 per minute")
     client = limited.test_client()
     source_url = "https://friend.example/post"
-    assert [send(client, source_url).status_code for _ in range(2)] == [201, 201]
+    assert [send(client, source_url).status_code for _ in range(2)] == [202, 202]
     refused = send(client, source_url)
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
     assert refused.get_json()["error"]["code"] == "rate_limited"

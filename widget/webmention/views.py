@@ -42,9 +42,12 @@ def receive(site_id):
     job = webmentions.accept(site, source, target, base_url=own_origin())
     status_url = public_url_for("webmention.status", site_id=site.public_id,
                                 token=webmentions.status_token(current_app.secret_key, job))
-    # 201 with the status address, as the Recommendation (3.2) asks of a receiver that gives one.
+    # 202 Accepted: the source is checked later, as the Recommendation (3.2) allows an asynchronous
+    # receiver. The status address comes along, in Location and the body, for senders that look; the
+    # Recommendation would have 201 for that, but senders count any 2xx as accepted, and "Accepted"
+    # says truly that nothing is decided yet.
     response = jsonify(webmentions.status_of(job) | {"status_url": status_url})
-    response.status_code = 201
+    response.status_code = 202
     response.headers["Location"] = status_url
     return response
 
