@@ -590,7 +590,7 @@ def test_a_mention_is_drawn_the_same_by_server_and_script_and_the_loader_names_t
                                   f'<p>About <a href="{widget.page_url}">this post</a>.</p>')
     sent = widget.client.post("/webmention/blog", data={"source": f"{widget.host.url}/elsewhere",
                                                         "target": widget.page_url})
-    assert sent.status_code == 201, sent.get_data(as_text=True)
+    assert sent.status_code == 202, sent.get_data(as_text=True)
     worker.run_pending(widget.app)
     with widget.app.app_context():  # approved as a moderator would (tests/test_webmention.py does it in the dashboard)
         mention = db.session.scalar(db.select(Comment).where(Comment.kind == "mention"))
