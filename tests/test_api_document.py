@@ -115,3 +115,23 @@ def test_the_check_refuses_a_leaked_field(document, client, site, post):
                                       "$ref": "#/components/schemas/PostedComment"})
     assert [error.message for error in validator.iter_errors(comment)] == [
         "Additional properties are not allowed ('email' was unexpected)"]
+
+
+def test_readers_own_data_answers_are_as_documented(client, site, check):
+    check("get", "/me/data", client.get("/api/v1/me/data"), 401)
+    check("delete", "/me", client.delete("/api/v1/me"), 401)
+    secret, code = log_in(client)
+    token = check("post", "/auth/exchange", exchange(client, secret, code), 200)["token"]
+    own = {"Authorization": f"Bearer {token}", "Origin": "http://comments.test"}
+    mine = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Mine", "notify": "all"},
+                       headers=bearer(token)).get_json()["comment"]
+    client.post(f"/api/v1/comments/{mine['id']}/like", headers=bearer(token))
+    data = check("get", "/me/data", client.get("/api/v1/me/data", headers=own), 200)
+    assert data["account"]["display_name"] == "Grace Hopper" and len(data["comments"]) == 1
+    assert len(data["likes_given"]) == 1 and len(data["subscriptions"]) == 2
+    check("delete", "/me", client.delete("/api/v1/me", headers=bearer(token)), 403)
+    check("delete", "/me", client.delete("/api/v1/me", json={"mode": "all"}, headers=own), 400)
+    check("delete", "/me", client.delete("/api/v1/me", data="mode=erase", headers=own), 415)
+    erased = check("delete", "/me", client.delete("/api/v1/me", json={"mode": "anonymise"}, headers=own), 200)
+    assert erased["anonymised"] == 1 and erased["account"] == 1
+    check("get", "/me/data", client.get("/api/v1/me/data", headers=own), 401)

@@ -5,11 +5,16 @@ from .models import AuditEntry, utcnow
 PAGE_SIZE = 50
 
 
-def record(actor, site, action, target_type, target_id=None, before=None, after=None, now=None):
-    """Add one entry to the caller's transaction (the caller commits it with the change itself)."""
+def record(actor, site, action, target_type, target_id=None, before=None, after=None, now=None, actor_name=None):
+    """Add one entry to the caller's transaction (the caller commits it with the change itself).
+
+    `site` None is a server-wide entry; `actor_name` names an actor who is no user (default "command line").
+    """
+    if actor is not None:
+        actor_name = actor.display_name
     entry = AuditEntry(
         site_id=site.id if site is not None else None, actor_id=actor.id if actor is not None else None,
-        actor_name=(actor.display_name if actor is not None else "command line")[:100], action=action,
+        actor_name=(actor_name or "command line")[:100], action=action,
         target_type=target_type, target_id=target_id, before=before, after=after, created_at=now or utcnow(),
     )
     db.session.add(entry)

@@ -1,4 +1,5 @@
-"""Command line: `flask --app app site ...`, `thread ...` and `user ...`."""
+"""Command line: `flask --app app site ...`, `thread ...`, `user ...` and `reader ...`."""
+import json
 import signal
 import sys
 import threading
@@ -6,7 +7,7 @@ import threading
 import click
 from flask import Blueprint, current_app
 
-from . import memberships, moderation, sites, staff, worker
+from . import memberships, moderation, privacy, sites, staff, worker
 from .errors import ParleyError
 from .extensions import db
 from .models import Site
@@ -156,6 +157,77 @@ def list_users():
         else:
             what = ", ".join(f"{role} of {site.public_id}" for site, role in roles) or "no role"
         click.echo(f"{login:<40} {account.user.display_name:<24} {what}")
+
+
+@bp.cli.group("reader")
+def reader_group():
+    """Readers' data: export everything stored about one reader, or erase or anonymise it."""
+
+
+def _reader(email, user_id):
+    """(email, user) named by the options; one of them at least."""
+    if email is None and user_id is None:
+        raise click.UsageError("name the reader with --email, --user or both")
+    try:
+        return email, privacy.find_user(user_id) if user_id is not None else None
+    except ParleyError as error:
+        _fail(error)
+
+
+def _described(email, user):
+    return " and ".join(filter(None, [email and f"email {email}", user and f"account {user.id}"]))
+
+
+@reader_group.command("export")
+@click.option("--email", help="The address they commented with as a guest, or get notifications at.")
+@click.option("--user", "user_id", type=int, help="Their account id (a provider login).")
+@click.option("--output", type=click.File("w", encoding="utf-8"), default="-",
+              help="Write the JSON to this file (default: standard output).")
+def export_reader(email, user_id, output):
+    """Everything stored about one reader, as JSON: account, comments, likes, notifications, bans."""
+    email, user = _reader(email, user_id)
+    try:
+        data = privacy.reader_data(email, user, secret_key=current_app.secret_key)
+    except ParleyError as error:
+        _fail(error)
+    json.dump(data, output, ensure_ascii=False, indent=2)
+    output.write("\n")
+    if privacy.is_empty(data):
+        click.echo(f"Nothing is stored about {_described(data['reader']['email'], user)}.", err=True)
+
+
+@reader_group.command("erase")
+@click.option("--email", help="The address they commented with as a guest, or get notifications at.")
+@click.option("--user", "user_id", type=int, help="Their account id (a provider login).")
+@click.option("--anonymise", is_flag=True,
+              help="Keep the text of their comments, shown as by \"Anonymous\", instead of deleting them.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def erase_reader(email, user_id, anonymise, yes):
+    """Delete everything stored about one reader (comments others replied to stay as "deleted" placeholders)."""
+    email, user = _reader(email, user_id)
+    try:
+        data = privacy.reader_data(email, user)
+    except ParleyError as error:
+        _fail(error)
+    who = _described(data["reader"]["email"], user)
+    if privacy.is_empty(data):
+        click.echo(f"Nothing is stored about {who}: nothing to erase.")
+        return
+    sites_touched = privacy.per_site(data)
+    click.echo(f"Stored about {who}: {len(data['comments'])} comments, {len(data['likes_given'])} likes, "
+               f"{len(data['subscriptions'])} subscriptions on {len(sites_touched)} sites"
+               f"{', and their account' if user else ''}.")
+    what = "anonymise their comments and delete the rest" if anonymise else "delete it all"
+    if not yes and not click.confirm(f"{what[:1].upper()}{what[1:]}? This cannot be undone"):
+        raise click.Abort()
+    try:
+        result = privacy.erase_reader(email, user, "anonymise" if anonymise else "erase")
+    except ParleyError as error:
+        _fail(error)
+    done = (f"{result['anonymised']} comments anonymised" if anonymise else
+            f"{result['removed']} comments deleted, {result['placeholders']} left as placeholders")
+    click.echo(f"Done: {done}; {result['likes']} likes, {result['subscriptions']} subscriptions, "
+               f"{result['emails']} emails and {result['account']} account removed. The audit log has the counts.")
 
 
 @bp.cli.command("worker")

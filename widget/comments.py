@@ -564,8 +564,9 @@ def edit_comment(site, comment, body, now=None):
     return comment
 
 
-def delete_comment(comment, now=None):
-    """Remove a comment; one with replies stays as an empty placeholder to keep them in place."""
+def remove_comment(comment, now=None):
+    """Remove a comment in the caller's transaction; one with replies stays as an empty placeholder to keep
+    them in place, with nothing of its author's left. Returns "placeholder" or "removed"."""
     thread_id = comment.thread_id
     if comment.status == "approved":
         webhooks.queue(comment.thread.site, "comment.deleted", comment, now or utcnow())
@@ -576,9 +577,12 @@ def delete_comment(comment, now=None):
         comment.author_name = comment.author_email = comment.author_website = None
         comment.author_avatar_url = comment.provider = None
         comment.reader_key = comment.user_id = None
+        # What pointed back at the author: the hash of their address, what Akismet was told, their wish for emails.
+        comment.ip_hash = comment.akismet_sent = comment.notify = None
         comment.edited_at = None
         db.session.execute(db.delete(Vote).where(Vote.comment_id == comment.id))
         comment.likes = 0
+        outcome = "placeholder"
     else:
         parent_id = comment.parent_id
         db.session.delete(comment)
@@ -593,7 +597,14 @@ def delete_comment(comment, now=None):
             parent_id = parent.parent_id
             db.session.delete(parent)
             db.session.flush()
+        outcome = "removed"
     bump_thread(thread_id)
+    return outcome
+
+
+def delete_comment(comment, now=None):
+    """Remove a comment (see remove_comment) in a transaction of its own."""
+    remove_comment(comment, now)
     db.session.commit()
 
 

@@ -47,5 +47,7 @@ export function createApi(base, identity) {
       body: { secret, ...(code ? { code } : {}), ...(pairingCode ? { pairing_code: pairingCode } : {}) },
     }),
     logout: () => call("POST", "auth/logout"),
+    myData: () => call("GET", "me/data"),
+    eraseMe: (mode, lang) => call("DELETE", "me", { body: { mode, lang } }),
   };
 }

@@ -17,7 +17,7 @@ async function sha256Hex(text) {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function createLogin({ api, store, providers, onChange, announce }) {
+export function createLogin({ api, store, providers, lang, onChange, announce }) {
   const box = document.querySelector(".comment-login");
   let attempt = null;
   let user = store.get("auth")?.user ?? null;
@@ -27,6 +27,9 @@ export function createLogin({ api, store, providers, onChange, announce }) {
   function show() {
     if (!box) return;
     box.dataset.loginState = user ? "user" : "guest";
+    // Only a login proves which comments are someone's; a guest is sent to the site's owner.
+    document.querySelector(".privacy-guest").hidden = Boolean(user);
+    if (!user) setData(false);
     part(".login-intro").hidden = Boolean(user);
     part(".login-providers").hidden = Boolean(user);
     part(".logged-in").hidden = !user;
@@ -35,6 +38,41 @@ export function createLogin({ api, store, providers, onChange, announce }) {
       const avatar = part(".logged-in-avatar");
       avatar.hidden = !user.avatar_url;
       if (user.avatar_url) avatar.src = user.avatar_url;
+    }
+  }
+
+  /** "Your data": open or closed, asking to confirm the deletion or not, and what went wrong. */
+  function setData(open, asking = false, problem = null) {
+    part(".your-data").hidden = !open;
+    part('[data-step="toggle"]').setAttribute("aria-expanded", String(open));
+    part(".your-data .comment-delete-confirm").hidden = !asking;
+    const error = part(".your-data .form-error");
+    error.textContent = problem ?? "";
+    error.hidden = !problem;
+  }
+
+  async function data(step, button) {
+    if (step === "toggle") return setData(part(".your-data").hidden);
+    if (step === "ask" || step === "cancel") return setData(true, step === "ask");
+    button.disabled = true;
+    try {
+      if (step === "download") {
+        const link = document.createElement("a");
+        link.href = URL.createObjectURL(new Blob([JSON.stringify(await api.myData(), null, 2)], { type: "application/json" }));
+        link.download = "my-comments-data.json";
+        link.click();
+        setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+        announce(t("privacy.downloaded"));
+      } else {
+        const mode = part("#parley-keep-text").checked ? "anonymise" : "erase";
+        await api.eraseMe(mode, lang);
+        forget();
+        announce(t(mode === "erase" ? "privacy.erased" : "privacy.anonymised"));
+      }
+    } catch (error) {
+      if (user) setData(true, step === "erase", describeError(error));
+    } finally {
+      button.disabled = false;
     }
   }
 
@@ -185,6 +223,7 @@ export function createLogin({ api, store, providers, onChange, announce }) {
   show();
   return {
     user: () => user,
+    data,
     pair,
     token: () => store.get("auth")?.token ?? null,
     start,

@@ -32,7 +32,7 @@ const identity = {
   expired: () => login.expired(),
 };
 const api = createApi(config.api, identity);
-const login = createLogin({ api, store, providers: config.providers, onChange: loginChanged, announce });
+const login = createLogin({ api, store, providers: config.providers, lang: config.lang, onChange: loginChanged, announce });
 
 // Guest authors prove authorship with the edit token the server returned; the body is kept
 // with it because the API returns only the rendered HTML. A logged-in author needs no token,
@@ -452,6 +452,7 @@ const ACTIONS = {
   pair: () => login.pair(),
   logout: () => login.logout(),
   "change-login": () => login.change(),
+  data: (li, button) => login.data(button.dataset.step, button),
   reply: (li) => form?.open(li, comments.get(idOf(li)).author.name),
   "cancel-reply": () => form?.close(),
   like: toggleLike,

@@ -160,10 +160,27 @@ def openapi_document():
             "responses": {"200": _json(schema.CountsJSON, "Counts keyed by each URL as given.")}
             | _errors(400, 404, 414, 503),
         }},
+        "/me/data": {"get": {
+            "summary": "Everything stored about the logged-in reader, as a JSON file (Content-Disposition: "
+                       "attachment): account, comments, likes, notifications, bans.",
+            "operationId": "myData",
+            "security": [{"bearer": []}],
+            "responses": {"200": _json(schema.ReaderDataJSON, "The reader's data.")} | _errors(401, 503),
+        }},
         "/me": {"get": {
             "summary": "The logged-in reader, or null.",
             "operationId": "me",
             "responses": {"200": _json(schema.MeJSON, "Who the bearer token belongs to.")} | _errors(401, 503),
+        }, "delete": {
+            "summary": "Delete the logged-in reader's comments (or keep their text without the author), likes, "
+                       "notifications and account, on every site of this server. Comments others replied to "
+                       "stay as \"deleted\" placeholders. The token stops working.",
+            "operationId": "eraseMe",
+            "security": [{"bearer": []}],
+            "requestBody": {"required": False,
+                            "content": {"application/json": {"schema": _ref(schema.ReaderErasure)}}},
+            "responses": {"200": _json(schema.ErasedJSON, "Done: what was removed, counted.")}
+            | _errors(400, 401, 403, 413, 415, 429, 503),
         }},
         "/auth/exchange": {"post": {
             "summary": "Trade the widget's login secret and the popup's one-time code (or the pairing code the "

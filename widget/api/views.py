@@ -7,7 +7,7 @@ from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import akismet_service, bans, i18n, notifications, readers
+from .. import akismet_service, bans, i18n, notifications, privacy, readers
 from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer
@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import MAX_ID, utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, form_token_age, make_edit_token, new_reader_token, reader_key_from_token
+from ..urls import normalise_origin
 from ..web import inputs, providers, rate_limits, schema
 from ..web.origins import origin_allowed
 from ..web.public_url import own_origin
@@ -260,6 +261,43 @@ def _user_json(user):
 def me():
     user = _user()
     return jsonify(user=_user_json(user) if user else None)
+
+
+def _logged_in_reader():
+    user = _user()
+    if user is None:
+        raise Unauthorized("log in first: send your token as Authorization: Bearer", code="login_required")
+    return user
+
+
+def _require_own_origin():
+    """A reader's own account is changed from the comment frame, on this server's origin, or outside a browser."""
+    origin = request.headers.get("Origin")
+    if origin is not None and normalise_origin(origin) != own_origin():
+        raise NotAllowed(f"the origin {origin[:100]!r} may not change a reader's account", code="origin_not_allowed")
+
+
+@bp.get("/me/data")
+def my_data():
+    """Everything stored about the logged-in reader, as a JSON file to keep."""
+    data = privacy.reader_data(user=_logged_in_reader(), secret_key=current_app.secret_key)
+    response = jsonify(data)
+    response.headers["Content-Disposition"] = 'attachment; filename="my-comments-data.json"'
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.delete("/me")
+def erase_me():
+    """The logged-in reader's comments (erased or anonymised), likes, notifications and account, gone."""
+    _require_own_origin()
+    user = _logged_in_reader()
+    # The body is optional; the reader is always the token's, never one named in it.
+    data = schema.parse(schema.ReaderErasure, inputs.json_object() if request.get_data(cache=True).strip() else {})
+    language = i18n.negotiate(data.lang, request.accept_languages)
+    result = privacy.erase_reader(user=user, mode=data.mode, actor_name="the reader themselves",
+                                  anonymous_name=i18n.translate(language, "privacy.anonymous"))
+    return jsonify(result)
 
 
 @bp.post("/auth/exchange")

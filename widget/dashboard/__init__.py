@@ -81,4 +81,4 @@ def http_error(error):
     return _error_page(error.code or 500, error.name, error.description or error.name)
 
 
-from . import account_views, moderation_views, people_views, site_views, webhook_views  # noqa: E402,F401  (routes register on bp)
+from . import account_views, moderation_views, people_views, reader_views, site_views, webhook_views  # noqa: E402,F401  (routes register on bp)

@@ -19,6 +19,7 @@ LIMITS = {
     "api.delete_comment": [("RATELIMIT_EDITS", "address"), ("RATELIMIT_EDITS", "reader")],
     "api.like": [("RATELIMIT_LIKES", "address"), ("RATELIMIT_LIKES", "reader")],
     "api.unlike": [("RATELIMIT_LIKES", "address"), ("RATELIMIT_LIKES", "reader")],
+    "api.erase_me": [("RATELIMIT_EDITS", "address"), ("RATELIMIT_EDITS", "reader")],
     "api.exchange_login_code": [("RATELIMIT_EXCHANGES", "address")],
     "auth.login": [("RATELIMIT_LOGINS", "address")],
     "dashboard.login": [("RATELIMIT_LOGINS", "address")],

@@ -16,6 +16,7 @@ from typing_extensions import TypedDict
 from ..comments import NOTIFY_CHOICES, SORTS
 from ..errors import InvalidInput
 from ..models import MAX_ID
+from ..privacy import MODES as ERASE_MODES
 from . import inputs
 
 # What text the API takes, as patterns. Each admits everything the server accepts (and may admit
@@ -172,6 +173,19 @@ class LoginExchange(Request):
                          {"type": ["string", "null"], "maxLength": 20,
                           "description": "Where the popup lost its opener: the code it shows, as the reader typed "
                                          "it (case, spaces and dashes do not matter)."}) = None
+
+
+class ReaderErasure(Request):
+    """What becomes of the logged-in reader's comments; their likes, notifications and account go either way."""
+
+    mode: _field(lambda value, name: inputs.choice(value, name, ERASE_MODES),
+                 {"enum": list(ERASE_MODES), "default": ERASE_MODES[0],
+                  "description": "erase: delete the comments (one others replied to stays as a \"deleted\" "
+                                 "placeholder). anonymise: keep their text, without the author."}) = ERASE_MODES[0]
+    lang: _field(lambda value, name: inputs.text(value, name, 35),
+                 {"type": ["string", "null"], "maxLength": 35,
+                  "description": "The reader's language (a BCP 47 tag): anonymised comments show "
+                                 "\"Anonymous\" in it."}) = None
 
 
 class ThreadQuery(Request):
@@ -398,6 +412,135 @@ class LoginWaitingJSON(TypedDict):
     status: Literal["pending", "pairing"]
 
 
+DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+NullableDateTime = Annotated[Nullable, Field(json_schema_extra={"format": "date-time"})]
+
+
+@Forbid
+class ReaderQueryJSON(TypedDict):
+    email: Annotated[Nullable, Field(description="The address asked about (an administrator's export).")]
+    account_id: int | None
+
+
+@Forbid
+class ReaderIdentityJSON(TypedDict):
+    realm: Annotated[str, Field(description="The OpenID Connect issuer, or the provider's name.")]
+    subject: Annotated[str, Field(description="How the provider names the reader.")]
+
+
+@Forbid
+class ReaderAccountJSON(TypedDict):
+    id: int
+    display_name: str
+    email: Annotated[Nullable, Field(description="As the provider gave it; used for notifications only.")]
+    email_verified: bool
+    avatar_url: Nullable
+    profile_url: Nullable
+    provider: Nullable
+    identity: ReaderIdentityJSON | None
+    created_at: DateTime
+    last_login_at: DateTime
+
+
+@Forbid
+class ReaderCommentJSON(TypedDict):
+    id: int
+    site: Annotated[str, Field(description="The site's public id.")]
+    site_name: str
+    page_url: Nullable
+    page_title: Nullable
+    parent_id: int | None
+    kind: Literal["comment", "mention"]
+    status: Literal["approved", "pending", "spam", "deleted"]
+    body: Annotated[str, Field(description="The Markdown as written (or as a moderator edited it).")]
+    author_name: Nullable
+    author_email: Nullable
+    author_website: Nullable
+    avatar_url: Nullable
+    logged_in: bool
+    created_at: DateTime
+    edited_at: NullableDateTime
+    likes: Annotated[int, Field(description="Likes it received.")]
+    notify: Annotated[Literal["replies", "all"] | None, Field(description="The emails asked for with it.")]
+    held_reasons: Annotated[list[str] | None, Field(description="Why it was held for review, if it was.")]
+    ip_address: Annotated[Nullable, Field(description="Never the address: says whether a keyed hash of it is "
+                                                      "kept, which cannot be turned back into the address.")]
+    sent_to_akismet: Annotated[dict[str, Any] | None, Field(
+        description="What the site's Akismet spam check was sent, where the site uses it.")]
+
+
+@Forbid
+class ReaderLikeJSON(TypedDict):
+    comment_id: int
+    site: str
+    page_url: Nullable
+    created_at: DateTime
+
+
+@Forbid
+class ReaderAddressJSON(TypedDict):
+    email: str
+    language: str
+    confirmed_at: NullableDateTime
+    created_at: DateTime
+
+
+@Forbid
+class ReaderSubscriptionJSON(TypedDict):
+    email: str
+    site: str
+    page_url: Nullable
+    page_title: Nullable
+    kind: Literal["replies", "thread"]
+    comment_id: Annotated[int | None, Field(description="For \"replies\": the comment whose replies are sent.")]
+    confirmed: bool
+    created_at: DateTime
+
+
+@Forbid
+class ReaderBanJSON(TypedDict):
+    site: str
+    kind: Literal["user", "email"]
+    reason: str
+    label: Nullable
+    created_at: DateTime
+    expires_at: NullableDateTime
+    lifted_at: NullableDateTime
+
+
+@Forbid
+class ReaderDataJSON(TypedDict):
+    format: Literal["parley-reader-data"]
+    version: Literal[1]
+    generated_at: DateTime
+    reader: ReaderQueryJSON
+    account: ReaderAccountJSON | None
+    comments: list[ReaderCommentJSON]
+    likes_given: Annotated[list[ReaderLikeJSON], Field(description="Likes given while logged in.")]
+    notification_addresses: list[ReaderAddressJSON]
+    subscriptions: list[ReaderSubscriptionJSON]
+    bans: list[ReaderBanJSON]
+    accounts_with_this_email: Annotated[list[int], Field(
+        description="Other accounts whose provider gave the address asked about (an administrator's export).")]
+    notes: Annotated[list[str], Field(description="What is kept in a form that cannot be read back, and why.")]
+
+
+@Forbid
+class ErasedJSON(TypedDict):
+    mode: Literal["erase", "anonymise"]
+    comments: Annotated[int, Field(description="Their comments: removed, left as placeholders or anonymised.")]
+    removed: int
+    placeholders: Annotated[int, Field(description="Comments others replied to, left as empty \"deleted\" "
+                                                   "placeholders.")]
+    anonymised: int
+    likes: int
+    subscriptions: int
+    notification_addresses: int
+    emails: Annotated[int, Field(description="Emails to them, waiting or sent, no longer on record.")]
+    account: Annotated[int, Field(description="1 once the account is deleted.")]
+    sites: Annotated[int, Field(description="Sites that held any of it.")]
+
+
 @Forbid
 class ErrorDetailJSON(TypedDict):
     code: Annotated[str, Field(description="Stable machine-readable reason.")]
@@ -409,6 +552,6 @@ class ErrorJSON(TypedDict):
     error: ErrorDetailJSON
 
 
-REQUESTS = (NewComment, CommentEdit, LoginExchange)
+REQUESTS = (NewComment, CommentEdit, LoginExchange, ReaderErasure)
 RESPONSES = (ThreadPageJSON, RepliesPageJSON, PostedCommentJSON, EditedCommentJSON, LikeStateJSON, CountsJSON,
-             MeJSON, LoggedInJSON, LoginWaitingJSON, ErrorJSON)
+             MeJSON, LoggedInJSON, LoginWaitingJSON, ReaderDataJSON, ErasedJSON, ErrorJSON)
