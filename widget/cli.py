@@ -1,4 +1,4 @@
-"""Command line: `flask --app app site ...`, `thread ...`, `user ...` and `import ...`."""
+"""Command line: `flask --app app site ...`, `thread ...`, `user ...`, `import ...` and `export`."""
 import signal
 import sys
 import threading
@@ -6,7 +6,7 @@ import threading
 import click
 from flask import Blueprint, current_app
 
-from . import imports, memberships, moderation, sites, staff, worker
+from . import exports, imports, memberships, moderation, sites, staff, worker
 from .errors import ParleyError
 from .extensions import db
 from .models import Site
@@ -276,3 +276,25 @@ def import_json(file, **options):
     """Parley's own export (flask --app app export), from this server or another."""
     _run_import("json", file, **options)
 
+
+@bp.cli.command("export")
+@click.option("--site", "site_id", required=True, help="The site to export.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write to FILE instead of standard output.")
+def export_site(site_id, output):
+    """Everything a site has, as JSON Lines (the format is docs/export.schema.json)."""
+    try:
+        site = sites.get_site(site_id)
+    except ParleyError as error:
+        _fail(error)
+    total = exports.count_comments(site)
+    stderr = sys.stderr
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        with click.progressbar(length=max(total, 1), label="Exporting comments", file=stderr) as bar:
+            for line in exports.export_lines(site, progress=lambda done: bar.update(done - bar.pos)):
+                out.write(line)
+    finally:
+        if output:
+            out.close()
+    click.echo(f"Exported {total} comments of {site.public_id}" + (f" to {output}." if output else "."), err=True)
