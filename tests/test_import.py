@@ -280,7 +280,7 @@ def test_imported_html_keeps_a_markdown_body_for_edits_and_feeds():
     html = ('<p>Tom &amp; Jerry&#8217;s <strong>best</strong> <a href="https://a.example/x">link</a>'
             '<script>bad()</script><a href="javascript:x()">no</a></p><blockquote><p>quoted</p><p>two</p>'
             "</blockquote><ul><li>one</li><li>two</li></ul><p>line<br>break</p>")
-    assert markup.html_to_text(html) == ("Tom & Jerry’s **best** [link](https://a.example/x)no\n\n"
+    assert markup.text_of(markup.from_html(html)) == ("Tom & Jerry’s **best** [link](https://a.example/x)no\n\n"
                                          "> quoted\n>\n> two\n\n- one\n- two\n\nline\nbreak")
 
 

@@ -1,7 +1,7 @@
 """Comment bodies: CommonMark to HTML through markdown-it-py, cleaned by the nh3 allow-list."""
 import re
 from functools import lru_cache
-from html.parser import HTMLParser
+from html import unescape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -65,21 +65,22 @@ def from_html(html):
     return _clean(_OLD_EMPHASIS.sub(lambda m: f"<{m[1]}{_EMPHASIS_NAMES[m[2].lower()]}", html))
 
 
-class _TextWriter(HTMLParser):
-    """HTML to the Markdown a reader would have typed for it: paragraphs, line breaks, emphasis, links, quotes."""
+# A tag of cleaned HTML (nh3's serialisation): attribute values are always double-quoted, so a ">" inside
+# one cannot end the tag early.
+_TAG = re.compile(r'<(/?)([a-z0-9]+)((?:\s+[^\s=/>]+(?:="[^"]*")?)*)\s*/?>', re.IGNORECASE)
+_HREF = re.compile(r'\shref="([^"]*)"')
+_BLOCKS = {"p", "blockquote", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "hr"}
+_MARKS = {"strong": "**", "em": "*", "code": "`", "del": "~~", "s": "~~"}
 
-    BLOCKS = {"p", "div", "blockquote", "pre", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "table",
-              "tr"}
-    DROPPED = {"script", "style", "template", "head", "title"}
-    MARKS = {"strong": "**", "b": "**", "em": "*", "i": "*", "code": "`", "del": "~~", "s": "~~"}
+
+class _TextWriter:
+    """Cleaned HTML to the Markdown a reader would have typed for it: paragraphs, breaks, emphasis, links, quotes."""
 
     def __init__(self):
-        super().__init__(convert_charrefs=True)
-        # Each block: [quote depth, is a list item, its pieces of text].
+        # Each block: (quote depth, is a list item, its pieces of text).
         self.blocks: list[tuple[int, bool, list[str]]] = [(0, False, [])]
         self.links: list[str | None] = []
         self.quote = 0
-        self.dropped = 0
 
     def _block(self, item=False):
         self.blocks.append((self.quote, item, []))
@@ -87,45 +88,38 @@ class _TextWriter(HTMLParser):
     def _add(self, text):
         self.blocks[-1][2].append(text)
 
-    def handle_starttag(self, tag, attrs):
-        if tag in self.DROPPED:
-            self.dropped += 1
-        elif tag == "br":
+    def start(self, tag, attributes):
+        if tag == "br":
             self._add("\n")
-        elif tag in self.BLOCKS:
+        elif tag in _BLOCKS:
             if tag == "blockquote":
                 self.quote += 1
             self._block(item=tag == "li")
-        elif tag in self.MARKS:
-            self._add(self.MARKS[tag])
+        elif tag in _MARKS:
+            self._add(_MARKS[tag])
         elif tag == "a":
-            href = (dict(attrs).get("href") or "").strip()
-            scheme, colon, _ = href.partition(":")
-            safe = bool(colon) and scheme.lower() in URL_SCHEMES
-            self.links.append(href if safe else None)
-            if safe:
+            found = _HREF.search(attributes)
+            href = unescape(found[1]).strip() if found else ""
+            self.links.append(href or None)  # nh3 left only http, https and mailto ones
+            if href:
                 self._add("[")
 
-    def handle_endtag(self, tag):
-        if tag in self.DROPPED:
-            self.dropped = max(0, self.dropped - 1)
-        elif tag in self.BLOCKS:
+    def end(self, tag):
+        if tag in _BLOCKS:
             if tag == "blockquote":
                 self.quote = max(0, self.quote - 1)
             self._block()
-        elif tag in self.MARKS:
-            self._add(self.MARKS[tag])
+        elif tag in _MARKS:
+            self._add(_MARKS[tag])
         elif tag == "a" and self.links:
             href = self.links.pop()
             if href is not None:
                 self._add(f"]({href})")
 
-    def handle_data(self, data):
-        if not self.dropped:
-            self._add(re.sub(r"\s+", " ", data))
+    def data(self, text):
+        self._add(re.sub(r"\s+", " ", unescape(text)))
 
     def text(self):
-        self.close()
         out: list[str] = []
         previous: tuple[int, bool] | None = None
         for quote, item, pieces in self.blocks:
@@ -147,8 +141,18 @@ class _TextWriter(HTMLParser):
         return "".join(out).strip()
 
 
-def html_to_text(html):
-    """The Markdown-ish text of an HTML body, kept as an imported comment's `body` for edits, feeds and search."""
+def text_of(clean_html):
+    """The Markdown-ish text of cleaned HTML (from from_html), kept as an imported comment's `body`:
+    moderators' edits, restores and search work on it."""
     writer = _TextWriter()
-    writer.feed(html)
+    done = 0
+    for tag in _TAG.finditer(clean_html):
+        if tag.start() > done:
+            writer.data(clean_html[done:tag.start()])
+        if tag[1]:
+            writer.end(tag[2].lower())
+        else:
+            writer.start(tag[2].lower(), tag[3])
+        done = tag.end()
+    writer.data(clean_html[done:])
     return writer.text()

@@ -30,11 +30,17 @@ def autop(text):
     return "".join("<p>" + p.replace("\n", "<br>\n") + "</p>" for p in paragraphs)
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
 def _date(value):
+    """A MySQL DATETIME as WordPress writes it ("2024-01-31 18:05:00"), None for its zero date; or ValueError."""
     value = (value or "").strip()
     if not value or value.startswith("0000-00-00"):
         return None
-    return datetime.strptime(value, "%Y-%m-%d %H:%M:%S")
+    if not _DATE.fullmatch(value):
+        raise ValueError(value)
+    return datetime.fromisoformat(value)
 
 
 def _is_wxr(tag):
