@@ -309,7 +309,7 @@ class _Writer:
         if skip is None and len(entry.html or entry.markdown or entry.source_title or "") > MAX_BODY:
             skip = f"body over {MAX_BODY:,} characters"
         if skip is None and len(f"{self.prefix}:{entry.ref}") > 200:
-            skip = "id over 180 characters"
+            skip = "id too long to keep"
         row = None
         if skip is None:
             row, skip = self._row(entry)
