@@ -1,4 +1,4 @@
-"""Command line: `flask --app app site ...`, `thread ...`, `user ...` and `reader ...`."""
+"""Command line: `flask --app app site ...`, `thread ...`, `user ...`, `reader ...`, `import ...` and `export`."""
 import json
 import signal
 import sys
@@ -7,7 +7,7 @@ import threading
 import click
 from flask import Blueprint, current_app
 
-from . import memberships, moderation, privacy, sites, staff, worker
+from . import exports, imports, memberships, moderation, privacy, sites, staff, worker
 from .errors import ParleyError
 from .extensions import db
 from .models import Site
@@ -251,3 +251,122 @@ def run_worker(once):
     signal.signal(signal.SIGINT, finish)
     click.echo("Sending the outbox; stop with Ctrl-C (the job under way is finished first).")
     worker.run_forever(app, stop)
+
+
+@bp.cli.group("import")
+def import_group():
+    """Bring a site's comments from WordPress, Disqus, Isso, Remark42 or another Parley server.
+
+    Every import can be run again: comments already imported are skipped. By default it is one
+    transaction, so a malformed file changes nothing; see --batch-size.
+    """
+
+
+def _import_options(command):
+    options = [
+        click.option("--site", "site_id", required=True, help="The Parley site to import into."),
+        click.option("--map-url", "map_urls", multiple=True, metavar="'OLD→NEW'",
+                     help="Move pages whose address starts with OLD to NEW, e.g. "
+                          "'http://old.example/→https://blog.example.com/' (\"->\" works too; repeatable)."),
+        click.option("--dry-run", is_flag=True, help="Read and check everything, write nothing, and say what "
+                                                     "would have been imported."),
+        click.option("--batch-size", type=click.IntRange(min=1), metavar="N",
+                     help="Commit every N comments instead of once at the end (resumable: a rerun skips what "
+                          "was committed). On SQLite this lets new comments in during a long import."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _run_import(kind, source, site_id, map_urls, dry_run, batch_size, **extra):
+    try:
+        site = sites.get_site(site_id)
+        rules = tuple(imports.parse_url_rule(rule) for rule in map_urls)
+        options = imports.ImportOptions(secret_key=current_app.config["SECRET_KEY"], map_urls=rules, dry_run=dry_run,
+                                        batch_size=batch_size, **extra)
+    except ParleyError as error:
+        _fail(error)
+    label = f"Reading the {imports.LABELS[kind]}"
+    with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=False) as bar:
+        def progress(done, total):
+            bar.length = total or max(done, 1)
+            bar.update(done - bar.pos)
+
+        try:
+            summary = imports.run_import(kind, source, site, options, progress=progress)
+        except ParleyError as error:
+            bar.render_finish()
+            _fail(error)
+    for line in summary.lines():
+        click.echo(line)
+
+
+_FILE = click.Path(exists=True, dir_okay=False)
+
+
+@import_group.command("wordpress")
+@click.argument("file", type=_FILE)
+@_import_options
+@click.option("--pingbacks", type=click.Choice(imports.PINGBACK_CHOICES), default="keep", show_default=True,
+              help="Keep pingbacks and trackbacks as mentions of the page, or leave them out.")
+def import_wordpress(file, pingbacks, **options):
+    """A WordPress export (Tools → Export, WXR 1.0 to 1.2): posts and pages with their comments."""
+    _run_import("wordpress", file, pingbacks=pingbacks, **options)
+
+
+@import_group.command("disqus")
+@click.argument("file", type=_FILE)
+@_import_options
+def import_disqus(file, **options):
+    """A Disqus export (XML): threads with their posts, deleted and spam ones included."""
+    _run_import("disqus", file, **options)
+
+
+@import_group.command("isso")
+@click.argument("database", type=_FILE)
+@_import_options
+@click.option("--base-url", metavar="URL", help="Where Isso's page paths live, e.g. https://blog.example.com "
+                                                "(default: the site's first origin).")
+def import_isso(database, base_url, **options):
+    """An Isso database (its SQLite file, opened read-only)."""
+    _run_import("isso", database, base_url=base_url, **options)
+
+
+@import_group.command("remark42")
+@click.argument("file", type=_FILE)
+@_import_options
+def import_remark42(file, **options):
+    """A Remark42 backup or export (JSON lines, gzip-compressed or not)."""
+    _run_import("remark42", file, **options)
+
+
+@import_group.command("json")
+@click.argument("file", type=_FILE)
+@_import_options
+def import_json(file, **options):
+    """Parley's own export (flask --app app export), from this server or another."""
+    _run_import("json", file, **options)
+
+
+@bp.cli.command("export")
+@click.option("--site", "site_id", required=True, help="The site to export.")
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write to FILE instead of standard output.")
+def export_site(site_id, output):
+    """Everything a site has, as JSON Lines (the format is docs/export.schema.json)."""
+    try:
+        site = sites.get_site(site_id)
+    except ParleyError as error:
+        _fail(error)
+    total = exports.count_comments(site)
+    stderr = sys.stderr
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    try:
+        with click.progressbar(length=max(total, 1), label="Exporting comments", file=stderr) as bar:
+            for line in exports.export_lines(site, progress=lambda done: bar.update(done - bar.pos)):
+                out.write(line)
+    finally:
+        if output:
+            out.close()
+    click.echo(f"Exported {total} comments of {site.public_id}" + (f" to {output}." if output else "."), err=True)

@@ -80,6 +80,8 @@ class Comment(Model):
     __table_args__ = (
         Index("ix_comments_thread_parent", "thread_id", "parent_id"),
         Index("ix_comments_thread_root", "thread_id", "root_id"),
+        # One row per comment brought from elsewhere: an import run twice adds nothing.
+        UniqueConstraint("thread_id", "import_key", name="uq_comments_thread_import_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,6 +130,8 @@ class Comment(Model):
     # source_url the page; it has no author email and is never a reply.
     kind: Mapped[str] = mapped_column(String(10), default="comment", server_default="comment")
     source_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    # "<source>:<its id there>" ("wordpress:1234") for an imported comment; None for one posted here.
+    import_key: Mapped[str | None] = mapped_column(String(200), default=None)
 
     thread: Mapped[Thread] = relationship()
 

@@ -1,0 +1,483 @@
+"""Bringing another system's comments into a site: one function for the command line and the dashboard.
+
+`run_import` reads the file as a stream (widget/formats/), writes threads and comments straight to the
+tables (no notifications, no webhooks, no spam checks: this is history, not new comments) and returns
+a summary. Each comment is keyed by its source and its id there, so a second run adds nothing.
+"""
+import io
+import os
+from collections import Counter
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from html import escape
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from . import bans, markup, names
+from .comments import thread_key
+from .emails import is_email
+from .errors import InvalidInput
+from .extensions import db
+from .formats import Entry, FormatError, Note, Page, disqus, isso, parley, remark42, wordpress
+from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, utcnow
+from .tokens import digest
+from .urls import is_web_url, normalise_url, origin_of
+
+KINDS = ("wordpress", "disqus", "isso", "remark42", "json")
+LABELS = {"wordpress": "WordPress export", "disqus": "Disqus export", "isso": "Isso database",
+          "remark42": "Remark42 backup", "json": "Parley export"}
+# What an imported comment's key starts with: "wordpress:1234".
+KEY_PREFIX = {"wordpress": "wordpress", "disqus": "disqus", "isso": "isso", "remark42": "remark42", "json": "parley"}
+PINGBACK_CHOICES = ("keep", "skip")
+# Bodies over this are left out (and said so), never cut: cutting HTML after cleaning it is how stored
+# XSS happens. It is far above any site's own limit, which old comments need not meet.
+MAX_BODY = 100_000
+# Parents looked up lately, by (thread id, id in the file); past this many the oldest are forgotten and
+# looked up in the database again if needed, so memory stays the same whatever the file's size.
+CACHE_SIZE = 20_000
+PROGRESS_EVERY = 500
+ANONYMOUS = "Anonymous"
+COMMENTS = cast(Table, Comment.__table__)
+THREADS = cast(Table, Thread.__table__)
+
+
+class ImportFailed(InvalidInput):
+    """The file is malformed (the message says where) and nothing was written."""
+
+    code = "invalid_import_file"
+
+
+@dataclass(frozen=True)
+class UrlRule:
+    """Page addresses starting with `old` start with `new` instead."""
+
+    old: str
+    new: str
+
+    def apply(self, url):
+        return self.new + url[len(self.old):] if url.startswith(self.old) else None
+
+
+def parse_url_rule(text):
+    """A rule from "OLD→NEW" (or "OLD->NEW"), both absolute http(s) URLs; raises InvalidInput."""
+    for arrow in ("→", "->"):
+        if arrow in text:
+            old, new = (normalise_url(part.strip()) for part in text.split(arrow, 1))
+            break
+    else:
+        raise InvalidInput(f"a URL rule is OLD→NEW (or OLD->NEW), got {text!r}", code="invalid_url_rule")
+    if old is None or new is None:
+        raise InvalidInput(f"both sides of {text!r} must be http or https URLs", code="invalid_url_rule")
+    # Compared normalised (http://OLD.example:80 is http://old.example/), and ending alike, so that
+    # "http://old.example→https://new.example/blog" gives https://new.example/blog/post, not …/blogpost.
+    if old.endswith("/") != new.endswith("/"):
+        new = new + "/" if old.endswith("/") else new.rstrip("/")
+    return UrlRule(old, new)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    # The app's secret key: addresses in the file are kept only as keyed hashes (bans.ip_hash).
+    secret_key: str
+    map_urls: tuple[UrlRule, ...] = ()
+    # Do everything in a transaction that is then rolled back: the summary is exactly what an import would do.
+    dry_run: bool = False
+    pingbacks: str = "keep"  # pingbacks and trackbacks become mentions, or are left out ("skip")
+    base_url: str | None = None  # Isso keeps paths: where they live (default: the site's first origin)
+    # None: one transaction, all or nothing. A number: commit after every that many comments, so a long import
+    # on SQLite lets new comments in between; a failed run leaves what it committed, and a rerun completes it.
+    batch_size: int | None = None
+
+
+@dataclass
+class ImportSummary:
+    kind: str
+    dry_run: bool = False
+    threads_created: int = 0
+    threads_found: int = 0
+    comments: int = 0  # comments and mentions written (on a dry run: that would have been)
+    statuses: Counter = field(default_factory=Counter)  # of those, by status
+    mentions: int = 0
+    skipped: Counter = field(default_factory=Counter)  # reason -> how many records were left out
+    # Replies whose parent is not in the file (or not on the same page): kept, at the top level.
+    orphans: int = 0
+    # Origins of imported pages that the site does not list: the widget there won't show them.
+    foreign_origins: list[str] = field(default_factory=list)
+    batches: int = 0  # commits made before the last one, with batch_size
+
+    def as_dict(self):
+        """The summary as JSON-ready data (for a background job to keep)."""
+        return {"kind": self.kind, "dry_run": self.dry_run, "threads_created": self.threads_created,
+                "threads_found": self.threads_found, "comments": self.comments, "statuses": dict(self.statuses),
+                "mentions": self.mentions, "skipped": dict(self.skipped), "orphans": self.orphans,
+                "foreign_origins": self.foreign_origins}
+
+    def lines(self):
+        """The summary in words, a line each."""
+        shown = [f"{'Dry run, nothing was written: would import' if self.dry_run else 'Imported'} "
+                 f"{self.comments} comments"
+                 + (f" ({', '.join(f'{n} {status}' for status, n in sorted(self.statuses.items()))})"
+                    if self.comments else "")
+                 + (f", {self.mentions} of them mentions" if self.mentions else "") + ".",
+                 f"Threads: {self.threads_created} created, {self.threads_found} found."]
+        if self.skipped:
+            shown.append(f"Skipped: {sum(self.skipped.values())}")
+            shown += [f"  {reason}: {n}" for reason, n in sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0]))]
+        if self.orphans:
+            shown.append(f"Replies to a comment that is not in the file, kept at the top level: {self.orphans}")
+        if self.foreign_origins:
+            shown.append(f"Pages on origins this site does not list (add them, or use --map-url): "
+                         f"{', '.join(self.foreign_origins)}")
+        return shown
+
+
+Progress = Callable[[int, int | None], None]
+
+
+def run_import(kind, source, site, options, progress: Progress | None = None) -> ImportSummary:
+    """Import the comments of `source` (a file path) into `site`; returns what was done.
+
+    `progress(done, total)` is called now and then: bytes read of the file's size, or rows of an Isso
+    database's. Raises ImportFailed, with nothing written, for a malformed file.
+    """
+    if kind not in KINDS:
+        raise InvalidInput(f"unknown import kind {kind!r}; one of {', '.join(KINDS)}", code="invalid_import_kind")
+    if options.pingbacks not in PINGBACK_CHOICES:
+        raise InvalidInput("pingbacks are kept or skipped", code="invalid_pingbacks")
+    base_url = options.base_url or (site.origins[0] if site.origins else None)
+    if kind == "isso" and (base_url is None or normalise_url(base_url) is None):
+        raise InvalidInput("an Isso import needs the site's address (--base-url https://blog.example.com)",
+                           code="missing_base_url")
+    summary = ImportSummary(kind, options.dry_run)
+    writer = _Writer(site, kind, options, summary)
+    report = progress or (lambda done, total: None)
+    try:
+        with _records(kind, source, base_url) as (records, position, total):
+            for number, record in enumerate(records, 1):
+                writer.take(record)
+                if number % PROGRESS_EVERY == 0:
+                    report(position(), total)
+                if options.batch_size and not options.dry_run and writer.since_commit >= options.batch_size:
+                    writer.commit()
+            writer.finish()
+            report(position() if total is None else total, total)
+    except FormatError as error:
+        db.session.rollback()
+        done = (f" The {summary.batches} batches committed before it stay; fix the file and run the import "
+                "again to complete it.") if summary.batches else " Nothing was imported."
+        raise ImportFailed(f"{LABELS[kind]}: {error}.{done}") from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    if options.dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return summary
+
+
+class _Counting(io.RawIOBase):
+    """A file that counts the bytes read from it, for progress."""
+
+    def __init__(self, file):
+        self.file, self.count = file, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        size = self.file.readinto(buffer)
+        self.count += size
+        return size
+
+
+@contextmanager
+def _records(kind, source, base_url):
+    """(records, position(), total) for the source; position and total in bytes, or rows for Isso."""
+    if kind == "isso":
+        total = isso.count(source)
+        seen = [0]
+
+        def counted():
+            for record in isso.read(source, base_url):
+                seen[0] += isinstance(record, Entry)
+                yield record
+        yield counted(), lambda: seen[0], total
+        return
+    reader = {"wordpress": wordpress.read, "disqus": disqus.read, "remark42": remark42.read, "json": parley.read}[kind]
+    try:
+        raw = open(source, "rb")  # noqa: SIM115 - closed below, after the records are read
+    except OSError as error:
+        raise FormatError(f"cannot read {source}: {error.strerror}") from None
+    counting = _Counting(raw)
+    try:
+        yield reader(io.BufferedReader(counting, 256 * 1024)), lambda: counting.count, os.fstat(raw.fileno()).st_size
+    finally:
+        raw.close()
+
+
+def _cut(text, length):
+    return text[:length].strip() if text else text
+
+
+# The columns an import writes; the others keep their defaults.
+COMMENT_COLUMNS = ("thread_id", "parent_id", "root_id", "depth", "status", "kind", "body", "html", "author_name",
+                   "author_email", "author_website", "source_url", "created_at", "edited_at", "likes", "pinned",
+                   "ip_hash", "import_key")
+
+
+class _NewComment:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, compiled once and run on the driver's own cursor.
+
+    An import runs it hundreds of thousands of times, and SQLAlchemy's work on each call would cost more
+    than the database's. Values still go through each column type's bind processor, so they are stored
+    exactly as the ORM stores them (SQLite's datetime text, say). No row back: it was there already.
+    """
+
+    def __init__(self):
+        dialect = db.session.get_bind().dialect
+        insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+        # The model's own defaults for the other columns (Core would fill them in at execution, which this skips).
+        self.defaults = {column.name: column.default.arg for column in COMMENTS.c  # type: ignore[attr-defined]
+                         if column.name not in COMMENT_COLUMNS and column.default is not None
+                         and column.default.is_scalar}
+        names = (*COMMENT_COLUMNS, *self.defaults)
+        statement = (insert(COMMENTS)
+                     .values({name: bindparam(name, type_=COMMENTS.c[name].type) for name in names})
+                     .on_conflict_do_nothing(index_elements=["thread_id", "import_key"]).returning(COMMENTS.c.id))
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.order = compiled.positiontup  # None for named parameter styles (psycopg's)
+        self.processors = {name: processor for name, bind in compiled.binds.items()
+                           if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+        self.cursor: Any = None
+        self.connection: Any = None
+
+    def run(self, values):
+        values = self.defaults | values
+        for name, process in self.processors.items():
+            values[name] = process(values[name])
+        # The session's own connection, so the row is in its transaction; a new one after a commit, maybe.
+        connection = db.session.connection().connection.driver_connection
+        if connection is not self.connection:
+            self.connection, self.cursor = connection, connection.cursor()  # type: ignore[union-attr]
+        self.cursor.execute(self.sql, tuple(values[name] for name in self.order) if self.order else values)
+        found = self.cursor.fetchone()
+        return found[0] if found else None
+
+
+class _Writer:
+    """Writes the records of one import, keeping in memory only what stays small."""
+
+    def __init__(self, site, kind, options, summary):
+        self.site_id, self.origins = site.id, set(site.origins or [])
+        self.prefix, self.options, self.summary = KEY_PREFIX[kind], options, summary
+        self.pages: dict[str, Page | int | None] = {}  # ref in the file -> its page, then its thread id
+        self.bumped: set[int] = set()
+        # (thread id, id in the file) -> (comment id, root id, depth), a bounded cache.
+        self.known: dict[tuple[int, str], tuple[int, int, int]] = {}
+        # (thread id, parent's id in the file) -> replies stored before it, at the top level for now.
+        self.waiting: dict[tuple[int, str], list[int]] = {}
+        self.new_roots: list[int] = []  # top-level comments whose root_id is yet to be set to their id
+        self.since_commit = 0
+        self.insert_comment = _NewComment()
+        self.insert_thread = THREADS.insert().returning(THREADS.c.id)
+        self.find_parent = (db.select(COMMENTS.c.id, func.coalesce(COMMENTS.c.root_id, COMMENTS.c.id), COMMENTS.c.depth)
+                            .where(COMMENTS.c.thread_id == bindparam("thread"),
+                                   COMMENTS.c.import_key == bindparam("key")))
+
+    # Records -------------------------------------------------------------------------------------
+
+    def take(self, record):
+        if isinstance(record, Note):
+            self.summary.skipped[record.reason] += 1
+        elif isinstance(record, Page):
+            self.pages[record.ref] = record
+            if record.keep_empty:
+                self._thread(record.ref)
+        else:
+            self._entry(record)
+
+    def _entry(self, entry: Entry):
+        skip = entry.skip
+        if skip is None and entry.kind == "mention" and self.options.pingbacks == "skip":
+            skip = "pingback or trackback (--pingbacks skip)"
+        if skip is None and len(entry.html or entry.markdown or entry.source_title or "") > MAX_BODY:
+            skip = f"body over {MAX_BODY:,} characters"
+        if skip is None and len(f"{self.prefix}:{entry.ref}") > 200:
+            skip = "id too long to keep"
+        row = None
+        if skip is None:
+            row, skip = self._row(entry)
+        thread_id = None
+        if skip is None:
+            thread_id, skip = self._thread(entry.page_ref, entry.created_at)
+        if skip is not None or row is None or thread_id is None:
+            self.summary.skipped[skip or "left out"] += 1
+            return
+        parent = None
+        parent_ref = entry.parent_ref if entry.kind == "comment" else None
+        if parent_ref is not None:
+            parent = self._parent(thread_id, parent_ref)
+        row.update(thread_id=thread_id, import_key=f"{self.prefix}:{entry.ref}", parent_id=parent and parent[0],
+                   root_id=parent and parent[1], depth=parent[2] + 1 if parent else 1)
+        if parent is not None:
+            row["pinned"] = False  # only top-level comments are pinned
+        new_id = self.insert_comment.run(row)
+        if new_id is None:
+            self.summary.skipped["already imported"] += 1
+            return
+        root, depth = (parent[1], parent[2] + 1) if parent else (new_id, 1)
+        if parent is None:
+            self.new_roots.append(new_id)
+            if parent_ref is not None:
+                self.waiting.setdefault((thread_id, parent_ref), []).append(new_id)
+        self._remember((thread_id, entry.ref), (new_id, root, depth))
+        for child in self.waiting.pop((thread_id, entry.ref), []):
+            self._adopt(thread_id, child, new_id, root, depth)
+        if thread_id not in self.bumped:
+            self.bumped.add(thread_id)
+            db.session.execute(update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1))
+        self.summary.comments += 1
+        self.summary.statuses[row["status"]] += 1
+        self.summary.mentions += row["kind"] == "mention"
+        self.since_commit += 1
+        if len(self.new_roots) >= 1000:
+            self._set_roots()
+
+    def _row(self, entry):
+        """The comment's columns from the record, cleaned; or (None, why it is left out)."""
+        status = entry.status if entry.status in COMMENT_STATUSES else "pending"
+        row = {"status": status, "kind": entry.kind, "created_at": entry.created_at, "edited_at": entry.edited_at,
+               "likes": max(0, min(entry.likes, MAX_ID)), "pinned": entry.pinned and status == "approved",
+               "ip_hash": bans.ip_hash(self.options.secret_key, entry.ip) if entry.ip else None,
+               "source_url": None}
+        if entry.kind == "mention":
+            source: str = (entry.source_url or "").strip()
+            if len(source) > 2048 or not is_web_url(source):
+                return None, "mention without a web address"
+            title = _cut(names.clean(entry.source_title or ""), 300) or urlsplit(source).hostname or source
+            html = markup.from_html(entry.html or f'<p><a href="{escape(source)}">{escape(title)}</a></p>')
+            row.update(source_url=source, body=title, author_email=None, html="" if status == "deleted" else html,
+                       author_name=_cut(names.clean(entry.author_name or ""), 100) or urlsplit(source).hostname,
+                       author_website=entry.author_website if _website(entry.author_website) else origin_of(source))
+            return row, None
+        if entry.html is not None:
+            html = markup.from_html(entry.html)
+            body = entry.markdown if entry.markdown is not None else markup.text_of(html)
+        else:
+            body = entry.markdown or ""
+            html = markup.render(body)
+        if status != "deleted" and not (body.strip() and html):
+            return None, "empty body"
+        name = _cut(names.clean(entry.author_name or ""), 100)
+        email = (entry.author_email or "").strip()
+        row.update(body=body, html="" if status == "deleted" else html,
+                   author_name=name or (None if status == "deleted" else ANONYMOUS),
+                   author_email=email if len(email) <= 254 and is_email(email) else None,
+                   author_website=entry.author_website.strip() if _website(entry.author_website) else None)
+        return row, None
+
+    # Threads -------------------------------------------------------------------------------------
+
+    def _thread(self, ref, first_comment_at=None):
+        """(thread id, None) for a page of the file, made or found on first use; or (None, why not).
+
+        A new thread is as old as its page, when the file says, else as its first comment: the site's
+        close_after_days counts from then, as the old system did."""
+        page = self.pages.get(ref)
+        if isinstance(page, int):
+            return page, None
+        if page is None:
+            return None, "its page is not in the file"
+        url = normalise_url(page.url) if page.url else None
+        if page.url and url is None:
+            return None, "its page's address is not an http(s) URL"
+        mapped = url and self._map(url)
+        key = page.key
+        if mapped and (key is None or key == digest(f"url:{url}")):
+            key, mapped = thread_key(url=mapped)
+        if key is None or (mapped and len(mapped) > 2048):
+            return None, "its page has no usable address"
+        found = db.session.execute(db.select(THREADS.c.id, THREADS.c.title)
+                                   .where(THREADS.c.site_id == self.site_id, THREADS.c.key == key)).first()
+        title = _cut(" ".join((page.title or "").split()), 300) or None
+        if found is not None:
+            thread_id = found.id
+            self.summary.threads_found += 1
+            if found.title is None and title:
+                db.session.execute(update(Thread).where(Thread.id == thread_id).values(title=title))
+        else:
+            thread_id = db.session.execute(self.insert_thread, {
+                "site_id": self.site_id, "key": key, "url": mapped, "url_hash": mapped and digest(mapped),
+                "title": title, "locked": page.locked,
+                "created_at": page.created_at or first_comment_at or utcnow()}).scalar()
+            self.summary.threads_created += 1
+        origin = mapped and origin_of(mapped)
+        if origin and origin not in self.origins and origin not in self.summary.foreign_origins \
+                and len(self.summary.foreign_origins) < 10:
+            self.summary.foreign_origins.append(origin)
+        self.pages[ref] = thread_id
+        return thread_id, None
+
+    def _map(self, url):
+        for rule in self.options.map_urls:
+            if (mapped := rule.apply(url)) is not None:
+                return normalise_url(mapped) or url
+        return url
+
+    # Replies -------------------------------------------------------------------------------------
+
+    def _remember(self, key, value):
+        self.known[key] = value
+        if len(self.known) > CACHE_SIZE:
+            del self.known[next(iter(self.known))]
+
+    def _parent(self, thread_id, ref):
+        """(id, root id, depth) of the comment with this id in the file on this thread, or None."""
+        found = self.known.get((thread_id, ref))
+        if found is None:
+            row = db.session.execute(self.find_parent, {"thread": thread_id, "key": f"{self.prefix}:{ref}"}).first()
+            found = tuple(row) if row is not None else None
+        return found
+
+    def _adopt(self, thread_id, child, parent, root, depth):
+        """Hang a reply stored before its parent (at the top level) under it, with the replies it has since."""
+        if root == child:
+            self.summary.orphans += 1  # the parent is the reply's own descendant: a loop in the file
+            return
+        self._set_roots()
+        # Everything under the reply has it as its root: one statement moves the whole branch.
+        db.session.execute(update(COMMENTS).where(COMMENTS.c.thread_id == thread_id, COMMENTS.c.root_id == child)
+                           .values(root_id=root, depth=COMMENTS.c.depth + depth))
+        db.session.execute(update(COMMENTS).where(COMMENTS.c.id == child).values(parent_id=parent, pinned=False))
+        self.known.clear()  # cached roots and depths under the reply are stale now
+
+    def _set_roots(self):
+        if self.new_roots:
+            db.session.execute(update(COMMENTS).where(COMMENTS.c.id.in_(self.new_roots)).values(root_id=COMMENTS.c.id))
+            self.new_roots = []
+
+    # Ends ----------------------------------------------------------------------------------------
+
+    def commit(self):
+        self._set_roots()
+        db.session.commit()
+        self.summary.batches += 1
+        self.since_commit = 0
+
+    def finish(self):
+        self._set_roots()
+        # Whoever still waits has no parent in the file (or a loop): they stay at the top level.
+        self.summary.orphans += sum(len(children) for children in self.waiting.values())
+        self.waiting.clear()
+
+
+def _website(value):
+    value = (value or "").strip()
+    return bool(value) and len(value) <= 500 and is_web_url(value)
+
