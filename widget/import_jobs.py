@@ -32,7 +32,7 @@ SOURCES = {
               "ends in .gz).",
     "isso": "Isso's database: the SQLite file its configuration names as dbpath, often comments.db.",
     "remark42": "A Remark42 backup (backup-SITE-DATE.gz in its backup folder) or export, compressed or not.",
-    "json": "A Parley export (.jsonl), downloaded below from this server or another.",
+    "json": "A Parley export (.jsonl), as Export on this page downloads it, here or on another server.",
 }
 ACTIVE = ("waiting", "running", "retrying")
 STATES = {"waiting": "Waiting", "running": "Running", "retrying": "Will retry", "done": "Done",
