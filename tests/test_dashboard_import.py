@@ -373,6 +373,15 @@ def test_an_import_that_keeps_stopping_is_given_up_and_its_file_deleted(app, own
     assert answer["state"] == "failed" and "RuntimeError" in answer["text"] and uploads() == []
 
 
+def test_an_upload_gone_from_the_server_fails_without_naming_where_it_was(app, owner, uploads, tmp_path):
+    job_id = queued(upload(owner, map_from=OLD, map_to=NEW))
+    (tmp_path / "uploads" / uploads()[0]).unlink()
+    worker.run_pending(app)
+    answer = status(owner, job_id)
+    assert answer["state"] == "failed"
+    assert answer["text"] == "Failed: The uploaded file is not on the server any more: upload it again."
+
+
 # Export -----------------------------------------------------------------------------------------
 
 def test_the_export_downloads_what_flask_export_writes(app, owner, runner):

@@ -151,6 +151,8 @@ def run_job(job, secret_key, folder, lease_seconds):
     if job.attempts > ATTEMPTS:
         _discard(path)
         raise outbox.GiveUp(f"The import stopped {ATTEMPTS} times without finishing; the server's log says why.")
+    if not path.is_file():  # (a worker that does not see the web servers' IMPORT_FOLDER, say)
+        raise outbox.GiveUp("The uploaded file is not on the server any more: upload it again.")
     site = db.session.get(Site, job.site_id)
     dry_run = payload["dry_run"]
     options = imports.ImportOptions(
@@ -210,7 +212,8 @@ def _discard(path):
 def describe(job, now=None):
     """What the dashboard shows of an import, as JSON-ready data (the page and its polling share it)."""
     payload = job.payload
-    state = _state(job, now or utcnow())
+    now = now or utcnow()
+    state = _state(job, now)
     progress = payload.get("progress") if state == "running" else None
     percent = None
     if progress and progress["total"]:
@@ -220,7 +223,7 @@ def describe(job, now=None):
         "state_label": "Checked" if state == "done" and payload["dry_run"] else STATES[state],
         "kind": payload["kind"], "label": imports.LABELS[payload["kind"]], "file_name": payload["file_name"],
         "size": payload["size"], "size_text": size_text(payload["size"]), "dry_run": payload["dry_run"],
-        "progress": progress, "percent": percent, "text": _text(job, state, progress, percent),
+        "progress": progress, "percent": percent, "text": _text(job, state, progress, percent, now),
         "lines": (payload.get("lines") or []) if state == "done" else [],
         "created_at": _iso(job.created_at), "finished_at": _iso(job.finished_at),
     }
@@ -234,13 +237,14 @@ def _state(job, now):
     return "retrying" if job.attempts else "waiting"
 
 
-def _text(job, state, progress, percent):
+def _text(job, state, progress, percent, now):
     """The one line that says where the import is (read out by screen readers as it changes)."""
     payload = job.payload
     if state == "waiting":
         return "Waiting to start."
     if state == "retrying":
-        return f"{job.result or 'Interrupted.'} Next try after {job.run_at:%H:%M} UTC."
+        when = f"Next try after {job.run_at:%H:%M} UTC." if job.run_at > now else "It is taken up again shortly."
+        return f"{job.result or 'Interrupted.'} {when}"
     if state == "failed":
         return f"Failed: {job.result or 'no reason was given.'}"
     if state == "done":
