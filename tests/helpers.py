@@ -69,3 +69,32 @@ def seed_chain(app, site_public_id, length, url="https://blog.example.com/posts/
             for n, comment_id in enumerate(ids)])
         db.session.commit()
         return ids
+
+
+def write_wxr(path, posts, per_post, origin="https://blog.example.com"):
+    """A WordPress export of `posts` posts with `per_post` approved comments each, every third a reply."""
+    with open(path, "w", encoding="utf-8") as out:
+        out.write('<?xml version="1.0" encoding="UTF-8" ?>\n<rss version="2.0" '
+                  'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+                  'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/1.2/">\n'
+                  f"<channel>\n<title>Generated</title>\n<link>{origin}</link>\n<wp:wxr_version>1.2</wp:wxr_version>\n")
+        number = 0
+        for post in range(1, posts + 1):
+            out.write(f"<item><title><![CDATA[Post {post}]]></title><link>{origin}/posts/{post}/</link>"
+                      f"<wp:post_id>{post}</wp:post_id><wp:post_date_gmt>2015-01-01 00:00:00</wp:post_date_gmt>"
+                      "<wp:post_type>post</wp:post_type><wp:status>publish</wp:status>\n")
+            first = number + 1
+            for _ in range(per_post):
+                number += 1
+                parent = number - 1 if number % 3 == 0 and number > first else 0
+                out.write(f"<wp:comment><wp:comment_id>{number}</wp:comment_id>"
+                          f"<wp:comment_author><![CDATA[Reader {number % 50}]]></wp:comment_author>"
+                          f"<wp:comment_author_email>reader{number % 50}@example.org</wp:comment_author_email>"
+                          f"<wp:comment_date_gmt>2016-01-01 10:00:00</wp:comment_date_gmt>"
+                          f"<wp:comment_content><![CDATA[<p>Comment {number}: sourdough &amp; rye, "
+                          f"kneaded and proofed overnight.</p>]]></wp:comment_content>"
+                          "<wp:comment_approved>1</wp:comment_approved><wp:comment_type></wp:comment_type>"
+                          f"<wp:comment_parent>{parent}</wp:comment_parent></wp:comment>\n")
+            out.write("</item>\n")
+        out.write("</channel>\n</rss>\n")
+    return path

@@ -1,4 +1,5 @@
 """Who may reach what on the dashboard: a CSRF token on every form, and each role kept to its own sites."""
+import io
 import re
 
 import pytest
@@ -92,11 +93,15 @@ def test_api_needs_no_csrf_token(post):
 # Roles: a moderator of one site cannot touch another ---------------------------------------------------
 
 @pytest.fixture
-def two_sites(app, admin, client, runner):
+def two_sites(app, admin, client, runner, tmp_path):
     """Site blog (with a moderator, mod@example.com) and site other, each with comments and records."""
     runner.invoke(args=["site", "add", "other", "--name", "Other", "--origin", OTHER_ORIGIN])
     runner.invoke(args=["site", "set", "other", "moderation", "all"])
     _populate(app, admin, client)
+    app.config["IMPORT_FOLDER"] = str(tmp_path / "uploads")
+    upload = {"kind": "json", "file": (io.BytesIO(b"{}\n"), "x.jsonl")}
+    imported = submit(admin, "/dashboard/sites/other/import", upload, content_type="multipart/form-data")
+    assert imported.status_code == 303, imported.get_data(as_text=True)[:2000]
     other_comment = comment_on(client, "other site's comment", url=OTHER_PAGE, site="other", origin=OTHER_ORIGIN)
     submit(admin, f"/dashboard/sites/other/people/{other_comment['id']}/ban",
            {"kind": "email", "reason": "other site's ban", "days": "7"})
@@ -109,7 +114,7 @@ def two_sites(app, admin, client, runner):
 
 def _other_site_ids(app):
     from widget.extensions import db
-    from widget.models import Ban, Comment, Invitation, Membership, Site, Thread
+    from widget.models import Ban, Comment, Invitation, Job, Membership, Site, Thread
 
     with app.app_context():
         other = db.session.scalar(db.select(Site).where(Site.public_id == "other"))
@@ -121,6 +126,7 @@ def _other_site_ids(app):
             "member_id": db.session.scalar(db.select(Membership.id).where(Membership.site_id == other.id)),
             "invitation_id": db.session.scalar(db.select(Invitation.id).where(Invitation.site_id == other.id,
                                                                               Invitation.accepted_at.is_(None))),
+            "job_id": db.session.scalar(db.select(Job.id).where(Job.site_id == other.id, Job.kind == "import")),
         }
 
 

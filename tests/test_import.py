@@ -349,6 +349,22 @@ def test_resumable_batches_keep_what_they_committed_and_a_rerun_completes(app, r
     assert comments["wordpress:104"]["root_id"] == comments["wordpress:101"]["id"]
 
 
+def test_a_rerun_in_batches_commits_as_it_goes_though_it_adds_nothing(app, site):
+    # Skipped comments count toward a batch: a long rerun lets other writers in, and a background job renews
+    # its lease with each commit.
+    from conftest import SECRET
+
+    from widget import imports, sites
+
+    with app.app_context():
+        options = imports.ImportOptions(secret_key=SECRET, map_urls=(imports.parse_url_rule(MOVE),))
+        imports.run_import("wordpress", WXR, sites.get_site("blog"), options)
+        again = imports.run_import("wordpress", WXR, sites.get_site("blog"),
+                                   imports.ImportOptions(**{**vars(options), "batch_size": 2}))
+    assert again.comments == 0 and again.skipped["already imported"] == 10
+    assert again.batches >= 5
+
+
 # Disqus --------------------------------------------------------------------------------------
 
 def test_disqus_threads_replies_deleted_and_spam(app, runner, site, read):
@@ -489,6 +505,18 @@ def test_an_isso_database_of_another_shape_names_what_it_lacks(runner, site, tmp
     assert result.exit_code != 0 and "table 'comments' lacks author, created" in result.output
 
 
+def test_an_isso_database_whose_comments_are_a_view_is_refused(runner, site, tmp_path):
+    # A view runs a query of the file's author's choosing on every read (one that never ends, say).
+    trap = tmp_path / "trap.db"
+    with sqlite3.connect(trap) as connection:
+        connection.execute("CREATE TABLE threads (id INTEGER PRIMARY KEY, uri VARCHAR, title VARCHAR)")
+        connection.execute("CREATE VIEW comments AS SELECT id AS tid, id, NULL AS parent, 0 AS created, "
+                           "NULL AS modified, 1 AS mode, '' AS remote_addr, title AS text, NULL AS author, "
+                           "NULL AS email, NULL AS website, 0 AS likes FROM threads")
+    result = run(runner, "isso", trap)
+    assert result.exit_code != 0 and "not an Isso database: 'comments' is a view, not a table" in result.output
+
+
 # Remark42 ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("compressed", [False, True], ids=["plain", "gzip"])
@@ -544,6 +572,17 @@ def test_a_truncated_gzip_backup_is_refused(app, runner, site, tmp_path):
     result = run(runner, "remark42", source)
     assert result.exit_code != 0 and "cut short or damaged" in result.output
     assert table_sizes(app) == (0, 0, 0)
+
+
+def test_a_compressed_line_too_long_to_hold_is_refused_before_it_fills_the_memory(runner, site, tmp_path):
+    bomb = tmp_path / "backup.gz"
+    with gzip.open(bomb, "wb") as packed:
+        packed.write(b'{"version": 1, "padding": "')
+        for _ in range(17):
+            packed.write(b"a" * 2**20)
+    assert bomb.stat().st_size < 100_000
+    result = run(runner, "remark42", bomb)
+    assert result.exit_code != 0 and "line 1: longer than 16 MB, which no export has" in result.output
 
 
 # The service the dashboard runs --------------------------------------------------------------

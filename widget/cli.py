@@ -271,8 +271,9 @@ def _import_options(command):
         click.option("--dry-run", is_flag=True, help="Read and check everything, write nothing, and say what "
                                                      "would have been imported."),
         click.option("--batch-size", type=click.IntRange(min=1), metavar="N",
-                     help="Commit every N comments instead of once at the end (resumable: a rerun skips what "
-                          "was committed). On SQLite this lets new comments in during a long import."),
+                     help="Commit every N comments read (imported or skipped) instead of once at the end "
+                          "(resumable: a rerun skips what was committed). On SQLite this lets new comments in "
+                          "during a long import."),
     ]
     for option in reversed(options):
         command = option(command)

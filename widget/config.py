@@ -97,6 +97,11 @@ class Config:
     # unless this is true (an intranet install, a test); checked after DNS resolution.
     ALLOW_PRIVATE_TARGETS = False
     OUTBOUND_TIMEOUT_SECONDS = 10
+    # Imports uploaded in the dashboard: the largest file taken, and the folder where each waits for its job
+    # (by default "imports" in the instance folder; a `flask worker` on another machine must see the same
+    # folder). A file is deleted when its import ends.
+    IMPORT_MAX_BYTES = 256 * 1024 * 1024
+    IMPORT_FOLDER = None
     # How long an invitation link to become a site's owner or moderator stays valid.
     INVITATION_DAYS = 7
 

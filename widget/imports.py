@@ -88,8 +88,9 @@ class ImportOptions:
     dry_run: bool = False
     pingbacks: str = "keep"  # pingbacks and trackbacks become mentions, or are left out ("skip")
     base_url: str | None = None  # Isso keeps paths: where they live (default: the site's first origin)
-    # None: one transaction, all or nothing. A number: commit after every that many comments, so a long import
-    # on SQLite lets new comments in between; a failed run leaves what it committed, and a rerun completes it.
+    # None: one transaction, all or nothing. A number: commit after every that many comments read (imported or
+    # skipped), so a long import on SQLite lets new comments in between; a failed run leaves what it committed,
+    # and a rerun completes it.
     batch_size: int | None = None
 
 
@@ -293,6 +294,9 @@ class _Writer:
     # Records -------------------------------------------------------------------------------------
 
     def take(self, record):
+        # Every comment read counts toward a batch, skipped ones too: a rerun that finds them all there
+        # still commits as it goes, letting other writers in (and a background job renew its lease).
+        self.since_commit += not isinstance(record, Page)
         if isinstance(record, Note):
             self.summary.skipped[record.reason] += 1
         elif isinstance(record, Page):
@@ -345,7 +349,6 @@ class _Writer:
         self.summary.comments += 1
         self.summary.statuses[row["status"]] += 1
         self.summary.mentions += row["kind"] == "mention"
-        self.since_commit += 1
         if len(self.new_roots) >= 1000:
             self._set_roots()
 

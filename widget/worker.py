@@ -1,5 +1,6 @@
 """The outbox's sender: claims due jobs and does them (renders and sends emails, delivers webhooks,
-checks Webmentions), in a thread of each server process or as `flask --app app worker`."""
+checks Webmentions, runs imports uploaded in the dashboard), in a thread of each server process or as
+`flask --app app worker`."""
 import logging
 import os
 import threading
@@ -9,7 +10,7 @@ from flask import g, render_template, url_for
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from . import notifications, outbox, webhooks, webmentions
+from . import import_jobs, notifications, outbox, webhooks, webmentions
 from .emails import Letter, SmtpConnection, SmtpRefused, SmtpSettings, SmtpUnavailable, compose
 from .extensions import db
 from .i18n import translate
@@ -150,8 +151,14 @@ def _webmention(app, job, _smtp):
                               timeout=float(app.config["OUTBOUND_TIMEOUT_SECONDS"]))
 
 
+def _import(app, job, _smtp):
+    folder = import_jobs.upload_folder(app.config["IMPORT_FOLDER"], app.instance_path)
+    return import_jobs.run_job(job, secret_key=app.secret_key, folder=folder,
+                               lease_seconds=float(app.config["OUTBOX_LEASE_SECONDS"]))
+
+
 HANDLERS = {"email": _send_email, "published": _published, "held": _held, "digest": _digest,
-            "webhook": _webhook, "webmention": _webmention}
+            "webhook": _webhook, "webmention": _webmention, import_jobs.KIND: _import}
 RETRY = (outbox.Retry, SmtpUnavailable, Unreachable)
 GIVE_UP = (outbox.GiveUp, SmtpRefused, Refused)
 

@@ -185,6 +185,151 @@
     send(form, event.submitter.value);
   });
 
+  // Import & export --------------------------------------------------------------------------
+  // The form shows the options of the kind chosen, and uploads with its own progress bar; each
+  // import waiting or running asks the server how it is doing every second until it ends.
+  var importForm = document.getElementById("import-form");
+  var STATUS_CLASSES = { done: "status-approved", failed: "status-spam" };
+
+  function megabytes(count) {
+    return (count / 1048576).toFixed(count < 10485760 ? 1 : 0) + " MB";
+  }
+
+  function showKind(kind) {
+    importForm.querySelectorAll("[data-kinds]").forEach(function (part) {
+      part.hidden = part.dataset.kinds.split(" ").indexOf(kind) < 0;
+    });
+    importForm.querySelectorAll("[data-source]").forEach(function (part) {
+      part.hidden = !!kind && part.dataset.source !== kind;
+    });
+  }
+
+  function showUploadErrors(message, errors) {
+    importForm.querySelectorAll(".field-error").forEach(function (span) {
+      var key = span.id.replace(/^err-/, "");
+      span.textContent = (errors && errors[key]) || "";
+      span.hidden = !span.textContent;
+      importForm.querySelectorAll('[aria-describedby~="' + span.id + '"]').forEach(function (field) {
+        if (span.hidden) { field.removeAttribute("aria-invalid"); } else { field.setAttribute("aria-invalid", "true"); }
+      });
+    });
+    var banner = document.getElementById("import-errors");
+    banner.textContent = errors && Object.keys(errors).length ? "Nothing was imported: see below." : message;
+    banner.hidden = false;
+  }
+
+  function upload(event) {
+    var file = importForm.querySelector("input[type=file]").files[0];
+    var limit = Number(importForm.dataset.maxBytes);
+    if (file && limit && file.size > limit) {
+      event.preventDefault();
+      showUploadErrors("", { file: "The file is larger than " + importForm.dataset.maxSize +
+        ", the most this server takes. Its administrator can import it with the command line." });
+      return;
+    }
+    if (!window.XMLHttpRequest || !window.FormData) return;  // the browser posts the form itself
+    event.preventDefault();
+    var button = document.getElementById("import-submit");
+    var box = document.getElementById("upload-progress");
+    var bar = document.getElementById("upload-bar");
+    var text = document.getElementById("upload-text");
+    var request = new XMLHttpRequest();
+    button.disabled = true;
+    box.hidden = false;
+    bar.removeAttribute("value");
+    text.textContent = "Uploading…";
+    request.upload.addEventListener("progress", function (progress) {
+      if (!progress.lengthComputable) return;
+      var percent = Math.floor(progress.loaded * 100 / progress.total);
+      bar.value = percent;
+      text.textContent = "Uploading: " + megabytes(progress.loaded) + " of " + megabytes(progress.total) +
+        " (" + percent + "%).";
+    });
+    request.addEventListener("load", function () {
+      var body = null;
+      try { body = JSON.parse(request.responseText); } catch (e) { body = null; }
+      if (request.status === 201 && body && body.location) {
+        text.textContent = "Uploaded. Opening its progress…";
+        var target = new URL(body.location, window.location.href);
+        if (target.pathname === window.location.pathname && target.search === window.location.search) {
+          window.location.hash = target.hash;  // only the #fragment differs: that alone would not load the page
+          window.location.reload();
+        } else {
+          window.location.assign(target.href);
+        }
+        return;
+      }
+      button.disabled = false;
+      box.hidden = true;
+      showUploadErrors(body && body.error ? body.error.message : "The upload failed (HTTP " + request.status + ").",
+        body && body.errors);
+    });
+    request.addEventListener("error", function () {
+      button.disabled = false;
+      box.hidden = true;
+      showUploadErrors("The upload failed: the connection to the server broke. Try again.", null);
+    });
+    request.open("POST", importForm.getAttribute("action"));
+    request.setRequestHeader("Accept", "application/json");
+    request.send(new FormData(importForm));
+  }
+
+  if (importForm) {
+    var kindSelect = document.getElementById("import-kind");
+    showKind(kindSelect.value);
+    kindSelect.addEventListener("change", function () { showKind(kindSelect.value); });
+    importForm.addEventListener("submit", upload);
+  }
+
+  function showImport(item, job) {
+    var state = item.querySelector("[data-part=state]");
+    state.textContent = job.state_label;
+    state.className = "status " + (STATUS_CLASSES[job.state] || "status-pending");
+    item.className = "import-job state-" + job.state;
+    var bar = item.querySelector("[data-part=bar]");
+    bar.hidden = !job.active;
+    if (job.percent === null) { bar.removeAttribute("value"); } else { bar.value = job.percent; }
+    var text = item.querySelector("[data-part=text]");
+    if (text.textContent !== job.text) text.textContent = job.text;  // unchanged text is not read out again
+    var list = item.querySelector("[data-part=lines]");
+    list.textContent = "";
+    job.lines.forEach(function (line) {
+      var entry = document.createElement("li");
+      entry.textContent = line.trim();
+      if (/^\s/.test(line)) entry.className = "sub";
+      list.appendChild(entry);
+    });
+    list.hidden = !job.lines.length;
+  }
+
+  function watchImport(item) {
+    var failures = 0;
+    function poll() {
+      fetch(item.dataset.statusUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(function (job) {
+          failures = 0;
+          showImport(item, job);
+          if (job.active) setTimeout(poll, 1000);
+        })
+        .catch(function () {
+          failures += 1;
+          if (failures < 5) {
+            setTimeout(poll, 3000);
+          } else {
+            item.querySelector("[data-part=text]").textContent =
+              "This page lost touch with the server: reload it to see how the import is doing.";
+          }
+        });
+    }
+    setTimeout(poll, 1000);
+  }
+
+  document.querySelectorAll(".import-job[data-status-url]").forEach(watchImport);
+
   // Keyboard shortcuts -----------------------------------------------------------------------
   if (!document.body.classList.contains("has-shortcuts")) return;
 

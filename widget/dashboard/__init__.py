@@ -1,9 +1,9 @@
 """The moderation dashboard, /dashboard: first-party pages behind a session login, CSRF-checked forms."""
-from flask import Blueprint, g, redirect, request, session, url_for
+from flask import Blueprint, current_app, g, redirect, request, session, url_for
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import staff
 from ..errors import ParleyError, error_json
@@ -13,25 +13,53 @@ from ..web.headers import DASHBOARD_POLICY, secure_html
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# Forms that take a file, and the setting that bounds it; every other body keeps MAX_CONTENT_LENGTH.
+UPLOADS = {"dashboard.import_page": "IMPORT_MAX_BYTES"}
 
 login_manager.blueprint_login_views = {"dashboard": "dashboard.login"}
 login_manager.login_message = "Please log in to open that page."
 login_manager.login_message_category = "info"
 
 
+def _session_account():
+    """The dashboard account of this session; None when logged out, or ended elsewhere (password changed,
+    "log out everywhere"), or no longer a member of anything."""
+    if not current_user.is_authenticated:
+        return None
+    account = staff.account_of(current_user)
+    if (account is None or session.get("dashboard_epoch") != account.session_epoch
+            or not staff.dashboard_allowed(account)):
+        return None
+    return account
+
+
+@bp.before_app_request
+def allow_uploads():
+    """A form that takes a file may send more than MAX_CONTENT_LENGTH, if the sender may use it there.
+
+    An app-wide hook, so that it runs before anything reads the body (the NUL guard does, for every form);
+    anyone else's large body is refused before it is read.
+    """
+    upload = UPLOADS.get(request.endpoint or "")
+    if upload and request.method == "POST":
+        if access.may_manage((request.view_args or {}).get("site_id"), _session_account()):
+            request.max_content_length = current_app.config[upload]
+
+
 @bp.before_request
 def check_request():
-    if request.method not in SAFE_METHODS:
-        csrf.protect()  # every form and action carries the session's token, or is refused with 400
     # Who is acting, read once here and passed on by every check and view of this request.
-    g.account = account = staff.account_of(current_user) if current_user.is_authenticated else None
-    if current_user.is_authenticated:
-        # Ended elsewhere (password changed, "log out everywhere"), or no longer a member of anything.
-        if (account is None or session.get("dashboard_epoch") != account.session_epoch
-                or not staff.dashboard_allowed(account)):
-            logout_user()
-            session.pop("dashboard_epoch", None)
-            g.account = None
+    g.account = _session_account()
+    if current_user.is_authenticated and g.account is None:
+        logout_user()
+        session.pop("dashboard_epoch", None)
+    if request.method not in SAFE_METHODS:
+        try:
+            csrf.protect()  # every form and action carries the session's token, or is refused with 400
+        except RequestEntityTooLarge:
+            if request.endpoint not in UPLOADS:
+                raise
+            g.upload_too_large = True  # the form says so; nothing was read, so the view does nothing else
 
 
 @bp.after_request
@@ -81,4 +109,14 @@ def http_error(error):
     return _error_page(error.code or 500, error.name, error.description or error.name)
 
 
-from . import account_views, moderation_views, people_views, reader_views, site_views, webhook_views  # noqa: E402,F401  (routes register on bp)
+# The views register their routes on bp; check_request uses access.
+from . import (  # noqa: E402,F401
+    access,
+    account_views,
+    import_views,
+    moderation_views,
+    people_views,
+    reader_views,
+    site_views,
+    webhook_views,
+)

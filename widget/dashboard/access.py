@@ -21,6 +21,15 @@ def site_for(public_id, need="moderate"):
     return site
 
 
+def may_manage(public_id, account):
+    """Whether the account may manage the site with this id; False for no such site. Never raises."""
+    if account is None or not isinstance(public_id, str) or len(public_id) > 40:
+        return False
+    site = db.session.scalar(db.select(Site).where(Site.public_id == public_id))
+    role = memberships.role_on(account, site)
+    return role is not None and memberships.RANK[role] >= memberships.RANK[memberships.NEEDS["manage"]]
+
+
 def current_account():
     """The acting dashboard account, loaded once per request by the blueprint (None when logged out)."""
     return g.get("account")

@@ -33,7 +33,12 @@ def _open(path):
     except sqlite3.DatabaseError as error:
         connection.close()
         raise FormatError(f"not an Isso database: {path.name} is not a SQLite database ({error})") from None
+    # A view could make every read run a query of the file's author's choosing, forever if they like.
+    kinds = dict(connection.execute("SELECT name, type FROM sqlite_master WHERE name IN ('threads', 'comments')"))
     for name, needed in COLUMNS.items():
+        if kinds.get(name, "table") != "table":
+            connection.close()
+            raise FormatError(f"not an Isso database: {name!r} is a {kinds[name]}, not a table")
         if missing := needed - tables[name]:
             connection.close()
             what = f"no table {name!r}" if not tables[name] else f"table {name!r} lacks {', '.join(sorted(missing))}"
