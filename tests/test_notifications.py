@@ -296,13 +296,19 @@ def _worker_process(app, mail):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def test_a_sender_killed_in_the_middle_of_a_batch_and_restarted_sends_each_email_exactly_once(app, client, post):
+def eight_followers(app, client, post):
+    """Eight readers who confirmed they follow a page (their emails sent to a server of their own)."""
     readers = [{"name": f"Reader {i}", "email": f"reader{i}@example.org"} for i in range(8)]
     with MailServer() as quick:
         app.config.update(quick.config())
         first = post(author=ADA, body="The post everyone follows").get_json()["comment"]
         for reader in readers:
             subscribe(client, post, quick, reader, notify="all", body=f"{reader['name']} follows")
+    return readers, first
+
+
+def test_a_sender_killed_in_the_middle_of_a_batch_and_restarted_sends_each_email_exactly_once(app, client, post):
+    readers, first = eight_followers(app, client, post)
     with MailServer(delay=0.4) as slow:
         post(author=BOB, parent_id=first["id"], body="News for all eight")
         sender = _worker_process(app, slow)
@@ -393,12 +399,7 @@ def test_a_slow_mail_server_does_not_hold_up_readers_posting(make_app):
 
 
 def test_two_senders_at_once_send_each_email_exactly_once(app, client, post):
-    readers = [{"name": f"Reader {i}", "email": f"reader{i}@example.org"} for i in range(8)]
-    with MailServer() as quick:
-        app.config.update(quick.config())
-        first = post(author=ADA, body="The post everyone follows").get_json()["comment"]
-        for reader in readers:
-            subscribe(client, post, quick, reader, notify="all", body=f"{reader['name']} follows")
+    readers, first = eight_followers(app, client, post)
     with MailServer(delay=0.1) as mail:
         post(author=BOB, parent_id=first["id"], body="News for all eight")
         senders = [_worker_process(app, mail) for _ in range(2)]

@@ -77,7 +77,8 @@ def _letter(app, job):
         unsubscribe = _link(base, "mail.unsubscribe", token=notifications.unsubscribe_token(secret, subscription))
         parent = db.session.get(Comment, comment.parent_id) if comment.parent_id else None
         values |= {"comment": comment, "parent": parent, "site": comment.thread.site, "thread": comment.thread,
-                   "comment_url": _comment_link(comment), "unsubscribe_url": unsubscribe}
+                   "comment_url": _comment_link(comment), "unsubscribe_url": unsubscribe, "kind": template}
+        template = "comment"  # one set of templates for both: a reply to them, or a comment on a page they follow
     elif template == "moderation":
         comment = db.session.get(Comment, payload["comment_id"])
         if comment is None or comment.status != "pending":
