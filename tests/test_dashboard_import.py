@@ -399,3 +399,11 @@ def test_the_export_downloads_what_flask_export_writes(app, owner, runner):
         first_lines.pop("exported_at")  # the one field that differs: when
     assert downloaded == written
     assert sum(line.get("type") == "comment" for line in downloaded) == 10
+
+
+@pytest.mark.parametrize("site_id", ["%00", "blog%00", "x" * 41, "%C0%80"])
+def test_an_upload_to_a_malformed_site_id_is_refused_not_a_500(owner, site_id):
+    # The upload limit is decided before the NUL guard runs: the site id must be checked before any query
+    # (PostgreSQL refuses a NUL in text with an error).
+    response = submit(owner, f"/dashboard/sites/{site_id}/import", {"kind": "wordpress"})
+    assert 400 <= response.status_code < 500, response.status_code

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 from flask import g, request
 from flask_login import current_user
 
-from .. import memberships, moderation
+from .. import memberships, moderation, sites
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import MAX_ID, Site, parse_id
@@ -23,7 +23,8 @@ def site_for(public_id, need="moderate"):
 
 def may_manage(public_id, account):
     """Whether the account may manage the site with this id; False for no such site. Never raises."""
-    if account is None or not isinstance(public_id, str) or len(public_id) > 40:
+    # Checked before any query: this runs ahead of the NUL guard, and PostgreSQL refuses a NUL in text.
+    if account is None or not isinstance(public_id, str) or not sites.PUBLIC_ID.match(public_id):
         return False
     site = db.session.scalar(db.select(Site).where(Site.public_id == public_id))
     role = memberships.role_on(account, site)
