@@ -304,12 +304,6 @@ def waiting_comments(site, limit=DIGEST_LIMIT):
         .order_by(Comment.created_at, Comment.id).limit(limit)))
 
 
-def count_waiting(site):
-    return db.session.scalar(
-        db.select(func.count(Comment.id)).join(Thread, Thread.id == Comment.thread_id)
-        .where(Thread.site_id == site.id, Comment.status == "pending"))
-
-
 # Moderation from an email ------------------------------------------------------------------
 
 @dataclass(frozen=True)
