@@ -269,15 +269,8 @@ def fan_out_held(comment_id, base_url, now):
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.status != "pending":
         return "the comment no longer waits"
-    site = comment.thread.site
-    queued = 0
-    for address in moderator_addresses(site):
-        job = outbox.enqueue("email", {"template": "moderation", "to": address, "comment_id": comment.id,
-                                       "base": base_url},
-                             site_id=site.id, dedupe_key=f"held:{comment.id}:{address}", now=now)
-        queued += job is not None
-    db.session.commit()
-    return f"{queued} emails queued"
+    return _to_moderators(comment.thread.site, {"template": "moderation", "comment_id": comment.id, "base": base_url},
+                          f"held:{comment.id}", now)
 
 
 def fan_out_digest(site_id, base_url, now):
@@ -287,11 +280,16 @@ def fan_out_digest(site_id, base_url, now):
     waiting = waiting_comments(site)
     if not waiting:
         return "nothing waits"
+    return _to_moderators(site, {"template": "digest", "site_id": site.id, "comment_ids": [c.id for c in waiting],
+                                 "base": base_url}, f"digest:{site.id}:{now:%Y-%m-%d}", now)
+
+
+def _to_moderators(site, payload, dedupe_prefix, now):
+    """One email job per moderator address of the site, each once however often this runs."""
     queued = 0
     for address in moderator_addresses(site):
-        job = outbox.enqueue("email", {"template": "digest", "to": address, "site_id": site.id,
-                                       "comment_ids": [c.id for c in waiting], "base": base_url},
-                             site_id=site.id, dedupe_key=f"digest:{site.id}:{now:%Y-%m-%d}:{address}", now=now)
+        job = outbox.enqueue("email", payload | {"to": address}, site_id=site.id,
+                             dedupe_key=f"{dedupe_prefix}:{address}", now=now)
         queued += job is not None
     db.session.commit()
     return f"{queued} emails queued"

@@ -5,6 +5,7 @@ import logging
 import os
 import threading
 import uuid
+from urllib.parse import urlsplit
 
 from flask import g, render_template, url_for
 from sqlalchemy import event
@@ -16,7 +17,6 @@ from .extensions import db
 from .i18n import translate
 from .models import Comment, Recipient, Site, Subscription, utcnow
 from .outbound import Refused, Unreachable
-from .urls import origin_of
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -47,6 +47,20 @@ def _approved_comment(comment_id):
     if comment is None or comment.status != "approved":
         raise Obsolete("the comment is no longer published")
     return comment
+
+
+def _review_links(base, secret, comment, to):
+    """A waiting comment's link on its page, and the single-use links that approve it or mark it as spam."""
+    links = {f"{action}_url": _link(base, "mail.moderate",
+                                    token=notifications.moderate_token(secret, comment.id, action, to))
+             for action in ("approve", "spam")}
+    return {"comment_url": _comment_link(comment), **links}
+
+
+def _site_links(base, site):
+    """The site, and its dashboard pages a moderator's email points to."""
+    return {"site": site, "queue_url": _link(base, "dashboard.queue", site_id=site.public_id),
+            "settings_url": _link(base, "dashboard.settings", site_id=site.public_id)}
 
 
 def _letter(app, job):
@@ -83,28 +97,17 @@ def _letter(app, job):
         comment = db.session.get(Comment, payload["comment_id"])
         if comment is None or comment.status != "pending":
             raise Obsolete("the comment no longer waits")
-        site = comment.thread.site
-        values |= {"comment": comment, "site": site, "thread": comment.thread, "comment_url": _comment_link(comment),
-                   "approve_url": _link(base, "mail.moderate",
-                                        token=notifications.moderate_token(secret, comment.id, "approve", to)),
-                   "spam_url": _link(base, "mail.moderate",
-                                     token=notifications.moderate_token(secret, comment.id, "spam", to)),
-                   "queue_url": _link(base, "dashboard.queue", site_id=site.public_id),
-                   "settings_url": _link(base, "dashboard.settings", site_id=site.public_id)}
+        values |= {"comment": comment, "thread": comment.thread, **_review_links(base, secret, comment, to),
+                   **_site_links(base, comment.thread.site)}
     elif template == "digest":
         digest_site = db.session.get(Site, payload["site_id"])
-        waiting = [c for c in (db.session.get(Comment, i) for i in payload["comment_ids"])
-                   if c is not None and c.status == "pending"]
+        waiting = db.session.scalars(db.select(Comment).where(
+            Comment.id.in_(payload["comment_ids"]), Comment.status == "pending").order_by(Comment.created_at,
+                                                                                          Comment.id)).all()
         if digest_site is None or not waiting:
             raise Obsolete("nothing waits any more")
-        values |= {"site": digest_site, "items": [
-            {"comment": c, "comment_url": _comment_link(c),
-             "approve_url": _link(base, "mail.moderate",
-                                  token=notifications.moderate_token(secret, c.id, "approve", to)),
-             "spam_url": _link(base, "mail.moderate", token=notifications.moderate_token(secret, c.id, "spam", to))}
-            for c in waiting],
-            "queue_url": _link(base, "dashboard.queue", site_id=digest_site.public_id),
-            "settings_url": _link(base, "dashboard.settings", site_id=digest_site.public_id)}
+        values |= {"items": [{"comment": c, **_review_links(base, secret, c, to)} for c in waiting],
+                   **_site_links(base, digest_site)}
     else:
         raise outbox.GiveUp(f"unknown email template {template!r}")
 
@@ -113,7 +116,7 @@ def _letter(app, job):
 
     values |= {"t": t, "lang": language}
     subject = render_template(f"emails/{template}.subject.txt", **values).strip()
-    host = origin_of(base).split("://", 1)[-1].split(":")[0] or "localhost"
+    host = urlsplit(base).hostname or "localhost"
     return Letter(to=to, subject=" ".join(subject.split()), text=render_template(f"emails/{template}.txt", **values),
                   html=render_template(f"emails/{template}.html", **values),
                   message_id=f"<parley.{job.id}.{job.created_at:%Y%m%d%H%M%S}@{host}>",
