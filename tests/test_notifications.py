@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import GUEST, ORIGIN, PAGE, SECRET
-from dashboard_helpers import submit
+from dashboard_helpers import comment_on, submit
 from smtp_server import MailServer, html_of, links, text_of
 
 from widget import worker
@@ -31,6 +31,13 @@ def mail():
 @pytest.fixture
 def app(make_app, mail):
     return make_app(**mail.config(), OUTBOX_RETRY_FIRST_SECONDS=0.01)
+
+
+def with_blog(app):
+    """A client of an app a test made itself, with the site `blog` made through the CLI."""
+    result = app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin", ORIGIN])
+    assert result.exit_code == 0, result.output
+    return app.test_client()
 
 
 def send(app):
@@ -246,14 +253,10 @@ def test_a_reader_whose_provider_vouches_for_the_email_needs_no_confirmation(mak
     with LoopbackProvider() as provider:
         provider.redirect_uris.append(f"{SERVER}/auth/callback/testid")
         app = make_app(**mail.config(), **provider_config(provider))
-        client = app.test_client()
-        assert app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin",
-                                                  ORIGIN]).exit_code == 0
+        client = with_blog(app)
         token = token_for(client, sub="grace", name="Grace Hopper")
-        grace = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hi", "notify": "replies"},
-                            headers=bearer(token)).get_json()["comment"]
-        client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hello Grace", "author": BOB,
-                                              "parent_id": grace["id"]}, headers={"Origin": ORIGIN})
+        grace = comment_on(client, "Hi", author=None, notify="replies", headers=bearer(token))
+        comment_on(client, "Hello Grace", author=BOB, parent_id=grace["id"])
         worker.run_pending(app)
         worker.run_pending(app)
         message = mail.wait_for(1)[0]
@@ -336,13 +339,9 @@ def test_a_sender_killed_in_the_middle_of_a_batch_and_restarted_sends_each_email
 
 def test_the_server_sends_by_itself_without_slowing_the_post(make_app, mail):
     app = make_app(**mail.config(), BACKGROUND_SENDER=True, OUTBOX_POLL_SECONDS=0.5)
-    client = app.test_client()
+    client = with_blog(app)
     try:
-        assert app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin",
-                                                  ORIGIN]).exit_code == 0
-        response = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hi", "author": ADA,
-                                                         "notify": "replies"}, headers={"Origin": ORIGIN})
-        assert response.status_code == 201
+        comment_on(client, "Hi", author=ADA, notify="replies")
         assert mail.wait_for(1, timeout=10)[0]["To"] == ADA["email"]
     finally:
         worker.stop_in_background(app)
@@ -355,17 +354,15 @@ def test_without_an_smtp_server_readers_are_offered_nothing_and_emails_wait_for_
     from widget.models import Job
 
     app = make_app()  # no PARLEY_SMTP_HOST
-    client = app.test_client()
+    client = with_blog(app)
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["site", "add", "blog", "--name", "Blog", "--origin", ORIGIN]).exit_code == 0
     frame = client.get("/embed/thread", query_string={"site": "blog", "url": PAGE, "origin": ORIGIN})
     assert frame.status_code == 200 and "parley-notify" not in frame.get_data(as_text=True)
     create_admin(runner)
     overview = logged_in(app).get("/dashboard/sites/blog").get_data(as_text=True)
     assert "This server sends no email yet" in overview
     # An API client may still ask; the email waits, spending none of its attempts.
-    client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hi", "author": ADA,
-                                          "notify": "replies"}, headers={"Origin": ORIGIN})
+    comment_on(client, "Hi", author=ADA, notify="replies")
     worker.run_pending(app)
     with app.app_context():
         assert db.session.scalars(db.select(Job.attempts).where(Job.kind == "email")).all() == [0]
@@ -381,17 +378,11 @@ def test_a_slow_mail_server_does_not_hold_up_readers_posting(make_app):
     # (SQLite's busy timeout is 5 s): were the sender holding a transaction meanwhile, this post would fail.
     with MailServer(delay=6) as slow:
         app = make_app(**slow.config(), BACKGROUND_SENDER=True, OUTBOX_POLL_SECONDS=0.2)
-        client = app.test_client()
+        client = with_blog(app)
         try:
-            assert app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin",
-                                                      ORIGIN]).exit_code == 0
-            first = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hi", "author": ADA,
-                                                          "notify": "replies"}, headers={"Origin": ORIGIN})
-            assert first.status_code == 201
+            comment_on(client, "Hi", author=ADA, notify="replies")
             assert slow.busy.wait(10)  # the sender is handing the confirmation over
-            second = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Meanwhile",
-                                                           "author": BOB}, headers={"Origin": ORIGIN})
-            assert second.status_code == 201, second.get_json()
+            comment_on(client, "Meanwhile", author=BOB)  # answered 201 while the email is on its way
             assert not slow.messages  # the first email was still on its way
             assert slow.wait_for(1, timeout=15)[0]["To"] == ADA["email"]
         finally:
