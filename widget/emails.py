@@ -2,7 +2,7 @@
 import re
 import smtplib
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email import policy, utils
 from email.message import EmailMessage
 
@@ -56,9 +56,7 @@ class Letter:
     html: str
     message_id: str  # stable per outbox job: a resent copy is recognisably the same email
     unsubscribe_url: str | None = None  # RFC 8058 one-click target (answers POST)
-    manage_url: str | None = None
     language: str = "en"
-    headers: dict = field(default_factory=dict)
 
 
 def compose(letter, sender):
@@ -72,11 +70,8 @@ def compose(letter, sender):
     # Not a person writing: vacation replies and the like should stay quiet (RFC 3834).
     message["Auto-Submitted"] = "auto-generated"
     if letter.unsubscribe_url:
-        links = [f"<{letter.unsubscribe_url}>"]
-        message["List-Unsubscribe"] = ", ".join(links)
+        message["List-Unsubscribe"] = f"<{letter.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
-    for name, value in letter.headers.items():
-        message[name] = value
     message.set_content(letter.text)
     message.add_alternative(letter.html, subtype="html")
     # After the parts exist: making the message multipart moves Content-* headers into its first part.

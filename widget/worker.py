@@ -120,7 +120,7 @@ def _letter(app, job):
     return Letter(to=to, subject=" ".join(subject.split()), text=render_template(f"emails/{template}.txt", **values),
                   html=render_template(f"emails/{template}.html", **values),
                   message_id=f"<parley.{job.id}.{job.created_at:%Y%m%d%H%M%S}@{host}>",
-                  unsubscribe_url=unsubscribe, manage_url=values.get("manage_url"), language=language)
+                  unsubscribe_url=unsubscribe, language=language)
 
 
 def _send_email(app, job, smtp):
