@@ -150,6 +150,14 @@ def postgres_admin_url():
 
 
 @pytest.fixture
+def fresh_database_url(database_url, tmp_path, request):
+    """An empty database of the suite's kind, for a second server or one in other processes."""
+    if database_url.startswith("postgresql"):
+        return request.getfixturevalue("fresh_postgres_url")
+    return f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+
+
+@pytest.fixture
 def fresh_postgres_url(postgres_admin_url):
     """A new, empty PostgreSQL database for one test, dropped afterwards."""
     try:

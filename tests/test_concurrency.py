@@ -11,7 +11,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import requests
 from sqlalchemy import create_engine, text
 
@@ -23,14 +22,6 @@ POSTS_EACH = 250
 PAGES = [f"https://blog.example.com/posts/{n}" for n in range(5)]
 ORIGIN = "https://blog.example.com"
 SECRET = "concurrency-test-secret"
-
-
-@pytest.fixture
-def served_database_url(database_url, tmp_path, request):
-    """An empty database of the suite's kind, for a server in other processes."""
-    if database_url.startswith("postgresql"):
-        return request.getfixturevalue("fresh_postgres_url")
-    return f"sqlite:///{tmp_path / 'parley.sqlite3'}"
 
 
 def _free_port():
@@ -105,9 +96,9 @@ def _poster(server_url, client_number, outcomes):
             outcomes.append((body, 201, response.json()["comment"]["id"]))
 
 
-def test_2000_concurrent_posts_under_four_workers_all_succeed_and_are_all_stored(served_database_url):
-    _prepare(served_database_url)
-    server = Gunicorn(served_database_url)
+def test_2000_concurrent_posts_under_four_workers_all_succeed_and_are_all_stored(fresh_database_url):
+    _prepare(fresh_database_url)
+    server = Gunicorn(fresh_database_url)
     try:
         server.wait_until_healthy()
         outcomes = []
@@ -124,7 +115,7 @@ def test_2000_concurrent_posts_under_four_workers_all_succeed_and_are_all_stored
     acknowledged = {body for body, _, _ in outcomes}
     assert len({comment_id for _, _, comment_id in outcomes}) == len(outcomes)  # one id each
 
-    engine = create_engine(served_database_url)
+    engine = create_engine(fresh_database_url)
     with engine.connect() as connection:
         stored = set(connection.execute(text("SELECT body FROM comments")).scalars())
         threads_made = connection.execute(text("SELECT count(*) FROM threads")).scalar()

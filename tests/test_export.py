@@ -15,14 +15,6 @@ WEBHOOK_SECRET = "whsec_c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1sZWF2ZQ=="
 
 
 @pytest.fixture
-def fresh_database_url(database_url, tmp_path, request):
-    """An empty database of the suite's kind, for a second server."""
-    if database_url.startswith("postgresql"):
-        return request.getfixturevalue("fresh_postgres_url")
-    return f"sqlite:///{tmp_path / 'second-server.sqlite3'}"
-
-
-@pytest.fixture
 def busy_site(app, runner, site, post, client):
     """The site `blog` with what years of use leave: imported history, replies, edits, likes, pins, locks,
     a thread named by an explicit id, an empty locked thread, subscriptions and secrets."""
