@@ -65,6 +65,8 @@ def make_app(database_url, tmp_path):
 
     yield make
     for app in apps:
+        if read_cache := app.extensions.get("parley.read_cache"):
+            read_cache.close()
         with app.app_context():
             if app.config["SQLALCHEMY_DATABASE_URI"] == database_url:
                 _empty_tables()

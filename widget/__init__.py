@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database, sessions, worker
+from . import database, read_cache, sessions, worker
 from .api import bp as api_bp
 from .auth import bp as auth_bp
 from .cli import bp as cli_bp
@@ -44,6 +44,7 @@ def create_app(overrides=None):
     app.before_request(refuse_nul_characters)
     app.after_request(compress_response)
     error_pages.register(app)
+    read_cache.init_app(app)
     if app.config["BACKGROUND_SENDER"]:
         worker.start_in_background(app)
     return app

@@ -100,6 +100,13 @@ def thread_is_closed(site, thread, now):
     return bool(site.close_after_days) and thread.created_at < now - timedelta(days=site.close_after_days)
 
 
+def closes_at(site, thread):
+    """When the thread closes by its age alone, or None (already locked, or the site never closes threads)."""
+    if thread is None or thread.locked or not site.close_after_days:
+        return None
+    return thread.created_at + timedelta(days=site.close_after_days)
+
+
 def get_or_create_thread(site, url, thread_id, title):
     key, normalised = thread_key(url, thread_id)
     thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
@@ -336,14 +343,19 @@ def latest_approved(site, thread=None, limit=50):
     return list(db.session.scalars(query.order_by(Comment.created_at.desc(), Comment.id.desc()).limit(limit)))
 
 
-def count_comments(site, urls):
-    """Approved comments per page URL (as given), for up to 100 URLs in one query."""
+def url_hashes(urls):
+    """{url as given: hash of its normalised form}, as threads are found by; a URL that is not http(s) is refused."""
     hashes = {}
     for url in urls:
         normalised = normalise_url(url)
         if normalised is None:
             raise InvalidInput(f"not an http or https URL: {url[:200]!r}", code="invalid_url")
         hashes[url] = digest(normalised)
+    return hashes
+
+
+def count_comments(site, hashes):
+    """Approved comments per page URL, for up to 100 URLs in one query; `hashes` from url_hashes()."""
     rows = db.session.execute(
         db.select(Thread.url_hash, func.count(Comment.id))
         .join(Comment, and_(Comment.thread_id == Thread.id, Comment.status == "approved"))
@@ -351,7 +363,7 @@ def count_comments(site, urls):
         .group_by(Thread.url_hash)
     ).all()
     per_url = dict(rows)
-    return {url: per_url.get(digest, 0) for url, digest in hashes.items()}
+    return {url: per_url.get(url_hash, 0) for url, url_hash in hashes.items()}
 
 
 # Writing -----------------------------------------------------------------------------

@@ -102,6 +102,13 @@ class Config:
     # folder). A file is deleted when its import ends.
     IMPORT_MAX_BYTES = 256 * 1024 * 1024
     IMPORT_FOLDER = None
+    # Public reads (a thread page, comment counts) kept per worker as ready-to-send bytes, checked
+    # against the database on each use; 0 turns the read cache off.
+    READ_CACHE_MB = 64
+    # How long a CDN or shared proxy in front may serve a public read without asking (s-maxage), and
+    # serve it stale while it asks (stale-while-revalidate). Browsers always ask (max-age=0).
+    PUBLIC_CACHE_SECONDS = 10
+    PUBLIC_CACHE_STALE_SECONDS = 60
     # How long an invitation link to become a site's owner or moderator stays valid.
     INVITATION_DAYS = 7
 

@@ -7,11 +7,11 @@ from flask import current_app, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import akismet_service, bans, i18n, notifications, privacy, readers
+from .. import akismet_service, bans, i18n, notifications, privacy, read_cache, readers
 from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer
-from ..errors import NotAllowed, NotFound, Unauthorized
+from ..errors import InvalidInput, NotAllowed, NotFound, Unauthorized
 from ..extensions import db
 from ..models import MAX_ID, utcnow
 from ..sites import get_site
@@ -78,9 +78,33 @@ def _etag(site, thread, viewer, sort, cursor, limit, now):
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
+def _public_read(response, surrogate_keys):
+    """Shared caches (a CDN, Varnish) may keep a public read briefly; the widget asks past them for news."""
+    config = current_app.config
+    response.cache_control.public = True
+    response.cache_control.max_age = 0
+    response.cache_control.s_maxage = config["PUBLIC_CACHE_SECONDS"]
+    response.cache_control.stale_while_revalidate = config["PUBLIC_CACHE_STALE_SECONDS"]
+    # Purge by these keys on a write (Fastly, Varnish xkey): see the README's "Behind a CDN".
+    response.headers["Surrogate-Key"] = " ".join(surrogate_keys)
+
+
+def _is_public_request():
+    """No reader or login token: the answer is the same for everyone, so it may be stored and shared."""
+    return "X-Reader-Token" not in request.headers and "Authorization" not in request.headers
+
+
 @bp.get("/threads")
 def read_thread():
     query = schema.parse_query(schema.ThreadQuery, request.args, max_limit=current_app.config["MAX_PAGE_SIZE"])
+    public = _is_public_request()
+    try:
+        key = service.thread_key(query.url, query.thread_id)[0]
+    except InvalidInput:
+        _site(query.site)  # an unknown site is the first thing to say
+        raise
+    # Taken before anything is read, so the stored page can only be newer than what the ticket checks.
+    ticket = read_cache.thread_ticket(current_app, query.site, key) if public else None
     site = _site(query.site)
     url, sort, cursor = query.url, query.sort, query.cursor
     limit = query.limit or current_app.config["PAGE_SIZE"]
@@ -95,8 +119,14 @@ def read_thread():
                                    max_comments=current_app.config["MAX_PAGE_COMMENTS"])
         response = jsonify(page_json(site, page, url, viewer, now))
     response.set_etag(etag)
-    response.cache_control.no_cache = True
     response.vary.update(["X-Reader-Token", "Authorization"])
+    if public:
+        _public_read(response, [f"parley-site-{site.public_id}"] + ([f"parley-thread-{thread.id}"] if thread else []))
+        if ticket:
+            request.environ[read_cache.TICKET] = read_cache.until(ticket, service.closes_at(site, thread))
+    else:
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
     return response
 
 
@@ -238,7 +268,14 @@ def unlike(comment_id):
 @bp.get("/counts")
 def counts():
     query = schema.parse_query(schema.CountsQuery, request.args)
-    return jsonify(counts=service.count_comments(_site(query.site), query.url))
+    hashes = service.url_hashes(query.url)
+    ticket = read_cache.counts_ticket(current_app, query.site, hashes.values()) if _is_public_request() else None
+    site = _site(query.site)
+    response = jsonify(counts=service.count_comments(site, hashes))
+    _public_read(response, [f"parley-site-{site.public_id}"])
+    if ticket:
+        request.environ[read_cache.TICKET] = ticket
+    return response
 
 
 @bp.get("/avatars/<seed>.svg")
