@@ -165,7 +165,8 @@ def test_not_modified_read_is_answered_by_the_read_cache_without_the_app(post, a
 
 def test_not_modified_read_costs_two_queries_without_the_read_cache(make_app):
     app = make_app(READ_CACHE_MB=0)
-    assert app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin", ORIGIN]).exit_code == 0
+    added = app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin", ORIGIN])
+    assert added.exit_code == 0
     client = app.test_client()
     client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "Hi", "author": GUEST},
                 headers={"Origin": ORIGIN})
