@@ -1,0 +1,311 @@
+"""The read cache: public thread pages and counts come from stored bytes, and never outlive a write.
+
+Each write is made after the page is stored (a repeat read then runs no query through the app),
+and the next read must show it. Personal reads never come from the store, and the store never
+holds anything personal.
+"""
+import gzip
+import json
+import time
+from datetime import timedelta
+
+import brotli
+import pytest
+from conftest import GUEST, ORIGIN, PAGE
+from dashboard_helpers import comment_on, create_admin, logged_in, submit
+from sqlalchemy import event
+
+from widget.extensions import db
+from widget.models import Thread, utcnow
+
+THREADS = "/api/v1/threads"
+
+
+def statements_during(app, request):
+    """(response, SQL statements the app ran through its engine while answering)."""
+    seen = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.strip().upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return request(), seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def public_page(client, **params):
+    response = client.get(THREADS, query_string={"site": "blog", "url": PAGE} | params)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def stored_page(app, client, **params):
+    """The public page, read twice: the second answer must come from the store, without the app."""
+    public_page(client, **params)
+    page, statements = statements_during(app, lambda: public_page(client, **params))
+    assert statements == [], "the repeat read was not served from the read cache"
+    return page
+
+
+def texts(page):
+    def walk(nodes):
+        for node in nodes:
+            yield node["html"]
+            yield from walk(node["replies"])
+    return list(walk(page["comments"]))
+
+
+# Every kind of write ------------------------------------------------------------------------------
+
+def _export_line_for(app, runner, tmp_path, body):
+    """A Parley export file holding the page's thread and one new comment on it."""
+    path = tmp_path / "site.jsonl"
+    assert runner.invoke(args=["export", "--site", "blog", "--output", str(path)]).exit_code == 0
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    thread = next(line for line in lines if line.get("type") == "thread")
+    comment = next(line for line in lines if line.get("type") == "comment")
+    added = dict(comment, id=987654, parent=None, body=body, html=f"<p>{body}</p>")
+    path.write_text("\n".join(json.dumps(line) for line in (lines[0], thread, added)) + "\n")
+    return path
+
+
+def _moderate(admin, comment_id, action):
+    response = submit(admin, f"/dashboard/sites/blog/comments/{comment_id}/moderate", {"action": action})
+    assert response.status_code in (200, 302), response.get_data(as_text=True)[:500]
+
+
+WRITES = {
+    # name: (set up before the page is stored -> state, the write, what the next public page shows)
+    "a new comment": (
+        lambda w: None,
+        lambda w, s: comment_on(w.client, "second words"),
+        lambda page: "<p>second words</p>" in texts(page)),
+    "an author's edit": (
+        lambda w: w.client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "typo",
+                                                           "author": GUEST}, headers={"Origin": ORIGIN}).get_json(),
+        lambda w, s: w.client.patch(f"/api/v1/comments/{s['comment']['id']}", json={"body": "fixed"},
+                                    headers={"Origin": ORIGIN, "X-Edit-Token": s["edit_token"]}),
+        lambda page: "<p>fixed</p>" in texts(page) and "<p>typo</p>" not in texts(page)),
+    "an author's delete": (
+        lambda w: w.client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "oops",
+                                                           "author": GUEST}, headers={"Origin": ORIGIN}).get_json(),
+        lambda w, s: w.client.delete(f"/api/v1/comments/{s['comment']['id']}",
+                                     headers={"Origin": ORIGIN, "X-Edit-Token": s["edit_token"]}),
+        lambda page: "<p>oops</p>" not in texts(page)),
+    "a like": (
+        lambda w: None,
+        lambda w, s: w.client.post(f"/api/v1/comments/{w.first['id']}/like", headers={"Origin": ORIGIN}),
+        lambda page: page["comments"][0]["likes"] == 1),
+    "a moderator's approval": (
+        lambda w: (w.set_site("moderation", "all"), comment_on(w.client, "held back"))[1],
+        lambda w, s: _moderate(w.admin, s["id"], "approve"),
+        lambda page: "<p>held back</p>" in texts(page)),
+    "a moderator's spam verdict": (
+        lambda w: None,
+        lambda w, s: _moderate(w.admin, w.first["id"], "spam"),
+        lambda page: texts(page) == []),
+    "a moderator's delete": (
+        lambda w: None,
+        lambda w, s: _moderate(w.admin, w.first["id"], "delete"),
+        lambda page: texts(page) == []),
+    "a moderator's edit": (
+        lambda w: None,
+        lambda w, s: submit(w.admin, f"/dashboard/sites/blog/comments/{w.first['id']}/edit", {"body": "tidied"}),
+        lambda page: texts(page) == ["<p>tidied</p>"] and page["comments"][0]["edited_by_moderator"]),
+    "a pin": (
+        lambda w: comment_on(w.client, "later words"),
+        lambda w, s: _moderate(w.admin, s["id"], "pin"),
+        lambda page: page["comments"][0]["html"] == "<p>later words</p>" and page["comments"][0]["pinned"]),
+    "a lock": (
+        lambda w: None,
+        lambda w, s: w.runner.invoke(args=["thread", "lock", "blog", PAGE]),
+        lambda page: page["thread"]["locked"] is True),
+    "a site setting": (
+        lambda w: comment_on(w.client, "deeper",
+                             parent_id=comment_on(w.client, "a reply", parent_id=w.first["id"])["id"]),
+        lambda w, s: w.set_site("max_depth", 2),
+        lambda page: any(reply["in_reply_to"] for reply in page["comments"][0]["replies"])),
+    "an import": (
+        lambda w: None,
+        lambda w, s: w.runner.invoke(args=["import", "json", str(_export_line_for(w.app, w.runner, w.tmp_path,
+                                                                                      "brought over")),
+                                           "--site", "blog"]),
+        lambda page: "<p>brought over</p>" in texts(page)),
+    "a reader's erasure": (
+        lambda w: None,
+        lambda w, s: w.runner.invoke(args=["reader", "erase", "--email", GUEST["email"], "--yes"]),
+        lambda page: texts(page) == []),
+}
+
+
+class World:
+    def __init__(self, app, client, runner, admin, set_site, tmp_path):
+        self.app, self.client, self.runner, self.admin = app, client, runner, admin
+        self.set_site, self.tmp_path = set_site, tmp_path
+        self.first = comment_on(client, "first words")
+
+
+@pytest.mark.parametrize("kind", list(WRITES))
+def test_every_kind_of_write_shows_in_the_next_public_read(kind, app, client, runner, admin, set_site, tmp_path):
+    set_up, write, shows = WRITES[kind]
+    world = World(app, client, runner, admin, set_site, tmp_path)
+    state = set_up(world)
+    before = stored_page(app, client)
+    assert not shows(before)
+    result = write(world, state)
+    assert getattr(result, "status_code", 200) < 400 and getattr(result, "exit_code", 0) == 0, result
+    assert shows(public_page(client)), kind
+
+
+def test_a_thread_closing_by_its_age_shows_without_a_write(app, client, site, set_site):
+    comment_on(client, "old page")
+    set_site("close_after_days", 1)
+    with app.app_context():
+        thread = db.session.scalar(db.select(Thread))
+        thread.created_at = utcnow() - timedelta(days=1) + timedelta(seconds=1.5)  # it closes in 1.5 s
+        db.session.commit()
+    assert stored_page(app, client)["thread"]["locked"] is False
+    time.sleep(1.6)
+    assert public_page(client)["thread"]["locked"] is True
+
+
+def test_counts_follow_each_new_comment(app, client, site):
+    other = "https://blog.example.com/posts/other"
+    query = {"site": "blog", "url": [PAGE, other]}
+    assert client.get("/api/v1/counts", query_string=query).get_json()["counts"] == {PAGE: 0, other: 0}
+    comment_on(client, "one")
+    assert client.get("/api/v1/counts", query_string=query).get_json()["counts"] == {PAGE: 1, other: 0}
+    response, statements = statements_during(app, lambda: client.get("/api/v1/counts", query_string=query))
+    assert statements == [] and response.get_json()["counts"] == {PAGE: 1, other: 0}
+    comment_on(client, "two", url=other)  # a page that had no thread yet
+    assert client.get("/api/v1/counts", query_string=query).get_json()["counts"] == {PAGE: 1, other: 1}
+
+
+def test_two_instances_on_one_database_never_serve_each_other_stale(make_app, site, client):
+    """A write through one server shows at once on another that had the page stored."""
+    other = make_app()
+    other_client = other.test_client()
+    comment_on(client, "first words")
+    assert texts(stored_page(other, other_client)) == ["<p>first words</p>"]
+    comment_on(client, "written elsewhere")
+    assert texts(public_page(other_client)) == ["<p>first words</p>", "<p>written elsewhere</p>"]
+    counts = {"site": "blog", "url": PAGE}
+    assert other_client.get("/api/v1/counts", query_string=counts).get_json()["counts"] == {PAGE: 2}
+    comment_on(client, "and again")
+    assert other_client.get("/api/v1/counts", query_string=counts).get_json()["counts"] == {PAGE: 3}
+
+
+# Nothing personal in, nothing personal out --------------------------------------------------------
+
+def test_no_reader_ever_sees_another_readers_private_parts(app, client, site, set_site):
+    set_site("moderation", "all")
+    comment_on(client, "visible to all")
+    _moderate(logged_in_admin(app), comment_on(client, "placeholder")["id"], "approve")
+    public_before = stored_page(app, client)
+    held = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "my secret draft",
+                                                  "author": GUEST}, headers={"Origin": ORIGIN}).get_json()
+    author_token = held["reader_token"]
+    other_token = client.post(f"/api/v1/comments/{public_before['comments'][0]['id']}/like",
+                              headers={"Origin": ORIGIN}).get_json()["reader_token"]
+
+    for _ in range(2):  # before and after the public page is stored again
+        mine = client.get(THREADS, query_string={"site": "blog", "url": PAGE},
+                          headers={"X-Reader-Token": author_token})
+        assert "my secret draft" in mine.get_data(as_text=True)
+        own = next(c for c in mine.get_json()["comments"] if c["id"] == held["comment"]["id"])
+        assert own["status"] == "pending" and own["can_edit"] and own["body"] == "my secret draft"
+        assert "private" in mine.headers["Cache-Control"] and "Surrogate-Key" not in mine.headers
+
+        theirs = client.get(THREADS, query_string={"site": "blog", "url": PAGE},
+                            headers={"X-Reader-Token": other_token})
+        assert "my secret draft" not in theirs.get_data(as_text=True)
+        assert theirs.get_json()["comments"][0]["liked_by_me"] is True
+
+        for encoding in ("identity", "gzip", "br"):
+            shared = client.get(THREADS, query_string={"site": "blog", "url": PAGE},
+                                headers={"Accept-Encoding": encoding})
+            body = decoded(shared)
+            assert b"my secret draft" not in body and b'"body"' not in body and b'"can_edit":true' not in body
+            assert b'"liked_by_me":true' not in body
+        public_page(client)
+
+
+def test_a_token_that_no_longer_works_is_refused_not_answered_from_the_store(app, client, site):
+    comment_on(client, "words")
+    stored_page(app, client)
+    response = client.get(THREADS, query_string={"site": "blog", "url": PAGE},
+                          headers={"Authorization": "Bearer not-a-real-token"})
+    assert response.status_code == 401
+
+
+def logged_in_admin(app):
+    create_admin(app.test_cli_runner())
+    return logged_in(app)
+
+
+def decoded(response):
+    encoding = response.headers.get("Content-Encoding")
+    if encoding == "gzip":
+        return gzip.decompress(response.data)
+    if encoding == "br":
+        return brotli.decompress(response.data)
+    return response.data
+
+
+# What a browser and a CDN see ---------------------------------------------------------------------
+
+def test_stored_answers_are_the_apps_own_in_every_encoding_with_cdn_headers(app, client, site):
+    for n in range(12):  # big enough to be compressed
+        comment_on(client, f"comment number {n} with some words to make the page long enough")
+    first = client.get(THREADS, query_string={"site": "blog", "url": PAGE})
+    expected = first.get_json()
+    for encoding in ("gzip", "br", "identity"):
+        response = client.get(THREADS, query_string={"site": "blog", "url": PAGE},
+                              headers={"Accept-Encoding": encoding})
+        assert response.headers.get("Content-Encoding") == (None if encoding == "identity" else encoding)
+        assert json.loads(decoded(response)) == expected
+        assert int(response.headers["Content-Length"]) == len(response.data)
+        assert "Accept-Encoding" in response.headers["Vary"] and "X-Reader-Token" in response.headers["Vary"]
+        control = response.headers["Cache-Control"].split(", ")
+        assert {"public", "max-age=0", "s-maxage=10", "stale-while-revalidate=60"} <= set(control)
+        thread_id = expected["thread"]["id"]
+        assert response.headers["Surrogate-Key"] == f"parley-site-blog parley-thread-{thread_id}"
+    head = client.head(THREADS, query_string={"site": "blog", "url": PAGE})
+    assert head.status_code == 200 and head.data == b""
+    not_modified = client.get(THREADS, query_string={"site": "blog", "url": PAGE},
+                              headers={"If-None-Match": first.headers["ETag"]})
+    assert not_modified.status_code == 304 and not_modified.data == b""
+    assert not_modified.headers["ETag"] == first.headers["ETag"]
+
+
+def test_cross_origin_reads_get_their_own_cors_headers(app, client, site):
+    comment_on(client, "words")
+    for _ in range(2):
+        allowed = client.get(THREADS, query_string={"site": "blog", "url": PAGE}, headers={"Origin": ORIGIN})
+        assert allowed.headers["Access-Control-Allow-Origin"] == ORIGIN
+        stranger = client.get(THREADS, query_string={"site": "blog", "url": PAGE},
+                              headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in stranger.headers
+
+
+def test_bad_requests_are_never_stored(app, client, site):
+    for _ in range(2):
+        response = client.get(THREADS, query_string={"site": "blog", "url": "javascript:alert(1)"})
+        assert response.status_code == 400 and response.get_json()["error"]["code"] == "invalid_url"
+        assert client.get(THREADS, query_string={"site": "ghost", "url": PAGE}).status_code == 404
+
+
+def test_without_the_read_cache_every_read_goes_to_the_app(make_app):
+    app = make_app(READ_CACHE_MB=0)
+    assert "parley.read_cache" not in app.extensions
+    client = app.test_client()
+    app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin", ORIGIN])
+    comment_on(client, "words")
+    public_page(client)
+    _, statements = statements_during(app, lambda: public_page(client))
+    assert statements
