@@ -1,5 +1,7 @@
 """gzip for text responses (HTML, JSON, SVG) when the browser accepts it."""
 import gzip
+import struct
+import zlib
 
 from flask import request
 
@@ -33,3 +35,31 @@ def compress_response(response):
     response.set_data(gzip.compress(body, compresslevel=6))
     response.headers["Content-Encoding"] = "gzip"
     return response
+
+
+class SplicedPage:
+    """A page stored once with a hole for a short per-request part (a form token), near its end.
+
+    The part before the hole is compressed once and ends on a deflate flush boundary, so each
+    response compresses only the hole and what follows it, and joins the pieces into one valid
+    gzip stream: a big cached page costs microseconds, not a full gzip, and still differs per reader.
+    """
+
+    def __init__(self, prefix: bytes, suffix: bytes):
+        self.prefix, self.suffix = prefix, suffix
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        self.prefix_deflated = compressor.compress(prefix) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        self.prefix_crc = zlib.crc32(prefix)
+        self.size = len(prefix) * 2 + len(suffix) + len(self.prefix_deflated)
+
+    def plain(self, hole: bytes) -> bytes:
+        return self.prefix + hole + self.suffix
+
+    def gzipped(self, hole: bytes) -> bytes:
+        rest = hole + self.suffix
+        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+        deflated = compressor.compress(rest) + compressor.flush(zlib.Z_FINISH)
+        # RFC 1952: magic, deflate, no flags, no mtime, no extra flags, unknown OS; CRC-32 and size at the end.
+        header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+        trailer = struct.pack("<II", zlib.crc32(rest, self.prefix_crc), (len(self.prefix) + len(rest)) & 0xFFFFFFFF)
+        return header + self.prefix_deflated + deflated + trailer

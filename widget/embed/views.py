@@ -2,6 +2,7 @@
 import hashlib
 import json
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,11 @@ from werkzeug.exceptions import HTTPException, NotFound
 from .. import comments as service
 from .. import i18n
 from ..comments import Viewer
+from ..compression import SplicedPage
 from ..errors import InvalidInput
 from ..errors import NotFound as UnknownSite
 from ..models import utcnow
+from ..read_cache import Store
 from ..sites import get_site
 from ..tokens import make_form_token
 from ..urls import normalise_origin
@@ -27,6 +30,9 @@ from ..web.serializers import page_json
 from . import assets, bp
 
 THEMES = ("light", "dark", "auto")
+# Where the per-request form token goes in a stored page: unguessable, so no comment can contain it.
+FORM_TOKEN_HOLE = f"parley-form-token-{secrets.token_hex(16)}"
+EMBED_PAGES_BYTES = 32 * 1024 * 1024  # rendered iframe pages kept per worker
 YEAR = 31_536_000
 # What a site may set through CSS custom properties on its container (read by the loader).
 # Strict shapes: the values end up in style properties inside the iframe.
@@ -225,8 +231,6 @@ def _widget_config(embed, page, can_post, logins):
     site = embed.site
     return {
         "v": 1,
-        # When the form was shown, signed: a comment sent back sooner than a person can write is held.
-        "formToken": make_form_token(current_app.secret_key),
         "site": site.public_id,
         "url": embed.url,
         "threadId": embed.thread_id,
@@ -247,6 +251,9 @@ def _widget_config(embed, page, can_post, logins):
         "guestsAllowed": site.guests_allowed,
         "providers": logins,
         "page": page,
+        # When the form was shown, signed: a comment sent back sooner than a person can write is held.
+        # Last, so that it falls in the small tail a stored page is finished with per request.
+        "formToken": FORM_TOKEN_HOLE,
     }
 
 
@@ -269,6 +276,21 @@ def _render_thread_page(embed, thread, now):
     )
 
 
+def _stored_page(embed, found, now, etag):
+    """The rendered page for this ETag, kept with a hole for the form token (see SplicedPage)."""
+    pages = current_app.extensions.setdefault("parley.embed_pages", Store(EMBED_PAGES_BYTES))
+    key = (etag, request.host_url)
+    page = pages.get(key)
+    if page is None:
+        html = _render_thread_page(embed, found, now).encode()
+        prefix, hole, suffix = html.rpartition(FORM_TOKEN_HOLE.encode())
+        if not hole:
+            raise RuntimeError("the embed page lost its form token")
+        page = SplicedPage(prefix, suffix)
+        pages.put(key, page)
+    return page
+
+
 @bp.get("/embed/thread")
 def thread():
     embed = _embed_params()
@@ -281,7 +303,13 @@ def thread():
     if request.if_none_match.contains_weak(etag):
         response = current_app.response_class(status=304)
     else:
-        response = current_app.response_class(_render_thread_page(embed, found, now))
+        page = _stored_page(embed, found, now, etag)
+        token = make_form_token(current_app.secret_key).encode()
+        if _accepts_gzip():
+            response = current_app.response_class(page.gzipped(token))
+            response.headers["Content-Encoding"] = "gzip"
+        else:
+            response = current_app.response_class(page.plain(token))
     response.set_etag(etag)
     response.cache_control.no_cache = True
     response.vary.update(["Accept-Encoding", "Accept-Language"])
