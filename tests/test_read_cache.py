@@ -6,6 +6,7 @@ holds anything personal.
 """
 import gzip
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -338,3 +339,20 @@ def test_the_iframe_page_is_rendered_once_per_version_but_each_reader_gets_a_fre
     assert posted.get_json()["comment"]["status"] == "pending"
     comment_on(client, "a new one")
     assert "a new one" in client.get(url).get_data(as_text=True)
+
+
+def test_the_iframe_page_draws_each_generated_face_once_and_asks_for_none(client, site):
+    bea = dict(GUEST, name="Bea", email="bea@example.org")
+    tokens = {}
+    for n in range(3):
+        for author in (GUEST, bea):
+            headers = {"Origin": ORIGIN} | ({"X-Reader-Token": tokens[author["name"]]} if n else {})
+            posted = client.post("/api/v1/comments", headers=headers, json={
+                "site": "blog", "url": PAGE, "body": f"from {author['name']} {n}", "author": author}).get_json()
+            tokens.setdefault(author["name"], posted.get("reader_token"))
+    html = client.get(f"/embed/thread?site=blog&url={PAGE}&origin={ORIGIN}").get_data(as_text=True)
+    body = html[html.index("<body>"):html.index('<template id="parley-comment-template"')]
+    assert "/api/v1/avatars/" not in body  # no request per face
+    symbols = re.findall(r'<symbol id="(avatar-[0-9a-f]{32})"', body)
+    uses = re.findall(r'<use href="#(avatar-[0-9a-f]{32})"/>', body)
+    assert len(uses) == 6 and set(uses) == set(symbols) and len(symbols) == 2  # a face per reader

@@ -2,7 +2,7 @@
 import hashlib
 
 
-def identicon_svg(seed):
+def _identicon_shapes(seed):
     digest = hashlib.sha256(seed.encode()).digest()
     hue = int.from_bytes(digest[:2], "big") % 360
     colour = f"hsl({hue} 55% 50%)"
@@ -13,8 +13,15 @@ def identicon_svg(seed):
             if digest[2 + row * 3 + col] % 2:
                 for x in {col, 4 - col}:
                     cells.append(f'<rect x="{x + 1}" y="{row + 1}" width="1" height="1"/>')
-    return (
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 7 7" width="56" height="56" '
-        f'shape-rendering="crispEdges"><rect width="7" height="7" fill="{background}"/>'
-        f'<g fill="{colour}">{"".join(cells)}</g></svg>'
-    )
+    return f'<rect width="7" height="7" fill="{background}"/><g fill="{colour}">{"".join(cells)}</g>'
+
+
+def identicon_svg(seed):
+    return ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 7 7" width="56" height="56" '
+            f'shape-rendering="crispEdges">{_identicon_shapes(seed)}</svg>')
+
+
+def identicon_symbol(seed, symbol_id):
+    """The same drawing as a <symbol> for a page's sprite: each face once, however many comments."""
+    return f'<symbol id="{symbol_id}" viewBox="0 0 7 7">{_identicon_shapes(seed)}</symbol>'
+

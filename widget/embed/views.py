@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import comments as service
 from .. import i18n
+from ..avatars import identicon_symbol
 from ..comments import Viewer
 from ..compression import SplicedPage
 from ..errors import InvalidInput
@@ -257,6 +258,24 @@ def _widget_config(embed, page, can_post, logins):
     }
 
 
+def _avatar_sprite(page):
+    """({generated avatar URL: symbol id}, the <symbol>s): each face drawn once in the page, no request per face."""
+    base = url_for("api.avatar", seed="SEED", _external=False).removesuffix("SEED.svg")
+    ids, symbols = {}, []
+
+    def walk(comments):
+        for comment in comments:
+            url = comment["author"]["avatar_url"] or ""
+            seed = url.rpartition(base)[2].removesuffix(".svg") if base in url else ""
+            if re.fullmatch(r"[0-9a-f]{32}", seed) and url not in ids:
+                ids[url] = f"avatar-{seed}"
+                symbols.append(identicon_symbol(seed, ids[url]))
+            walk(comment["replies"])
+
+    walk(page["comments"])
+    return ids, Markup("".join(symbols))
+
+
 def _render_thread_page(embed, thread, now):
     # The page everyone sees: no reader token reaches an iframe's navigation, so the reader's
     # own pending comments, likes and edit links come with the widget's first API call.
@@ -266,11 +285,13 @@ def _render_thread_page(embed, thread, now):
     page = page_json(site, found, embed.url, viewer, now)
     logins = site_providers(site)
     can_post = (site.guests_allowed or bool(logins)) and not page["thread"]["locked"]
+    avatar_ids, avatar_symbols = _avatar_sprite(page)
     return render_template(
         "embed/thread.html", embed=embed, page=page, can_post=can_post, logins=logins,
         # Offer email notifications only where this server can send email.
         can_notify=bool(current_app.config["SMTP_HOST"]),
         page_url=embed.url or page["thread"]["url"] or "", proto_comment=PROTO_COMMENT,
+        avatar_ids=avatar_ids, avatar_symbols=avatar_symbols,
         feed_url=url_for("feeds.thread_feed", site_id=site.public_id, url=embed.url, thread_id=embed.thread_id),
         config=inline_json(_widget_config(embed, page, can_post, logins)), **translators(embed.lang),
     )
