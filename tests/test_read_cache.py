@@ -7,12 +7,14 @@ holds anything personal.
 import gzip
 import json
 import re
+import socket
 import time
+import uuid
 from datetime import timedelta
 
 import brotli
 import pytest
-from conftest import GUEST, ORIGIN, PAGE
+from conftest import GUEST, ORIGIN, PAGE, require
 from dashboard_helpers import comment_on, create_admin, logged_in, submit
 from sqlalchemy import event
 
@@ -356,3 +358,36 @@ def test_the_iframe_page_draws_each_generated_face_once_and_asks_for_none(client
     symbols = re.findall(r'<symbol id="(avatar-[0-9a-f]{32})"', body)
     uses = re.findall(r'<use href="#(avatar-[0-9a-f]{32})"/>', body)
     assert len(uses) == 6 and set(uses) == set(symbols) and len(symbols) == 2  # a face per reader
+
+
+# Shared through Redis ------------------------------------------------------------------------------
+
+def _redis_is_up():
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def test_a_page_made_by_one_instance_is_served_by_another_through_redis(make_app, site, client):
+    require(_redis_is_up(), "Redis is not running on 127.0.0.1:6379")
+    shared = {"REDIS_URL": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": f"parley-test-{uuid.uuid4().hex}"}
+    first, second = make_app(**shared), make_app(**shared)
+    for n in range(3):
+        comment_on(client, f"words {n}")
+    made, making = statements_during(first, lambda: public_page(first.test_client()))
+    taken, taking = statements_during(second, lambda: public_page(second.test_client()))
+    assert taken == made
+    assert len(taking) == 2 < len(making)  # the site and the thread, for the ETag; not the page's comments
+    comment_on(client, "news")
+    assert "<p>news</p>" in texts(public_page(second.test_client()))
+
+
+def test_a_redis_that_is_down_only_costs_the_sharing(make_app, site, client):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app = make_app(REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
+    comment_on(client, "still here")
+    assert texts(public_page(app.test_client())) == ["<p>still here</p>"]

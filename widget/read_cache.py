@@ -10,6 +10,7 @@ updated_at, so a stored answer can never outlive what it shows, on any worker or
 check is made against the shared database, not against messages that could be lost.
 """
 import gzip
+import hashlib
 import logging
 import os
 import threading
@@ -310,6 +311,51 @@ def until(ticket, moment: datetime | None):
     if ticket is None or moment is None:
         return ticket
     return replace(ticket, expires_at=(moment - datetime(1970, 1, 1)).total_seconds())
+
+
+# Shared between workers and instances through Redis ---------------------------------------------
+
+SHARED_SECONDS = 86_400  # old versions are never asked for again; let Redis forget them within a day
+
+
+def _redis(app):
+    """This app's Redis client for stored pages, or None without REDIS_URL."""
+    if not app.config["REDIS_URL"]:
+        return None
+    client = app.extensions.get("parley.read_cache_redis")
+    if client is None:
+        import redis  # only with REDIS_URL: Flask-Limiter's redis extra brings it
+
+        client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=0.25, socket_connect_timeout=0.25)
+        app.extensions["parley.read_cache_redis"] = client
+    return client
+
+
+def _shared_key(app, ticket, parts):
+    digest = hashlib.sha256(repr((ticket.validator, *parts)).encode()).hexdigest()
+    return f"{app.config['RATELIMIT_KEY_PREFIX']}:page:{digest}"
+
+
+def shared_get(app, ticket, *parts):
+    """The body another worker or instance made for this answer at these versions, or None."""
+    client = _redis(app)
+    if client is None or ticket is None:
+        return None
+    try:
+        return client.get(_shared_key(app, ticket, parts))
+    except Exception:
+        log.warning("Redis did not answer; the page is made here", exc_info=True)
+        return None
+
+
+def shared_put(app, ticket, body, *parts):
+    client = _redis(app)
+    if client is None or ticket is None:
+        return
+    try:
+        client.set(_shared_key(app, ticket, parts), body, ex=SHARED_SECONDS)
+    except Exception:
+        log.warning("Redis did not answer; the page is not shared", exc_info=True)
 
 
 def init_app(app):

@@ -115,9 +115,15 @@ def read_thread():
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
     else:
-        page = service.read_thread(thread, viewer, sort=sort, cursor=cursor, limit=limit,
-                                   max_comments=current_app.config["MAX_PAGE_COMMENTS"])
-        response = jsonify(page_json(site, page, url, viewer, now))
+        # Made once per version for all workers and instances (with REDIS_URL); the links in it depend on the host.
+        shared = (request.host_url, request.query_string)
+        body = read_cache.shared_get(current_app, ticket, *shared)
+        if body is None:
+            page = service.read_thread(thread, viewer, sort=sort, cursor=cursor, limit=limit,
+                                       max_comments=current_app.config["MAX_PAGE_COMMENTS"])
+            body = jsonify(page_json(site, page, url, viewer, now)).get_data()
+            read_cache.shared_put(current_app, ticket, body, *shared)
+        response = current_app.response_class(body, mimetype="application/json")
     response.set_etag(etag)
     response.vary.update(["X-Reader-Token", "Authorization"])
     if public:
