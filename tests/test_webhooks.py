@@ -145,6 +145,9 @@ def test_comment_events_reach_the_receiver_signed_and_without_emails(app, hooked
     assert data["body"] == "Hello **hooks**" and "<strong>hooks</strong>" in data["html"]
     assert data["author"] == {"name": "Ada", "website": "https://ada.example.org"}
     assert data["thread"]["url"] == "https://blog.example.com/posts/hello"
+    # What a CDN purge needs: the thread id its public reads are keyed by (Surrogate-Key).
+    read = app.test_client().get("/api/v1/threads", query_string={"site": "blog", "url": data["thread"]["url"]})
+    assert f"parley-thread-{data['thread']['id']}" in read.headers["Surrogate-Key"].split()
     assert b"ada@example.org" not in delivery["body"] and b"email" not in delivery["body"]
 
     # A held comment is told of when posted and again when approved; a deleted one, without its words.

@@ -139,7 +139,8 @@ def comment_data(comment):
     return {
         "id": comment.id,
         "site": thread.site.public_id,
-        "thread": {"url": thread.url, "title": thread.title},
+        # The id is what a CDN purge needs (Surrogate-Key parley-thread-<id>).
+        "thread": {"id": thread.id, "url": thread.url, "title": thread.title},
         "parent_id": comment.parent_id,
         "kind": comment.kind,
         "status": comment.status,
@@ -155,8 +156,8 @@ def comment_data(comment):
 def deleted_data(comment):
     """What a delivery says of a deleted comment: which one it was, not its words or author, which were taken back."""
     thread = comment.thread
-    return {"id": comment.id, "site": thread.site.public_id, "thread": {"url": thread.url, "title": thread.title},
-            "parent_id": comment.parent_id, "kind": comment.kind, "status": "deleted",
+    return {"id": comment.id, "site": thread.site.public_id,
+            "thread": {"id": thread.id, "url": thread.url, "title": thread.title}, "parent_id": comment.parent_id, "kind": comment.kind, "status": "deleted",
             "created_at": comment.created_at.isoformat() + "Z"}
 
 
