@@ -145,14 +145,21 @@ def test_thread_read_costs_a_fixed_number_of_queries(app, site, read, total):
     assert len(statements) == 6, statements
 
 
-def test_thousand_comment_thread_with_a_reader_is_still_seven_queries(app, site, read, client):
+def test_a_readers_read_of_a_thousand_comment_thread_lays_their_parts_over_the_shared_page(app, site, read, client):
     _seed_thread(app, site, 1000, replies_per_root=9)
-    first_id = read().get_json()["comments"][0]["id"]
+    first_id, second_id = (c["id"] for c in read().get_json()["comments"][:2])
     token = client.post(f"/api/v1/comments/{first_id}/like").get_json()["reader_token"]
+    other = client.post(f"/api/v1/comments/{second_id}/like").get_json()["reader_token"]
     response, statements = _queries_for(app, lambda: read(limit=200, headers={"X-Reader-Token": token}))
     assert response.status_code == 200
-    assert response.get_json()["thread"]["comment_count"] == 1000
-    assert len(statements) == 7, statements
+    page = response.get_json()
+    assert page["thread"]["comment_count"] == 1000
+    assert [c["liked_by_me"] for c in page["comments"][:2]] == [True, False]
+    # site, thread, the reader's held comments, likes and editable comments; then the public page (4)
+    assert len(statements) == 9, statements
+    response, statements = _queries_for(app, lambda: read(limit=200, headers={"X-Reader-Token": other}))
+    assert [c["liked_by_me"] for c in response.get_json()["comments"][:2]] == [False, True]
+    assert len(statements) == 5, statements  # the public page is made once per version, for everyone
 
 
 def test_not_modified_read_is_answered_by_the_read_cache_without_the_app(post, app, read):

@@ -391,3 +391,45 @@ def test_a_redis_that_is_down_only_costs_the_sharing(make_app, site, client):
     app = make_app(REDIS_URL=f"redis://127.0.0.1:{closed_port}/0")
     comment_on(client, "still here")
     assert texts(public_page(app.test_client())) == ["<p>still here</p>"]
+
+
+def test_a_readers_parts_laid_over_the_shared_page_equal_a_page_made_for_them(app, client, site):
+    """Likes, and edit links on own comments still in the window (not on older ones), as the full read gives them."""
+    from helpers import age_comment
+
+    from widget.comments import Viewer, read_thread, reader_parts
+    from widget.sites import get_site
+    from widget.tokens import reader_key_from_token
+    from widget.web.serializers import page_json
+
+    others = [comment_on(client, f"by someone else {n}") for n in range(3)]
+    posted = client.post("/api/v1/comments", headers={"Origin": ORIGIN}, json={
+        "site": "blog", "url": PAGE, "body": "mine, old", "author": GUEST}).get_json()
+    token = posted["reader_token"]
+    age_comment(app, posted["comment"]["id"], 24 * 60)
+    headers = {"Origin": ORIGIN, "X-Reader-Token": token}
+    client.post("/api/v1/comments", headers=headers, json={
+        "site": "blog", "url": PAGE, "body": "mine, *new*", "author": GUEST, "parent_id": others[0]["id"]})
+    client.post(f"/api/v1/comments/{others[2]['id']}/like", headers=headers)
+    public_page(client)
+
+    laid_over = client.get(THREADS, query_string={"site": "blog", "url": PAGE}, headers={"X-Reader-Token": token})
+    with app.test_request_context(base_url="http://comments.test"):
+        viewer = Viewer(reader_key=reader_key_from_token(app.secret_key, token))
+        blog = get_site("blog")
+        thread = db.session.scalar(db.select(Thread))
+        now = utcnow()
+        assert reader_parts(blog, thread, viewer, now).waiting is False
+        made_for_them = page_json(blog, read_thread(thread, viewer), PAGE, viewer, now)
+    shown = laid_over.get_json()
+    assert shown == json.loads(json.dumps(made_for_them))
+    flat = {c["id"]: c for c in _flat(shown["comments"])}
+    assert flat[others[2]["id"]]["liked_by_me"] is True
+    assert flat[posted["comment"]["id"]]["can_edit"] is False and "body" not in flat[posted["comment"]["id"]]
+    assert [c["body"] for c in flat.values() if c["can_edit"]] == ["mine, *new*"]
+
+
+def _flat(comments):
+    for comment in comments:
+        yield comment
+        yield from _flat(comment["replies"])

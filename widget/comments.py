@@ -308,6 +308,31 @@ def read_thread(thread, viewer, sort="oldest", cursor=None, limit=50, max_commen
                       staff_badges(thread.site, thread, comments))
 
 
+@dataclass(frozen=True)
+class ReaderParts:
+    """What one reader sees on a thread beyond the public page: laid over it, so that page stays shared."""
+
+    waiting: bool  # they have comments held here, which only a page made for them can place
+    liked: frozenset[int]
+    editable: dict[int, str]  # their comments still in the edit window -> the Markdown to edit
+
+
+def reader_parts(site, thread, viewer, now):
+    """The reader's own parts of a thread, in three small indexed queries; None for an anonymous viewer."""
+    if thread is None or viewer.voter is None:
+        return None
+    own = Comment.user_id == viewer.user.id if viewer.user else Comment.reader_key == viewer.reader_key
+    waiting = db.session.scalar(db.select(Comment.id).where(
+        Comment.thread_id == thread.id, own, Comment.status.in_(OWN_WAITING)).limit(1)) is not None
+    liked = frozenset(db.session.scalars(
+        db.select(Vote.comment_id).join(Comment, Comment.id == Vote.comment_id)
+        .where(Comment.thread_id == thread.id, Vote.voter == viewer.voter)))
+    since = now - timedelta(minutes=site.edit_window_minutes)
+    editable = dict(db.session.execute(db.select(Comment.id, Comment.body).where(
+        Comment.thread_id == thread.id, own, Comment.status != "deleted", Comment.created_at >= since)).all())
+    return ReaderParts(waiting, liked, editable)
+
+
 def read_replies(root, viewer, cursor, limit=500):
     """The next `limit` replies under a top-level comment, after the cursor a page or an earlier call gave."""
     after = _decode_replies_cursor(cursor)

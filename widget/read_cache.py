@@ -336,26 +336,42 @@ def _shared_key(app, ticket, parts):
     return f"{app.config['RATELIMIT_KEY_PREFIX']}:page:{digest}"
 
 
-def shared_get(app, ticket, *parts):
-    """The body another worker or instance made for this answer at these versions, or None."""
-    client = _redis(app)
-    if client is None or ticket is None:
-        return None
-    try:
-        return client.get(_shared_key(app, ticket, parts))
-    except Exception:
-        log.warning("Redis did not answer; the page is made here", exc_info=True)
-        return None
+@dataclass(frozen=True)
+class _Body:
+    body: bytes
+
+    @property
+    def size(self):
+        return len(self.body) + 256
 
 
-def shared_put(app, ticket, body, *parts):
+def public_body(app, ticket, parts, make):
+    """The public answer's bytes at the ticket's versions: kept in this process, else another worker's
+    from Redis, else `make()`-d here and kept in both. `parts` are what else the bytes depend on.
+    """
+    if ticket is None:
+        return make()
+    key = _shared_key(app, ticket, parts)
+    local = app.extensions.setdefault("parley.public_bodies", Store(int(app.config["READ_CACHE_MB"] * 1024 * 256)))
+    kept = local.get(key)
+    if kept is not None:
+        return kept.body
     client = _redis(app)
-    if client is None or ticket is None:
-        return
-    try:
-        client.set(_shared_key(app, ticket, parts), body, ex=SHARED_SECONDS)
-    except Exception:
-        log.warning("Redis did not answer; the page is not shared", exc_info=True)
+    body = None
+    if client is not None:
+        try:
+            body = client.get(key)
+        except Exception:
+            log.warning("Redis did not answer; the page is made here", exc_info=True)
+    if body is None:
+        body = make()
+        if client is not None:
+            try:
+                client.set(key, body, ex=SHARED_SECONDS)
+            except Exception:
+                log.warning("Redis did not answer; the page is not shared", exc_info=True)
+    local.put(key, _Body(body))
+    return body
 
 
 def init_app(app):

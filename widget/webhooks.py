@@ -157,7 +157,8 @@ def deleted_data(comment):
     """What a delivery says of a deleted comment: which one it was, not its words or author, which were taken back."""
     thread = comment.thread
     return {"id": comment.id, "site": thread.site.public_id,
-            "thread": {"id": thread.id, "url": thread.url, "title": thread.title}, "parent_id": comment.parent_id, "kind": comment.kind, "status": "deleted",
+            "thread": {"id": thread.id, "url": thread.url, "title": thread.title},
+            "parent_id": comment.parent_id, "kind": comment.kind, "status": "deleted",
             "created_at": comment.created_at.isoformat() + "Z"}
 
 

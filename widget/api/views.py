@@ -1,5 +1,6 @@
 """API routes: parse and check input, call a service, serialise the result."""
 import hashlib
+import json
 import re
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from werkzeug.exceptions import NotFound as HTTPNotFound
 from .. import akismet_service, bans, i18n, notifications, privacy, read_cache, readers
 from .. import comments as service
 from ..avatars import identicon_svg
-from ..comments import Author, Viewer
+from ..comments import Author, Viewer, thread_is_closed
 from ..errors import InvalidInput, NotAllowed, NotFound, Unauthorized
 from ..extensions import db
 from ..models import MAX_ID, utcnow
@@ -20,7 +21,7 @@ from ..urls import normalise_origin
 from ..web import inputs, providers, rate_limits, schema
 from ..web.origins import origin_allowed
 from ..web.public_url import own_origin
-from ..web.serializers import comment_json, iso, page_json, replies_json, user_json
+from ..web.serializers import comment_json, iso, page_json, replies_json, user_json, with_reader_parts
 from . import bp
 from .openapi import openapi_document
 
@@ -104,7 +105,7 @@ def read_thread():
         _site(query.site)  # an unknown site is the first thing to say
         raise
     # Taken before anything is read, so the stored page can only be newer than what the ticket checks.
-    ticket = read_cache.thread_ticket(current_app, query.site, key) if public else None
+    ticket = read_cache.thread_ticket(current_app, query.site, key)
     site = _site(query.site)
     url, sort, cursor = query.url, query.sort, query.cursor
     limit = query.limit or current_app.config["PAGE_SIZE"]
@@ -115,15 +116,25 @@ def read_thread():
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
     else:
-        # Made once per version for all workers and instances (with REDIS_URL); the links in it depend on the host.
-        shared = (request.host_url, request.query_string)
-        body = read_cache.shared_get(current_app, ticket, *shared)
-        if body is None:
+        parts = service.reader_parts(site, thread, viewer, now)
+
+        def public_page():
+            page = service.read_thread(thread, Viewer(), sort=sort, cursor=cursor, limit=limit,
+                                       max_comments=current_app.config["MAX_PAGE_COMMENTS"])
+            return jsonify(page_json(site, page, url, Viewer(), now)).get_data()
+
+        if parts is None or not parts.waiting:
+            # The page everyone sees, made once per version, with a reader's likes and edit links laid
+            # over it. Besides the versions, it depends on the host (its links) and the clock (closing).
+            closed = thread is not None and thread_is_closed(site, thread, now)
+            body = read_cache.public_body(current_app, ticket, (request.host_url, request.query_string, closed),
+                                          public_page)
+            response = (current_app.response_class(body, mimetype="application/json") if parts is None
+                        else jsonify(with_reader_parts(json.loads(body), parts)))
+        else:
             page = service.read_thread(thread, viewer, sort=sort, cursor=cursor, limit=limit,
                                        max_comments=current_app.config["MAX_PAGE_COMMENTS"])
-            body = jsonify(page_json(site, page, url, viewer, now)).get_data()
-            read_cache.shared_put(current_app, ticket, body, *shared)
-        response = current_app.response_class(body, mimetype="application/json")
+            response = jsonify(page_json(site, page, url, viewer, now))
     response.set_etag(etag)
     response.vary.update(["X-Reader-Token", "Authorization"])
     if public:

@@ -106,6 +106,24 @@ def page_json(site, page, url, viewer, now) -> ThreadPageJSON:
     }
 
 
+def with_reader_parts(page: ThreadPageJSON, parts) -> ThreadPageJSON:
+    """The public page as one reader sees it: their likes, and edit links on their comments still in the window.
+
+    Only for a reader with nothing held in the thread (parts.waiting false): the public page already
+    holds every comment they can see.
+    """
+    def lay_over(comments):
+        for shown in comments:
+            shown["liked_by_me"] = shown["id"] in parts.liked
+            body = parts.editable.get(shown["id"])
+            if body is not None and shown["status"] != "deleted":
+                shown["can_edit"], shown["body"] = True, body
+            lay_over(shown["replies"])
+
+    lay_over(page["comments"])
+    return page
+
+
 def replies_json(site, page, viewer, now) -> RepliesPageJSON:
     """The next replies under a top-level comment, flat and oldest first; each says where it goes.
 
