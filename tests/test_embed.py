@@ -257,6 +257,20 @@ def test_version_follows_the_files_content(tmp_path):
     assert assets.build_widget(tmp_path / "static").version != after_css
 
 
+@pytest.mark.parametrize("debug", [True, False])
+def test_an_edited_module_shows_at_once_in_debug_mode_only(make_app, tmp_path, debug):
+    shutil.copytree(ROOT / "static", tmp_path / "static")
+    app = make_app(DEBUG=debug)
+    app.static_folder = str(tmp_path / "static")
+    client = app.test_client()
+    before = client.get("/embed/v/any/widget.js").get_data(as_text=True)
+    with open(tmp_path / "static" / "widget" / "store.js", "a") as js:
+        js.write('\nexport const edited = "just now";\n')
+    after = client.get("/embed/v/any/widget.js").get_data(as_text=True)
+    assert "just now" not in before
+    assert ("just now" in after) is debug
+
+
 def test_loader_is_served_with_every_languages_count_words(client, app):
     response = client.get("/embed.js")
     assert response.status_code == 200
