@@ -11,6 +11,7 @@ from pathlib import Path
 FORMS = ('import { a, b as c } from "./x.js";  import * as ns from "./x.js";  '
          "export function|async function|class|const|let NAME  export { a, b as c };")
 
+SPACE = re.compile(r"[\s\ufeff]+")
 IDENT = re.compile(r"[A-Za-z_$\u0080-\uffff][\w$\u0080-\uffff]*")
 NUMBER = re.compile(r"0[xXoObB][\da-fA-F_]+n?|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d+)?n?")
 PUNCTUATORS = sorted(
@@ -145,9 +146,9 @@ def tokenize(source, where="<source>"):
     i, line = 0, 1
     while i < len(source):
         c = source[i]
-        if c.isspace() or c == "\ufeff":
-            line += c == "\n"
-            i += 1
+        if space := SPACE.match(source, i):
+            line += source.count("\n", i, space.end())
+            i = space.end()
             continue
         if source.startswith("//", i):
             end = source.find("\n", i)
