@@ -1,5 +1,8 @@
 """Gzipped size of what a reader downloads: the loader, and the widget's JS and CSS, against their budgets.
 
+The widget's JS is one file, widget.js, bundled from the modules in static/widget/ (see
+widget/embed/bundler.py); the table lists the files as they are served.
+
 Run: python bench/widget_size.py   (exits 1 when a budget is exceeded)
 """
 import sys

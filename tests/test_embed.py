@@ -220,7 +220,11 @@ def asset_urls(embed):
 
 def test_widget_files_have_versioned_urls_cached_for_a_year(client, embed):
     urls = asset_urls(embed)
-    assert {url.rsplit("/", 1)[1] for url in urls} >= {"thread.css", "thread.js", "api.js", "render.js"}
+    # The modules reach the page as one bundle; the sources are not served one by one.
+    assert {url.rsplit("/", 1)[1] for url in urls} == {"thread.css", "widget.js"}
+    assert 'rel="modulepreload"' not in embed().get_data(as_text=True)
+    for module in ("thread.js", "api.js", "render.js"):
+        assert client.get(urls[0].rsplit("/", 1)[0] + "/" + module).status_code == 404
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url
@@ -231,13 +235,13 @@ def test_widget_files_have_versioned_urls_cached_for_a_year(client, embed):
 
 
 def test_a_stale_version_is_served_but_never_cached(client, embed):
-    url = next(u for u in asset_urls(embed) if u.endswith("thread.js"))
+    url = next(u for u in asset_urls(embed) if u.endswith("widget.js"))
     stale = re.sub(r"/embed/v/[^/]+/", "/embed/v/0123456789ab/", url)
     response = client.get(stale)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-cache"
-    assert client.get(re.sub(r"thread\.js$", "nothing.js", url)).status_code == 404
-    assert client.get(re.sub(r"thread\.js$", "../../../app.py", url)).status_code == 404
+    assert client.get(re.sub(r"widget\.js$", "nothing.js", url)).status_code == 404
+    assert client.get(re.sub(r"widget\.js$", "../../../app.py", url)).status_code == 404
 
 
 def test_version_follows_the_files_content(tmp_path):
@@ -246,7 +250,26 @@ def test_version_follows_the_files_content(tmp_path):
     assert assets.build_widget(tmp_path / "static").version == before
     with open(tmp_path / "static" / "widget" / "thread.css", "a") as css:
         css.write("\n.changed { color: red; }\n")
-    assert assets.build_widget(tmp_path / "static").version != before
+    after_css = assets.build_widget(tmp_path / "static").version
+    assert after_css != before
+    # Every module in the bundle counts, even for an edit the minifier drops.
+    with open(tmp_path / "static" / "widget" / "store.js", "a") as js:
+        js.write("\n// a note\n")
+    assert assets.build_widget(tmp_path / "static").version != after_css
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_an_edited_module_shows_at_once_in_debug_mode_only(make_app, tmp_path, debug):
+    shutil.copytree(ROOT / "static", tmp_path / "static")
+    app = make_app(DEBUG=debug)
+    app.static_folder = str(tmp_path / "static")
+    client = app.test_client()
+    before = client.get("/embed/v/any/widget.js").get_data(as_text=True)
+    with open(tmp_path / "static" / "widget" / "store.js", "a") as js:
+        js.write('\nexport const edited = "just now";\n')
+    after = client.get("/embed/v/any/widget.js").get_data(as_text=True)
+    assert "just now" not in before
+    assert ("just now" in after) is debug
 
 
 def test_loader_is_served_with_every_languages_count_words(client, app):
@@ -263,8 +286,11 @@ def test_loader_is_served_with_every_languages_count_words(client, app):
 
 
 def minified(tmp_path, name, source):
-    """The body build_widget serves for a widget file of this source."""
+    """The body build_widget serves for a CSS file, or for the bundle of an entry module, of this source."""
     (tmp_path / "widget").mkdir(exist_ok=True)
+    (tmp_path / "widget" / assets.ENTRY).write_text(source if name.endswith(".js") else "", encoding="utf-8")
+    if name.endswith(".js"):
+        return assets.build_widget(tmp_path).files[assets.BUNDLE].body.decode()
     (tmp_path / "widget" / name).write_text(source, encoding="utf-8")
     return assets.build_widget(tmp_path).files[name].body.decode()
 

@@ -9,12 +9,18 @@ from rcssmin import cssmin
 from rjsmin import jsmin
 
 from .. import i18n
+from .bundler import bundle
 
 MIMETYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-# Both read strings, template literals and regular expressions as tokens, so only comments and
-# whitespace go; a regex over the text cannot tell `content: "a > b"` from a child combinator.
-# rjsmin reads template literals unnested only: a backtick inside a `${}` would be mangled.
-MINIFIERS = {".js": jsmin, ".css": cssmin}
+# The minifiers, rjsmin and rcssmin, both read strings, template literals and regular expressions
+# as tokens, so only comments and whitespace go; a regex over the text cannot tell
+# `content: "a > b"` from a child combinator. rjsmin reads template literals unnested only: a
+# backtick inside a `${}` would be mangled, so the bundler refuses one.
+
+# The widget's modules reach readers as one file, bundled from the entry module: one request,
+# and one gzip stream that shares its dictionary across modules (about 2 KB less than 8 files).
+ENTRY = "thread.js"
+BUNDLE = "widget.js"
 # The loader ships with an empty catalogue in its source, so the file stays valid JavaScript;
 # the server writes the real count strings in when it builds the served copy.
 LOADER_CATALOGUE_MARK = "/*catalogue*/{}"
@@ -52,15 +58,19 @@ def build_loader(static_dir):
 
 
 def build_widget(static_dir):
-    """Every JS and CSS file under static/widget/, and the version naming them all."""
+    """widget.js bundled from the modules under static/widget/, its CSS files, and the version naming them all."""
     root = Path(static_dir) / "widget"
-    files = {}
+    bundled = bundle(root, ENTRY)
+    files = {BUNDLE: make_asset(jsmin(bundled.text).encode("utf-8"), MIMETYPES[".js"])}
+    for path in sorted(p for p in root.rglob("*.css") if p.is_file()):
+        body = cssmin(path.read_text(encoding="utf-8")).encode("utf-8")
+        files[path.relative_to(root).as_posix()] = make_asset(body, MIMETYPES[".css"])
     digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.suffix in MIMETYPES and p.is_file()):
-        name = path.relative_to(root).as_posix()
-        body = MINIFIERS[path.suffix](path.read_text(encoding="utf-8")).encode("utf-8")
-        files[name] = make_asset(body, MIMETYPES[path.suffix])
-        digest.update(name.encode() + b"\0" + body + b"\0")
+    for name, asset in sorted(files.items()):
+        digest.update(name.encode() + b"\0" + asset.body + b"\0")
+    # The sources too: an edit the minifier drops (a comment) still names a new version.
+    for path in bundled.sources:
+        digest.update(path.relative_to(root.resolve()).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return Bundle(digest.hexdigest()[:12], files)
 
 
