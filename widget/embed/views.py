@@ -221,7 +221,7 @@ def site_providers(site):
     ]
 
 
-def _widget_config(embed, page, can_post, logins):
+def _widget_config(embed, page, can_post, logins, version):
     site = embed.site
     return {
         "v": 1,
@@ -247,6 +247,8 @@ def _widget_config(embed, page, can_post, logins):
         "guestsAllowed": site.guests_allowed,
         "providers": logins,
         "page": page,
+        # The thread's version as rendered: the live stream announces anything newer.
+        "version": version,
     }
 
 
@@ -265,7 +267,8 @@ def _render_thread_page(embed, thread, now):
         can_notify=bool(current_app.config["SMTP_HOST"]),
         page_url=embed.url or page["thread"]["url"] or "", proto_comment=PROTO_COMMENT,
         feed_url=url_for("feeds.thread_feed", site_id=site.public_id, url=embed.url, thread_id=embed.thread_id),
-        config=inline_json(_widget_config(embed, page, can_post, logins)), **translators(embed.lang),
+        config=inline_json(_widget_config(embed, page, can_post, logins, thread.version if thread else 0)),
+        **translators(embed.lang),
     )
 
 
