@@ -12,6 +12,7 @@ import requests
 from conftest import GUEST, ORIGIN, PAGE, require
 from dashboard_helpers import comment_on, submit, thread_html
 from tcp_proxy import TcpProxy
+from test_concurrency import Gunicorn, _prepare
 from werkzeug.serving import make_server
 
 from widget import live
@@ -401,3 +402,36 @@ def test_a_redis_that_drops_and_comes_back_loses_no_update(two_instances):
         reader.close()
     finally:
         proxy.cut()
+
+
+def test_gunicorns_threaded_workers_hand_each_other_the_news_through_redis(fresh_database_url):
+    """The production set-up: separate processes, each with its own streams and its own Redis listener."""
+    require(_redis_is_up(), "Redis is not running on 127.0.0.1:6379")
+    _prepare(fresh_database_url)
+    # Two streams a worker at most, so that four open streams are two in each, whichever worker accepts what.
+    server = Gunicorn(fresh_database_url, workers=2, options=["--worker-class", "gthread", "--threads", "4"],
+                      env={"REDIS_URL": REDIS_URL, "PARLEY_LIVE_CHANNEL": f"parley-test-{uuid.uuid4().hex}:live",
+                           "PARLEY_LIVE_MAX_CONNECTIONS": "2", "PARLEY_LIVE_POLL_SECONDS": "60",
+                           # Streams notice a reader who left at their next heartbeat: then gunicorn may stop.
+                           "PARLEY_LIVE_HEARTBEAT_SECONDS": "0.5",
+                           "PARLEY_BACKGROUND_SENDER": "false"})
+    readers = []
+    try:
+        server.wait_until_healthy()
+        deadline = time.monotonic() + 20
+        while len(readers) < 4:
+            reader = Stream(server)
+            if reader.response.status_code == 200:
+                reader.opened()
+                readers.append(reader)
+            else:
+                assert reader.response.status_code == 503 and time.monotonic() < deadline
+        for reader in readers:
+            reader.quiet(0.6)
+        post_to(server, "to one worker, heard by all")
+        for reader in readers:
+            assert reader.event(timeout=2)["data"] == {"version": 2, "comment_count": 1}
+    finally:
+        for reader in readers:
+            reader.close()
+        server.stop()

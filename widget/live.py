@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 
+import redis
 from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
@@ -112,8 +113,6 @@ class Broker:
 
     def _redis(self):
         if self._client is None:
-            import redis
-
             self._client = redis.Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
         return self._client
 
@@ -131,8 +130,6 @@ class Broker:
         thread.start()
 
     def _listen(self):
-        import redis
-
         delay = RECONNECT_FIRST
         while not self.closing.is_set():
             client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=30)
