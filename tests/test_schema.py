@@ -19,7 +19,8 @@ CONFIG = SchemathesisConfig.from_dict({"checks": {
 }})
 
 OPERATIONS = [
-    "GET /threads", "POST /comments", "PATCH /comments/{comment_id}", "DELETE /comments/{comment_id}",
+    "GET /threads", "GET /threads/live", "POST /comments", "PATCH /comments/{comment_id}",
+    "DELETE /comments/{comment_id}",
     "POST /comments/{comment_id}/like", "DELETE /comments/{comment_id}/like", "GET /comments/{comment_id}/replies",
     "GET /counts", "GET /me", "GET /me/data", "DELETE /me",
     "POST /auth/exchange", "POST /auth/logout", "GET /avatars/{seed}.svg", "GET /openapi.json",

@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database, read_cache, sessions, worker
+from . import database, live, read_cache, sessions, worker
 from .api import bp as api_bp
 from .auth import bp as auth_bp
 from .cli import bp as cli_bp
@@ -37,6 +37,7 @@ def create_app(overrides=None):
     database.configure(app)
     providers.init_app(app)
     sessions.init_app(app)
+    live.init_app(app)
 
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

@@ -127,9 +127,31 @@ def get_or_create_thread(site, url, thread_id, title):
     return thread
 
 
+# session.info key: the (site id, thread id) pairs changed in the open transaction, which the live updates
+# (widget/live.py) announce once it commits, and forget if it rolls back.
+CHANGED_THREADS = "parley_changed_threads"
+
+
 def bump_thread(thread_id):
     """Mark a thread changed: its read ETag derives from the version, so every reader sees the change next."""
-    db.session.execute(update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1))
+    site_id = db.session.execute(update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1)
+                                 .returning(Thread.site_id)).scalar()
+    if site_id is not None:
+        db.session.info.setdefault(CHANGED_THREADS, set()).add((site_id, thread_id))
+
+
+def thread_state(site_id, key):
+    """(thread id, version) of the thread stored under `key` (see thread_key), or (None, 0) before its first comment."""
+    row = db.session.execute(db.select(Thread.id, Thread.version).where(Thread.site_id == site_id,
+                                                                       Thread.key == key)).first()
+    return (row[0], row[1]) if row else (None, 0)
+
+
+def approved_count(thread_id):
+    """The count a thread's heading shows: its approved comments."""
+    return db.session.scalar(
+        db.select(func.count(Comment.id)).where(Comment.thread_id == thread_id, Comment.status == "approved")
+    )
 
 
 # Reading -----------------------------------------------------------------------------
@@ -300,9 +322,7 @@ def read_thread(thread, viewer, sort="oldest", cursor=None, limit=50, max_commen
         replies += first
         more_replies[cut_root.id] = (reply_counts[cut_root.id] - len(first), _encode_replies_cursor(first[-1]))
     comments = shown + sorted(replies, key=lambda c: (c.created_at, c.id))
-    count = db.session.scalar(
-        db.select(func.count(Comment.id)).where(Comment.thread_id == thread.id, Comment.status == "approved")
-    )
+    count = approved_count(thread.id)
     next_cursor = _encode_cursor(sort, shown[-1]) if more_roots and shown else None
     return ThreadPage(thread, comments, _liked(viewer, comments), count, next_cursor, more_replies,
                       staff_badges(thread.site, thread, comments))

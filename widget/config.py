@@ -111,6 +111,19 @@ class Config:
     PUBLIC_CACHE_STALE_SECONDS = 60
     # How long an invitation link to become a site's owner or moderator stays valid.
     INVITATION_DAYS = 7
+    # Live updates: open widgets hear of new and moderated comments through a stream of Server-Sent Events,
+    # told across workers and machines through Redis (REDIS_URL) on this channel (default: the
+    # RATELIMIT_KEY_PREFIX and ":live"), within the process without it. Each stream also looks at its thread
+    # every LIVE_POLL_SECONDS, so a missed announcement (Redis restarting, workers without Redis) only comes late.
+    # A stream holds a worker thread: at most LIVE_MAX_CONNECTIONS per process (keep it below the server's
+    # thread count), each sends a heartbeat comment and ends after LIVE_MAX_SECONDS, and the browser comes
+    # back about LIVE_RETRY_SECONDS later.
+    LIVE_CHANNEL = None
+    LIVE_POLL_SECONDS = 15
+    LIVE_HEARTBEAT_SECONDS = 20
+    LIVE_MAX_SECONDS = 300
+    LIVE_MAX_CONNECTIONS = 50
+    LIVE_RETRY_SECONDS = 5
 
 
 def redis_url_from_env():

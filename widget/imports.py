@@ -18,7 +18,7 @@ from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import bans, markup, names
-from .comments import thread_key
+from .comments import bump_thread, thread_key
 from .emails import is_email
 from .errors import InvalidInput
 from .extensions import db
@@ -345,7 +345,7 @@ class _Writer:
             self._adopt(thread_id, child, new_id, root, depth)
         if thread_id not in self.bumped:
             self.bumped.add(thread_id)
-            db.session.execute(update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1))
+            bump_thread(thread_id)
         self.summary.comments += 1
         self.summary.statuses[row["status"]] += 1
         self.summary.mentions += row["kind"] == "mention"
@@ -472,6 +472,7 @@ class _Writer:
         db.session.commit()
         self.summary.batches += 1
         self.since_commit = 0
+        self.bumped.clear()  # a thread that gets more in the next batch changes again for its readers
 
     def finish(self):
         self._set_roots()

@@ -16,6 +16,7 @@ const heading = document.getElementById("parley-title");
 const sortSelect = document.getElementById("parley-sort");
 const moreButton = document.querySelector('[data-action="more"]');
 const status = document.getElementById("parley-status");
+const newButton = document.querySelector('[data-action="show-new"]');
 const state = {
   sort: sortSelect.value,
   cursor: config.page.next_cursor,
@@ -103,8 +104,8 @@ function clearErrorAfter(anchor) {
 
 // Pages ------------------------------------------------------------------------------
 
-function fetchPage(sort, cursor = null) {
-  return api.thread({ site: config.site, url: config.url, thread_id: config.threadId, sort, cursor, limit: config.pageSize });
+function fetchPage(sort, cursor = null, v = null) {
+  return api.thread({ site: config.site, url: config.url, thread_id: config.threadId, sort, cursor, limit: config.pageSize, v });
 }
 
 function showPage(page, append) {
@@ -116,6 +117,7 @@ function showPage(page, append) {
     list.append(...nodes);
   } else {
     form?.close(false);
+    newButton.hidden = true;
     list.replaceChildren(...nodes);
     // The linked comment stays marked when the reader's own view of the page replaces the public one.
     document.querySelector(`#comment-${state.highlighted} > .comment-body`)?.classList.add("is-highlighted");
@@ -436,6 +438,63 @@ async function highlight(id) {
   host.reveal(article, true);
 }
 
+// Live updates -------------------------------------------------------------------------------------
+
+// The server says only that the thread changed (its version): the page is read again, and a bar offers
+// what is new rather than moving the text under the reader's eyes. Changes that add nothing (edits,
+// likes, removals) wait for the bar's next use or a reload.
+const live = { seen: config.version, read: config.version, page: null, busy: false };
+
+/** Ids of the page's comments not on screen yet (the reader's own are there already), in page order. */
+function unseen(tree) {
+  return tree.flatMap((c) => [...(comments.has(c.id) || c.status === "deleted" ? [] : [c.id]), ...unseen(c.replies ?? [])]);
+}
+
+async function catchUp() {
+  if (live.busy) return;
+  live.busy = true;
+  try {
+    while (live.read < live.seen) {
+      const v = live.seen;
+      // Spread over a moment the reads of everyone who heard the same news.
+      await new Promise((done) => setTimeout(done, Math.random() * 1500));
+      // v: a cache in front may keep a copy for a few seconds; this version's is new to it.
+      live.page = await fetchPage(state.sort, null, v);
+      live.read = v;
+    }
+    const n = unseen(live.page.comments).length;
+    if (n) newButton.textContent = tn("live.new", n);
+    newButton.hidden = !n;
+  } catch {
+    // The next change, or a reload, tries again.
+  } finally {
+    live.busy = false;
+  }
+}
+
+/** The bar's button: the page as read, focus on the first comment that is new to the reader. */
+function showNew() {
+  const ids = unseen(live.page.comments);
+  showPage(live.page, false);
+  for (const id of ids) document.querySelector(`#comment-${id} > .comment-body`)?.classList.add("is-new");
+  const li = document.getElementById(`comment-${ids[0]}`);
+  // The button just went: focus goes to what it showed, or to the heading should that be gone again.
+  const target = li ? bodyOf(li) : heading;
+  target.setAttribute("tabindex", "-1");
+  target.focus({ preventScroll: true });
+  host.reveal(target);
+}
+
+function goLive() {
+  const query = new URLSearchParams({ site: config.site, last_event_id: live.seen });
+  if (config.url) query.set("url", config.url);
+  if (config.threadId) query.set("thread_id", config.threadId);
+  new EventSource(`${config.api}threads/live?${query}`).addEventListener("changed", (event) => {
+    live.seen = Math.max(live.seen, JSON.parse(event.data).version);
+    catchUp();
+  });
+}
+
 // Wiring ------------------------------------------------------------------------------------------
 
 // Logging in and out ----------------------------------------------------------------------------
@@ -462,6 +521,7 @@ const ACTIONS = {
   "cancel-delete": closeDelete,
   "confirm-delete": confirmDelete,
   more: loadMore,
+  "show-new": showNew,
   "more-replies": loadReplies,
 };
 
@@ -496,5 +556,6 @@ store.prune("edit:");
 setInterval(expireEditLinks, 30_000);
 if (identity.reader() || login.token()) personalise();
 if (config.highlight) highlight(config.highlight);
+goLive();
 // The page is live: its buttons now answer.
 document.documentElement.classList.add("is-live");

@@ -16,6 +16,8 @@ import pytest
 from conftest import require
 from werkzeug.serving import make_server
 
+from widget import live
+
 CHROMIUM = os.environ.get("PARLEY_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -261,6 +263,7 @@ def _live_widget(make_app, **config):
     server = LiveServer(app, "127.0.0.1", "localhost")
     host = LiveServer(pages, "127.0.0.1", "127.0.0.1")
     yield Widget(app, server, host, pages)
+    live.broker(app).stop()  # ends the widgets' event streams, which would outlive the test's data
     server.stop()
     host.stop()
 

@@ -112,6 +112,33 @@ def openapi_document():
                 "304": {"description": "Unchanged since the ETag given in If-None-Match."},
             } | _errors(400, 404, 414, 503),
         }},
+        "/threads/live": {"get": {
+            "summary": "Live updates of a thread, as Server-Sent Events (text/event-stream).",
+            "description": "Opens with a `retry:` line (milliseconds to wait before reconnecting). Then an event "
+                           "each time the thread changes (a comment posted, approved, edited, deleted or liked): "
+                           "`id: <version>`, `event: changed`, `data: {\"version\": N, \"comment_count\": "
+                           "<approved comments>}`; read the thread again (GET /threads, with `v=<version>`) to "
+                           "see what changed. A `Last-Event-ID` (or `last_event_id`) older than the thread's "
+                           "version is answered with an event at once. A comment line (`: ping`) comes every 20 "
+                           "seconds, and the stream ends after 5 minutes (the server's defaults); the browser "
+                           "then reconnects with Last-Event-ID. A page without comments yet has version 0. "
+                           "Events name no comment and carry no text: a comment held for moderation moves the "
+                           "version, but only its author sees it on reading.",
+            "operationId": "watchThread",
+            "parameters": [*_query(schema.LiveQuery),
+                           {"name": "Last-Event-ID", "in": "header", "required": False,
+                            "description": "The id of the last event received; browsers send it when they "
+                                           "reconnect. It wins over `last_event_id`.",
+                            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID}}],
+            "responses": {
+                "200": {"description": "The stream.", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                "204": {"description": "This server runs one request at a time per worker, which a stream would "
+                                       "hold: no live updates here (EventSource stops asking)."},
+                "503": _json(schema.ErrorJSON, "As many streams are open as this server process takes "
+                                               "(`too_many_streams`), or the database cannot be reached; "
+                                               "Retry-After says when to try again."),
+            } | _errors(400, 403, 404, 414),
+        }},
         "/comments": {"post": {
             "summary": "Post a comment or a reply.",
             "operationId": "postComment",

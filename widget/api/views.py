@@ -4,15 +4,15 @@ import json
 import re
 from datetime import timedelta
 
-from flask import current_app, g, jsonify, request
+from flask import current_app, g, jsonify, request, stream_with_context
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import akismet_service, bans, i18n, notifications, privacy, read_cache, readers
+from .. import akismet_service, bans, i18n, live, notifications, privacy, read_cache, readers
 from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer, thread_is_closed
-from ..errors import InvalidInput, NotAllowed, NotFound, Unauthorized
+from ..errors import InvalidInput, NotAllowed, NotFound, Unauthorized, error_json
 from ..extensions import db
 from ..models import MAX_ID, utcnow
 from ..sites import get_site
@@ -144,6 +144,36 @@ def read_thread():
     else:
         response.cache_control.private = True
         response.cache_control.no_cache = True
+    return response
+
+
+@bp.get("/threads/live")
+def live_thread():
+    """Server-Sent Events: `changed` (id and data carry the thread's version) each time the thread changes."""
+    query = schema.parse_query(schema.LiveQuery, request.args)
+    site = _site(query.site)
+    _require_origin(site)  # a stream holds a worker thread: refuse pages that could not read it anyway
+    key, _ = service.thread_key(query.url, query.thread_id)
+    header = request.headers.get("Last-Event-ID") or None
+    if header is not None:  # what the browser saw last before it reconnected: newer than the query's
+        query = schema.parse(schema.LiveQuery, query.model_dump() | {"last_event_id": header})
+    if not request.environ.get("wsgi.multithread"):
+        # A server with one request at a time per worker (gunicorn's sync workers) would be held by the
+        # stream; 204 tells EventSource to stop asking. The page still works, only not live.
+        response = current_app.response_class(status=204)
+        response.cache_control.no_store = True
+        return response
+    give_back = live.take_slot(current_app)
+    if give_back is None:
+        response = error_json(503, "too_many_streams", "this server has as many live readers as it takes; "
+                                                       "the page works without live updates")
+        response.headers["Retry-After"] = str(current_app.config["LIVE_MAX_SECONDS"])
+        return response
+    stream = live.events(site.id, key, query.last_event_id, give_back)
+    response = current_app.response_class(stream_with_context(stream), mimetype="text/event-stream")
+    response.call_on_close(give_back)
+    response.headers["Cache-Control"] = "no-cache, no-transform"
+    response.headers["X-Accel-Buffering"] = "no"
     return response
 
 

@@ -228,7 +228,7 @@ def site_providers(site):
     ]
 
 
-def _widget_config(embed, page, can_post, logins):
+def _widget_config(embed, page, can_post, logins, version):
     site = embed.site
     return {
         "v": 1,
@@ -252,6 +252,8 @@ def _widget_config(embed, page, can_post, logins):
         "guestsAllowed": site.guests_allowed,
         "providers": logins,
         "page": page,
+        # The thread's version as rendered: the live stream announces anything newer.
+        "version": version,
         # When the form was shown, signed: a comment sent back sooner than a person can write is held.
         # Last, so that it falls in the small tail a stored page is finished with per request.
         "formToken": FORM_TOKEN_HOLE,
@@ -293,7 +295,8 @@ def _render_thread_page(embed, thread, now):
         page_url=embed.url or page["thread"]["url"] or "", proto_comment=PROTO_COMMENT,
         avatar_ids=avatar_ids, avatar_symbols=avatar_symbols,
         feed_url=url_for("feeds.thread_feed", site_id=site.public_id, url=embed.url, thread_id=embed.thread_id),
-        config=inline_json(_widget_config(embed, page, can_post, logins)), **translators(embed.lang),
+        config=inline_json(_widget_config(embed, page, can_post, logins, thread.version if thread else 0)),
+        **translators(embed.lang),
     )
 
 

@@ -188,6 +188,17 @@ class ReaderErasure(Request):
                                  "\"Anonymous\" in it."}) = None
 
 
+def _version(value, name):
+    text = value if isinstance(value, str) else ""
+    if not re.fullmatch(r"[0-9]{1,10}", text) or int(text) > MAX_ID:
+        raise InvalidInput(f"{name} must be a whole number from 0 to {MAX_ID}", code=f"invalid_{name}")
+    return int(text)
+
+
+def _version_field(description):
+    return _field(_version, {"type": "integer", "minimum": 0, "maximum": MAX_ID, "description": description})
+
+
 class ThreadQuery(Request):
     site: SiteId
     url: PageUrl = None
@@ -195,6 +206,16 @@ class ThreadQuery(Request):
     sort: Sort = SORTS[0]
     cursor: Cursor = None
     limit: Limit = Field(None, json_schema_extra={"default": DEFAULT_PAGE_SIZE})
+    v: _version_field("Ignored: the thread version a live event announced, so that a cache in front cannot "
+                      "answer with a copy older than it.") = None
+
+
+class LiveQuery(Request):
+    site: SiteId
+    url: PageUrl = None
+    thread_id: ThreadId = None
+    last_event_id: _version_field("The thread version the reader has on screen; a newer one is announced at once. "
+                                  "The Last-Event-ID header, which browsers send when they reconnect, wins.") = None
 
 
 class RepliesQuery(Request):
