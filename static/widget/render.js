@@ -26,7 +26,16 @@ export function createRenderer({ pageUrl, canPost, editable }) {
   const proto = document.getElementById("parley-comment-template").content.firstElementChild;
 
   function fillAuthor(article, author) {
-    article.querySelector(".avatar").src = author.avatar_url;
+    const avatar = article.querySelector(".avatar");
+    // A generated face already drawn in the page's sprite is used from there, not fetched again.
+    const face = `avatar-${author.avatar_url?.match(/([0-9a-f]{32})\.svg$/)?.[1]}`;
+    if (document.getElementById(face)) {
+      const drawn = document.getElementById("parley-face-template").content.firstElementChild.cloneNode(true);
+      drawn.firstElementChild.setAttribute("href", `#${face}`);
+      avatar.replaceWith(drawn);
+    } else {
+      avatar.src = author.avatar_url;
+    }
     const name = article.querySelector(".comment-author");
     if (author.website) {
       const link = name.firstElementChild;

@@ -1,6 +1,7 @@
 """The widget in a real browser: a host page on one site embeds comments served from another."""
 import re
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -546,6 +547,24 @@ def test_returning_reader_downloads_only_the_thread(widget, page):
     # Besides the page, only the stream of the thread's changes (the widget opens it once it is live).
     fetched = [p.split("?")[0] for p in widget.server.paths()]
     assert [p for p in fetched if p != "/api/v1/threads/live"] == ["/embed/thread"]
+
+
+def test_comments_drawn_again_by_the_script_take_faces_from_the_sprite_too(widget, page):
+    """A reader who posted sees the thread drawn again for them (sorting, their own view): no request per face."""
+    widget.site()
+    for name in ("Ada", "Bob", "Cy"):
+        widget.comment(f"Words from {name}", name=name)
+    frame = widget.open(page)
+    fill_guest_form(frame, "And mine.")
+    frame.locator("#parley-form .submit").click()
+    expect(frame.locator(".comment-content", has_text="And mine.")).to_have_count(1)
+    own_face = frame.locator("img.avatar").get_attribute("src")  # posted after the page was made: not in it
+    widget.server.requests.clear()
+    frame.locator("#parley-sort").select_option("newest")
+    wait_until(lambda: widget.server.paths("/api/v1/threads?"), message="the page drawn again for the reader")
+    expect(frame.locator(".comment-body").first).to_contain_text("And mine.")
+    expect(frame.locator("svg.avatar use")).to_have_count(3)
+    assert {p.split("?")[0] for p in widget.server.paths("/api/v1/avatars")} <= {urlsplit(own_face).path}
 
 
 # A reader's own Chrome ---------------------------------------------------------------------------
