@@ -66,25 +66,30 @@ class Gunicorn:
                 raise RuntimeError(f"{self.name} did not answer {path} within {timeout} s:\n{self.tail()}")
             time.sleep(0.2)
 
-    def settle(self, path, probes, timeout=120):
-        """Until every worker is free: requests cut off when wrk stops are still served, and would be
-        measured with whatever runs next. `probes` concurrent requests are answered only once the queue
-        before them is."""
-        errors = []
+    def at_once(self, requests, timeout=120):
+        """Send (method, path, headers, body) requests concurrently; their statuses, once all are answered."""
+        statuses, errors = [], []
 
-        def probe():
+        def send(method, path, headers, body):
             try:
-                get(self.port, path)
+                statuses.append(get(self.port, path, headers, method, body)[0])
             except OSError as error:
                 errors.append(error)
 
-        threads = [threading.Thread(target=probe) for _ in range(probes)]
+        threads = [threading.Thread(target=send, args=request) for request in requests]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout)
         if errors or any(thread.is_alive() for thread in threads):
-            raise RuntimeError(f"{self.name} did not settle: {errors[:1]}\n{self.tail()}")
+            raise RuntimeError(f"{self.name} did not answer: {errors[:1]}\n{self.tail()}")
+        return statuses
+
+    def settle(self, path, probes):
+        """Until every worker is free: requests cut off when wrk stops are still served, and would be
+        measured with whatever runs next. `probes` concurrent requests are answered only once the queue
+        before them is."""
+        self.at_once([("GET", path, {}, None)] * probes)
 
     def tail(self, lines=30):
         try:

@@ -24,13 +24,16 @@ servers answer it (the test suite runs that).
    the ceiling, plain Flask serving /hello, the bytes Parley answered for the 200-comment thread
    (/bytes, and a 304 for its ETag), Parley's own gzip of them (/bytes-gz), and a page with those
    comments in its HTML (the floor, for the browser).
-3. wrk -t2 -c8 --latency on each scenario, after a 1-second warm-up of each, in rounds: Parley,
-   then Isso, then the ceiling in each, so that machine noise falls on all. Medians over rounds.
+3. wrk -t2 -c8 --latency on each scenario, in rounds: Parley, then Isso, then the ceiling in each,
+   so that machine noise falls on all; medians over rounds. Every worker first serves a few requests
+   of each kind, and after each wrk run the bench waits until the server has served what wrk left
+   queued, so that no server's backlog runs while another is measured.
 4. Headless Chromium opens a blog page on 127.0.0.1 embedding the comments from localhost (another
    site, third-party cookies blocked as Chromium does by default) and times navigation start to the
    first comment's text on screen, against the floor, in a fresh context per load (nothing cached).
 
-Figures depend on the machine (its core count is printed); ratios travel better. Sync workers do
+Figures depend on the machine and what else runs on it (its core count and load are printed);
+ratios travel better. Sync workers do
 not keep connections alive, so with them every request opens a connection, for all servers alike;
 `--worker-class gthread` keeps them alive.
 """
@@ -309,7 +312,15 @@ class Target:
     server: str
     path: str
     headers: tuple = ()
-    script: Path | None = None
+    script: Path | None = None  # a wrk script that POSTs `body`
+    body: str | None = None  # for posts, with @@N@@ where a number makes each one different
+
+    def request(self, number):
+        """The same request in Python, as (method, path, headers, body)."""
+        headers = dict(header.split(": ", 1) for header in self.headers)
+        if self.body is None:
+            return "GET", self.path, headers, None
+        return "POST", self.path, {**headers, "Content-Type": "application/json"}, self.body.replace("@@N@@", number)
 
 
 @dataclass
@@ -321,12 +332,11 @@ class Scenario:
     notes: dict = field(default_factory=dict)  # server -> why its row has no measurement of its own
 
 
-def lua_post(path, origin, bodies):
+def lua_post(path, bodies):
     """A wrk script posting a different body each time: its thread's number and a counter fill in @@N@@."""
     listed = ",\n".join(f"[==[{b}]==]" for b in bodies)
     Path(path).write_text(f"""wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Origin"] = "{origin}"
 local bodies = {{
 {listed}
 }}
@@ -467,16 +477,16 @@ def first_comment_ms(browser, url, selector, timeout=30):
 
 
 def browser_samples(loads, runs):
-    """{thread: {server: [ms, ...]}}: one uncounted load of each, then `runs` rounds of all, interleaved."""
+    """{thread: {server: [ms, ...]}}: an uncounted first load of each server, then `runs` rounds of all."""
     from playwright.sync_api import sync_playwright
 
     samples = {key: {kind: [] for kind in loads[key]} for key in loads}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--disable-gpu"])
         try:
+            for url, selector in next(iter(loads.values())).values():  # each server's first page pays for its caches
+                first_comment_ms(browser, url, selector)
             for key, pages in loads.items():
-                for url, selector in pages.values():
-                    first_comment_ms(browser, url, selector)
                 for _ in range(runs):
                     for kind, (url, selector) in pages.items():
                         samples[key][kind].append(first_comment_ms(browser, url, selector))
@@ -623,33 +633,52 @@ class Bench:
                 "ceiling": Target("ceiling", "/bytes", not_modified)}, "ceiling", no_etag),
             Scenario("counts", f"counts for {len(self.uris)} pages", {
                 "Parley": Target("parley", parley_counts(self.origin, self.uris)),
-                "Isso": Target("isso", "/count", script=scripts / "isso-count.lua")}, "Isso"),
+                "Isso": Target("isso", "/count", script=scripts / "isso-count.lua", body=json.dumps(self.uris))},
+                     "Isso"),
             Scenario("post", "post a comment", {
-                "Parley": Target("parley-post", "/api/v1/comments", script=scripts / "post-Parley.lua"),
-                "Isso": Target("isso", f"/new?uri={quote(POSTED)}", script=scripts / "post-Isso.lua")}, "Isso"),
+                "Parley": Target("parley-post", "/api/v1/comments", (f"Origin: {self.origin}",),
+                                 scripts / "post-Parley.lua"),
+                "Isso": Target("isso", f"/new?uri={quote(POSTED)}", (f"Origin: {self.isso_pages.origin}",),
+                               scripts / "post-Isso.lua")}, "Isso"),
         ]
 
+    def new_posts(self, scenarios, tag):
+        """Fresh texts for the posting scripts: the spam checks hold a text posted twice."""
+        for kind, target in next(s for s in scenarios if s.key == "post").targets.items():
+            bodies = post_bodies(kind, self.origin, self.form_token, f"{tag} of {uuid.uuid4().hex[:8]}", self.rng)
+            lua_post(target.script, bodies)
+            target.body = bodies[0]
+
+    def warm_up(self, scenarios):
+        """Two requests of each kind per worker, so that none pays for its first imports and caches while timed."""
+        self.say("warming every worker up")
+        self.new_posts(scenarios, "warm-up")
+        for scenario in scenarios:
+            for kind, target in scenario.targets.items():
+                server = self.servers[target.server]
+                statuses = server.at_once([target.request(f"w{i}") for i in range(2 * self.probes)])
+                if any(status >= 400 for status in statuses):
+                    raise RuntimeError(f"{kind} answered {statuses} to {target.path}")
+                if scenario.key == "post":
+                    self.posted[kind] += len(statuses)
+
     def measure(self, rounds, duration):
-        """{(scenario, server): [wrk's figures per round]}; round 0, of one second each, warms the workers up."""
-        self.say(f"warming up, then {rounds} round(s) of {duration} s per server and scenario")
+        """{(scenario, server): [wrk's figures, one per round]}."""
         scenarios, results = self.scenarios(), {}
-        for number in range(rounds + 1):
-            tag = f"round {number} of {uuid.uuid4().hex[:8]}"  # new texts each round: the same text twice is held
-            for kind, origin in (("Parley", self.origin), ("Isso", self.isso_pages.origin)):
-                bodies = post_bodies(kind, self.origin, self.form_token, tag, self.rng)
-                lua_post(self.workdir / "lua" / f"post-{kind}.lua", origin, bodies)
+        self.warm_up(scenarios)
+        self.say(f"{rounds} round(s) of {duration} s per server and scenario")
+        for number in range(1, rounds + 1):
+            self.new_posts(scenarios, f"round {number}")
             for scenario in scenarios:
                 for kind in SERVERS:
                     if target := scenario.targets.get(kind):
                         server = self.servers[target.server]
-                        measured = wrk(server.port, target, duration if number else 1)
+                        measured = wrk(server.port, target, duration)
                         server.settle(IDLE_PATHS[target.server], self.probes)
-                        if number:
-                            results.setdefault((scenario.key, kind), []).append(measured)
+                        results.setdefault((scenario.key, kind), []).append(measured)
                         if scenario.key == "post":
                             self.posted[kind] += measured["requests"]
-            if number:
-                self.say(f"round {number} done")
+            self.say(f"round {number} done")
         return scenarios, results
 
     def statuses(self):
