@@ -1,6 +1,6 @@
 """Parley against Isso and against a same-bytes ceiling, each under gunicorn: one command, one table.
 
-    python bench/read_speed.py                  # about 5 minutes; --quick: under 2
+    python bench/read_speed.py                  # 5 minutes on an idle 2-core machine; --quick: under 2
     python bench/read_speed.py --database postgresql --json results.json
 
 Needs wrk (Debian package `wrk`), Isso (`pip install isso`; requirements-dev.txt has it), gunicorn
