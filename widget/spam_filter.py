@@ -7,6 +7,7 @@ only ever hold a comment or file it as spam; a moderator can always release it.
 """
 import math
 import re
+import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -96,8 +97,11 @@ def spam_probability(found, knowledge):
 
 def _script(text):
     """The writing system most of the text's letters belong to: LATIN, CYRILLIC, CJK and so on."""
+    sample = text[:SCRIPT_SAMPLE]
+    if sample.isascii():  # most comments: no need to name each letter
+        return "LATIN" if any(char.isalpha() for char in sample) else None
     scripts: Counter[str] = Counter()
-    for char in text[:SCRIPT_SAMPLE]:
+    for char in sample:
         if char.isalpha():
             script = unicodedata.name(char, "UNKNOWN").split(" ")[0]
             scripts["CJK" if script in ("CJK", "HIRAGANA", "KATAKANA") else script] += 1
@@ -135,15 +139,27 @@ def knowledge_for(site, found):
     return Knowledge(site.filter_ham or 0, site.filter_spam or 0, {token: (ham, spam) for token, ham, spam in rows})
 
 
+# (site id, its creation moment) -> (when to look again, script): a site's script changes slowly,
+# and finding it reads 50 comments, so each process looks again every few minutes.
+_SCRIPTS: dict[tuple, tuple[float, str]] = {}
+SCRIPT_SECONDS = 300
+
+
 def site_script(site, sample=50):
     """The script most of the site's recent approved comments are written in; None with too few of them."""
+    key = (site.id, site.created_at)
+    known = _SCRIPTS.get(key)
+    if known is not None and known[0] > time.monotonic():
+        return known[1]
     bodies = db.session.scalars(
         db.select(Comment.body).join(Thread, Thread.id == Comment.thread_id)
         .where(Thread.site_id == site.id, Comment.status == "approved")
         .order_by(Comment.id.desc()).limit(sample)).all()
     if len(bodies) < 10:
-        return None
-    return Counter(script for body in bodies if (script := _script(body))).most_common(1)[0][0]
+        return None  # not remembered: a new site's script is known as soon as it has enough comments
+    script = Counter(script for body in bodies if (script := _script(body))).most_common(1)[0][0]
+    _SCRIPTS[key] = (time.monotonic() + SCRIPT_SECONDS, script)
+    return script
 
 
 def comment_tokens(comment):

@@ -80,6 +80,7 @@ class Comment(Model):
     __table_args__ = (
         Index("ix_comments_thread_parent", "thread_id", "parent_id"),
         Index("ix_comments_thread_root", "thread_id", "root_id"),
+        Index("ix_comments_thread_created", "thread_id", "created_at"),
         # One row per comment brought from elsewhere: an import run twice adds nothing.
         UniqueConstraint("thread_id", "import_key", name="uq_comments_thread_import_key"),
     )
