@@ -1,5 +1,7 @@
 """The embed surface over HTTP: the iframe page, the loader, the widget's files, /demo."""
+import base64
 import gzip
+import hashlib
 import json
 import re
 import shutil
@@ -80,7 +82,11 @@ def test_thread_page_policy_allows_only_its_own_code_and_the_sites_frames(embed)
     policy = csp(response)
     assert policy["default-src"] == ["'none'"]
     assert policy["script-src"] == ["'self'"]
-    assert policy["style-src"] == ["'self'"]
+    # The page's own stylesheet is written into it (one request less before the first paint), named by its hash.
+    styles = re.findall(r"<style>(.*?)</style>", response.get_data(as_text=True), re.S)
+    assert len(styles) == 1
+    digest = base64.b64encode(hashlib.sha256(styles[0].encode()).digest()).decode()
+    assert policy["style-src"] == ["'self'", f"'sha256-{digest}'"]
     assert policy["connect-src"] == ["'self'"]
     assert policy["frame-ancestors"] == ["'self'", ORIGIN]
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
@@ -93,7 +99,7 @@ def test_thread_page_has_no_inline_code_for_the_policy_to_block(embed, post):
     post("Some *text*")
     parser = InlineCode()
     parser.feed(embed().get_data(as_text=True))
-    assert parser.found == []
+    assert parser.found == ["<style> element"]  # the one the policy names by its hash, above
 
 
 @pytest.mark.parametrize("origin", [
@@ -163,7 +169,7 @@ def test_inlined_json_cannot_close_its_script_element(embed, post):
     assert "&lt;/script&gt;&lt;script&gt;alert(1)" in html
     parser = InlineCode()
     parser.feed(html)
-    assert parser.found == []
+    assert parser.found == ["<style> element"]  # the page's own, named in its policy by hash
 
 
 def test_theme_language_and_style_options(embed):
@@ -220,8 +226,9 @@ def asset_urls(embed):
 
 def test_widget_files_have_versioned_urls_cached_for_a_year(client, embed):
     urls = asset_urls(embed)
-    # The modules reach the page as one bundle; the sources are not served one by one.
-    assert {url.rsplit("/", 1)[1] for url in urls} == {"thread.css", "widget.js"}
+    # The modules reach the page as one bundle; the sources are not served one by one. The
+    # stylesheet is written into the page.
+    assert {url.rsplit("/", 1)[1] for url in urls} == {"widget.js"}
     assert 'rel="modulepreload"' not in embed().get_data(as_text=True)
     for module in ("thread.js", "api.js", "render.js"):
         assert client.get(urls[0].rsplit("/", 1)[0] + "/" + module).status_code == 404

@@ -1,4 +1,5 @@
 """The loader, the widget's versioned static files, and the iframe page with its first page of comments."""
+import base64
 import hashlib
 import json
 import re
@@ -69,12 +70,19 @@ class Assets:
     widget: assets.Bundle
     # Changes when the page's templates or catalogues change, so cached pages are not reused then.
     page_fingerprint: str
+    # The iframe page's stylesheet, written into the page (one request less before the first paint),
+    # and its hash, which the page's CSP names so that no other inline style can run.
+    inline_css: str
+    inline_css_hash: str
 
 
 def _build_assets():
     static = Path(str(current_app.static_folder))
     page_files = [*Path(str(current_app.template_folder), "embed").glob("*.html"), *i18n.HERE.glob("*.json")]
-    return Assets(assets.build_loader(static), assets.build_widget(static), assets.fingerprint(*page_files))
+    widget = assets.build_widget(static)
+    css = widget.files["thread.css"].body
+    return Assets(assets.build_loader(static), widget, assets.fingerprint(*page_files), Markup(css.decode()),
+                  "sha256-" + base64.b64encode(hashlib.sha256(css).digest()).decode())
 
 
 def _assets():
@@ -95,7 +103,7 @@ def asset_url(filename):
 
 @bp.app_context_processor
 def template_helpers():
-    return {"asset_url": asset_url}
+    return {"asset_url": asset_url, "inline_css": lambda: _assets().inline_css}
 
 
 @bp.app_template_filter("comment_date")
@@ -337,7 +345,8 @@ def thread():
     response.set_etag(etag)
     response.cache_control.no_cache = True
     response.vary.update(["Accept-Encoding", "Accept-Language"])
-    return secure_html(response, f"{WIDGET_POLICY}; {frame_ancestors(embed.site.origins)}")
+    policy = WIDGET_POLICY.replace("style-src 'self'", f"style-src 'self' '{_assets().inline_css_hash}'")
+    return secure_html(response, f"{policy}; {frame_ancestors(embed.site.origins)}")
 
 
 # Errors ------------------------------------------------------------------------------
