@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import brotli
 import pytest
+import redis
 from conftest import GUEST, ORIGIN, PAGE, require
 from dashboard_helpers import comment_on, create_admin, logged_in, submit
 from sqlalchemy import event
@@ -380,6 +381,13 @@ def test_a_page_made_by_one_instance_is_served_by_another_through_redis(make_app
     taken, taking = statements_during(second, lambda: public_page(second.test_client()))
     assert taken == made
     assert len(taking) == 2 < len(making)  # the site and the thread, for the ETag; not the page's comments
+    # Only what a reader's widget asks for is shared: made-up variants must not fill Redis.
+    stored = redis.Redis.from_url(shared["REDIS_URL"])
+    pattern = f"{shared['RATELIMIT_KEY_PREFIX']}:page:*"
+    assert len(stored.keys(pattern)) == 1
+    for variant in ({"v": 12345}, {"limit": 7}, {"sort": "top", "limit": 3}):
+        public_page(first.test_client(), **variant)
+    assert len(stored.keys(pattern)) == 1
     comment_on(client, "news")
     assert "<p>news</p>" in texts(public_page(second.test_client()))
 

@@ -345,9 +345,12 @@ class _Body:
         return len(self.body) + 256
 
 
-def public_body(app, ticket, parts, make):
+def public_body(app, ticket, parts, make, share=True):
     """The public answer's bytes at the ticket's versions: kept in this process, else another worker's
     from Redis, else `make()`-d here and kept in both. `parts` are what else the bytes depend on.
+
+    Only answers a reader's widget asks for are `share`d: Redis has no bound of its own, and
+    made-up variants (forged cursors, odd limits) must not fill it.
     """
     if ticket is None:
         return make()
@@ -356,7 +359,7 @@ def public_body(app, ticket, parts, make):
     kept = local.get(key)
     if kept is not None:
         return kept.body
-    client = _redis(app)
+    client = _redis(app) if share else None
     body = None
     if client is not None:
         try:

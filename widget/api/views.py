@@ -125,10 +125,14 @@ def read_thread():
 
         if parts is None or not parts.waiting:
             # The page everyone sees, made once per version, with a reader's likes and edit links laid
-            # over it. Besides the versions, it depends on the host (its links) and the clock (closing).
+            # over it. Besides the versions, it depends on the host (its links), the clock (closing), and
+            # the page's own URL where the thread has none stored; a cache buster (v) changes nothing.
             closed = thread is not None and thread_is_closed(site, thread, now)
-            body = read_cache.public_body(current_app, ticket, (request.host_url, request.query_string, closed),
-                                          public_page)
+            echoed = None if thread is not None and thread.url else url
+            first_page = cursor is None and limit == current_app.config["PAGE_SIZE"]
+            body = read_cache.public_body(current_app, ticket, (request.host_url, key, sort, cursor, limit, closed,
+                                                                 echoed),
+                                          public_page, share=first_page and echoed is None)
             response = (current_app.response_class(body, mimetype="application/json") if parts is None
                         else jsonify(with_reader_parts(json.loads(body), parts)))
         else:
