@@ -1,5 +1,6 @@
 """Fixtures: an app on a fresh database per test session, emptied after every test."""
 import os
+import socket
 import uuid
 
 import pytest
@@ -27,6 +28,17 @@ def require(condition, reason):
         if IN_CI:
             pytest.fail(f"{reason} (CI=true: required)")
         pytest.skip(reason)
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def require_redis():
+    """The Redis on 127.0.0.1:6379, which tests of several workers or machines share (see require)."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        require(False, "Redis is not running on 127.0.0.1:6379")
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 """Small helpers shared by tests that need to reach behind the API for set-up."""
 from datetime import timedelta
 
+from sqlalchemy import event
+
 from widget.extensions import db
 from widget.models import Comment, Thread
 
@@ -98,3 +100,20 @@ def write_wxr(path, posts, per_post, origin="https://blog.example.com"):
             out.write("</item>\n")
         out.write("</channel>\n</rss>\n")
     return path
+
+
+def statements_during(app, request):
+    """(what `request()` returned, the SQL statements the app ran through its engine meanwhile)."""
+    statements = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.strip().upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return request(), statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

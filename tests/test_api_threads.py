@@ -1,8 +1,7 @@
 """Reading threads: order, pages, caching and the cost in SQL queries."""
 import pytest
 from conftest import GUEST, ORIGIN, PAGE
-from helpers import flatten, seed_chain
-from sqlalchemy import event
+from helpers import flatten, seed_chain, statements_during
 
 from widget.extensions import db
 from widget.models import Comment, Thread
@@ -115,27 +114,10 @@ def _seed_thread(app, site_public_id, total, replies_per_root):
         db.session.commit()
 
 
-def _queries_for(app, request):
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if statement.strip().upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
-            statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = request()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return response, statements
-
-
 @pytest.mark.parametrize("total", [10, 1000])
 def test_thread_read_costs_a_fixed_number_of_queries(app, site, read, total):
     _seed_thread(app, site, total, replies_per_root=9)
-    response, statements = _queries_for(app, lambda: read(limit=200))
+    response, statements = statements_during(app, lambda: read(limit=200))
     assert response.status_code == 200
     shown = response.get_json()
     assert shown["thread"]["comment_count"] == total
@@ -150,14 +132,14 @@ def test_a_readers_read_of_a_thousand_comment_thread_lays_their_parts_over_the_s
     first_id, second_id = (c["id"] for c in read().get_json()["comments"][:2])
     token = client.post(f"/api/v1/comments/{first_id}/like").get_json()["reader_token"]
     other = client.post(f"/api/v1/comments/{second_id}/like").get_json()["reader_token"]
-    response, statements = _queries_for(app, lambda: read(limit=200, headers={"X-Reader-Token": token}))
+    response, statements = statements_during(app, lambda: read(limit=200, headers={"X-Reader-Token": token}))
     assert response.status_code == 200
     page = response.get_json()
     assert page["thread"]["comment_count"] == 1000
     assert [c["liked_by_me"] for c in page["comments"][:2]] == [True, False]
     # site, thread, the reader's held comments, likes and editable comments; then the public page (4)
     assert len(statements) == 9, statements
-    response, statements = _queries_for(app, lambda: read(limit=200, headers={"X-Reader-Token": other}))
+    response, statements = statements_during(app, lambda: read(limit=200, headers={"X-Reader-Token": other}))
     assert [c["liked_by_me"] for c in response.get_json()["comments"][:2]] == [False, True]
     assert len(statements) == 5, statements  # the public page is made once per version, for everyone
 
@@ -165,7 +147,7 @@ def test_a_readers_read_of_a_thousand_comment_thread_lays_their_parts_over_the_s
 def test_not_modified_read_is_answered_by_the_read_cache_without_the_app(post, app, read):
     post()
     etag = read().headers["ETag"]
-    response, statements = _queries_for(app, lambda: read(headers={"If-None-Match": etag}))
+    response, statements = statements_during(app, lambda: read(headers={"If-None-Match": etag}))
     assert response.status_code == 304
     assert statements == []  # one version check, on the read cache's own connection
 
@@ -179,7 +161,7 @@ def test_not_modified_read_costs_two_queries_without_the_read_cache(make_app):
                 headers={"Origin": ORIGIN})
     query = {"site": "blog", "url": PAGE}
     etag = client.get("/api/v1/threads", query_string=query).headers["ETag"]
-    response, statements = _queries_for(app, lambda: client.get(
+    response, statements = statements_during(app, lambda: client.get(
         "/api/v1/threads", query_string=query, headers={"If-None-Match": etag}))
     assert response.status_code == 304
     assert len(statements) == 2

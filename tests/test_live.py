@@ -1,7 +1,6 @@
 """Live updates: the event stream of a thread, read from real threaded servers, and what makes it speak."""
 import json
 import queue
-import socket
 import threading
 import time
 import uuid
@@ -9,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import GUEST, ORIGIN, PAGE, require
+from conftest import GUEST, ORIGIN, PAGE, REDIS_URL, require_redis
 from dashboard_helpers import comment_on, submit, thread_html
 from tcp_proxy import TcpProxy
 from test_concurrency import Gunicorn, _prepare
@@ -22,7 +21,6 @@ SOURDOUGH = "https://blog.example.com/2023/05/sourdough/"
 # Short, so that each test sees heartbeats and ends quickly; the poll is long, so an event that comes
 # at once came from an announcement, not from the stream looking on its own.
 QUICK = {"LIVE_HEARTBEAT_SECONDS": 0.5, "LIVE_POLL_SECONDS": 60, "LIVE_MAX_SECONDS": 30}
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class Server:
@@ -320,13 +318,6 @@ def test_an_import_is_announced_and_a_dry_run_is_not(runner, listen):
 
 # Several workers and machines -------------------------------------------------------------------------
 
-def _redis_is_up():
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
 
 @pytest.fixture
 def two_instances(make_app, fresh_postgres_url, serve):
@@ -345,7 +336,7 @@ def post_to(server, body):
 
 
 def test_a_comment_posted_on_one_instance_reaches_a_reader_of_another_through_redis(two_instances):
-    require(_redis_is_up(), "Redis is not running on 127.0.0.1:6379")
+    require_redis()
     a, b = two_instances(REDIS_URL=REDIS_URL, LIVE_CHANNEL=f"parley-test-{uuid.uuid4().hex}:live")
     reader = Stream(b)
     reader.opened()
@@ -360,7 +351,7 @@ def test_a_comment_posted_on_one_instance_reaches_a_reader_of_another_through_re
 
 
 def test_two_apps_on_one_redis_keep_to_their_own_channels(make_app, serve):
-    require(_redis_is_up(), "Redis is not running on 127.0.0.1:6379")
+    require_redis()
     mine, theirs = (make_app(**QUICK | {"REDIS_URL": REDIS_URL, "LIVE_CHANNEL": f"parley-test-{uuid.uuid4().hex}"})
                     for _ in range(2))
     add_site(mine)
@@ -384,7 +375,7 @@ def test_without_redis_a_reader_of_another_instance_hears_through_the_database(t
 
 
 def test_a_redis_that_drops_and_comes_back_loses_no_update(two_instances):
-    require(_redis_is_up(), "Redis is not running on 127.0.0.1:6379")
+    require_redis()
     proxy = TcpProxy("127.0.0.1", 6379)
     try:
         a, b, c = two_instances(3, REDIS_URL=f"redis://127.0.0.1:{proxy.port}/0",
@@ -406,7 +397,7 @@ def test_a_redis_that_drops_and_comes_back_loses_no_update(two_instances):
 
 def test_gunicorns_threaded_workers_hand_each_other_the_news_through_redis(fresh_database_url):
     """The production set-up: separate processes, each with its own streams and its own Redis listener."""
-    require(_redis_is_up(), "Redis is not running on 127.0.0.1:6379")
+    require_redis()
     _prepare(fresh_database_url)
     # Two streams a worker at most, so that four open streams are two in each, whichever worker accepts what.
     server = Gunicorn(fresh_database_url, workers=2, options=["--worker-class", "gthread", "--threads", "4"],

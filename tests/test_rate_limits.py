@@ -3,7 +3,7 @@ import socket
 import uuid
 
 import pytest
-from conftest import GUEST, ORIGIN, PAGE, require
+from conftest import GUEST, ORIGIN, PAGE, REDIS_URL, require_redis
 from dashboard_helpers import PASSWORD, create_admin, csrf_token
 
 from widget.extensions import db
@@ -122,17 +122,10 @@ def test_the_demo_on_a_fresh_install_takes_few_comments(limited):
     assert statuses == [201] * 5 + [429]
 
 
-def _redis_is_up():
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
 
 def test_two_servers_share_one_limit_through_redis(limited):
-    require(_redis_is_up(), "Redis is not running on 127.0.0.1:6379")
-    shared = {"REDIS_URL": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": f"parley-test-{uuid.uuid4().hex}",
+    require_redis()
+    shared = {"REDIS_URL": REDIS_URL, "RATELIMIT_KEY_PREFIX": f"parley-test-{uuid.uuid4().hex}",
               "RATELIMIT_COMMENTS": "3 per minute"}
     first, second = limited(**shared).test_client(), limited(**shared).test_client()
     assert [post(first, "one").status_code, post(second, "two").status_code, post(first, "three").status_code] \

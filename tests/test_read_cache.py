@@ -15,31 +15,14 @@ from datetime import timedelta
 import brotli
 import pytest
 import redis
-from conftest import GUEST, ORIGIN, PAGE, require
+from conftest import GUEST, ORIGIN, PAGE, REDIS_URL, require_redis
 from dashboard_helpers import comment_on, create_admin, logged_in, submit
-from sqlalchemy import event
+from helpers import statements_during
 
 from widget.extensions import db
 from widget.models import Thread, utcnow
 
 THREADS = "/api/v1/threads"
-
-
-def statements_during(app, request):
-    """(response, SQL statements the app ran through its engine while answering)."""
-    seen = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if statement.strip().upper() not in {"BEGIN", "COMMIT", "ROLLBACK"}:
-            seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        return request(), seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def public_page(client, **params):
@@ -363,17 +346,10 @@ def test_the_iframe_page_draws_each_generated_face_once_and_asks_for_none(client
 
 # Shared through Redis ------------------------------------------------------------------------------
 
-def _redis_is_up():
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
 
 def test_a_page_made_by_one_instance_is_served_by_another_through_redis(make_app, site, client):
-    require(_redis_is_up(), "Redis is not running on 127.0.0.1:6379")
-    shared = {"REDIS_URL": "redis://127.0.0.1:6379/0", "RATELIMIT_KEY_PREFIX": f"parley-test-{uuid.uuid4().hex}"}
+    require_redis()
+    shared = {"REDIS_URL": REDIS_URL, "RATELIMIT_KEY_PREFIX": f"parley-test-{uuid.uuid4().hex}"}
     first, second = make_app(**shared), make_app(**shared)
     for n in range(3):
         comment_on(client, f"words {n}")
