@@ -249,7 +249,10 @@ def decoded(response):
 def test_stored_answers_are_the_apps_own_in_every_encoding_with_cdn_headers(app, client, site):
     for n in range(12):  # big enough to be compressed
         comment_on(client, f"comment number {n} with some words to make the page long enough")
+    head_first = client.head(THREADS, query_string={"site": "blog", "url": PAGE})
+    assert head_first.status_code == 200 and head_first.data == b""
     first = client.get(THREADS, query_string={"site": "blog", "url": PAGE})
+    assert int(head_first.headers["Content-Length"]) == len(first.data)
     expected = first.get_json()
     for encoding in ("gzip", "br", "identity"):
         response = client.get(THREADS, query_string={"site": "blog", "url": PAGE},

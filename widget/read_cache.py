@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import brotli
+import redis
 from werkzeug.http import parse_accept_header, parse_etags
 
 from .compression import MIN_SIZE
@@ -227,8 +228,8 @@ class ReadCache:
             return False
 
     def _fill(self, key, environ, start_response):
-        """Ask the app, with no If-None-Match so that it answers in full; keep the answer if its view allows."""
-        inner = dict(environ)
+        """Ask the app for the whole answer (a GET, no If-None-Match); keep it if its view allows."""
+        inner = dict(environ, REQUEST_METHOD="GET")  # a HEAD's empty body must never be stored
         inner.pop("HTTP_IF_NONE_MATCH", None)
         captured: list = []
 
@@ -324,8 +325,6 @@ def _redis(app):
         return None
     client = app.extensions.get("parley.read_cache_redis")
     if client is None:
-        import redis  # only with REDIS_URL: Flask-Limiter's redis extra brings it
-
         client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=0.25, socket_connect_timeout=0.25)
         app.extensions["parley.read_cache_redis"] = client
     return client
