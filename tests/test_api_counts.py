@@ -41,3 +41,8 @@ def test_counts_need_a_site_and_urls(client, site):
     assert missing.status_code == 400 and missing.get_json()["error"]["code"] == "missing_url"
     bad = client.get("/api/v1/counts", query_string={"site": site, "url": "javascript:alert(1)"})
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_url"
+
+
+def test_an_unknown_site_is_said_before_a_bad_url(client):
+    response = client.get("/api/v1/counts", query_string={"site": "ghost", "url": "not a url " + "Ω" * 80})
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "unknown_site"

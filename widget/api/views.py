@@ -319,9 +319,10 @@ def unlike(comment_id):
 @bp.get("/counts")
 def counts():
     query = schema.parse_query(schema.CountsQuery, request.args)
+    site = _site(query.site)  # an unknown site is the first thing to say
     hashes = service.url_hashes(query.url)
+    # Taken before the counts are read (they do not depend on the site's settings, read above).
     ticket = read_cache.counts_ticket(current_app, query.site, hashes.values()) if _is_public_request() else None
-    site = _site(query.site)
     response = jsonify(counts=service.count_comments(site, hashes))
     _public_read(response, [f"parley-site-{site.public_id}"])
     if ticket:
