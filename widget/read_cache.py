@@ -187,7 +187,7 @@ def _make_entry(ticket, status, headers, body):
 
 
 class ReadCache:
-    """The WSGI layer: `app.wsgi_app = ReadCache(app.wsgi_app, checker, max_bytes)`."""
+    """The WSGI layer in front of the app; init_app() puts it there."""
 
     def __init__(self, wsgi_app, checker_factory, max_bytes):
         self.wsgi_app = wsgi_app
