@@ -162,6 +162,12 @@ class Store:
                 self.used -= self.entries.pop(key).size
 
 
+def kept_store(app, name, max_bytes):
+    """The app's Store called `name`, made on first use (not on every call, as setdefault would)."""
+    store = app.extensions.get(name)
+    return store if store is not None else app.extensions.setdefault(name, Store(max_bytes))
+
+
 def _encoding(environ, size):
     """The stored body to send: br, gzip or None (identity), by what the client accepts."""
     if size < MIN_SIZE:
@@ -260,10 +266,8 @@ class ReadCache:
             headers = [(name, value) for name, value in entry.headers if name.lower() != "content-type"]
             start_response("304 NOT MODIFIED", headers)
             return [b""]
-        encoding = _encoding(environ, len(entry.body))
-        body = {"br": entry.brotli, "gzip": entry.gzipped}.get(encoding) if encoding else None
-        body = body or entry.body
-        encoding = encoding if body is not entry.body else None
+        encoding = _encoding(environ, len(entry.body))  # None below MIN_SIZE, where nothing was compressed
+        body = {"br": entry.brotli, "gzip": entry.gzipped}[encoding] if encoding else entry.body
         headers = list(entry.headers)
         if encoding:
             headers.append(("Content-Encoding", encoding))
@@ -354,7 +358,7 @@ def public_body(app, ticket, parts, make, share=True):
     if ticket is None:
         return make()
     key = _shared_key(app, ticket, parts)
-    local = app.extensions.setdefault("parley.public_bodies", Store(int(app.config["READ_CACHE_MB"] * 1024 * 256)))
+    local = kept_store(app, "parley.public_bodies", int(app.config["READ_CACHE_MB"] * 1024 * 256))
     kept = local.get(key)
     if kept is not None:
         return kept.body

@@ -20,13 +20,13 @@ from ..compression import SplicedPage
 from ..errors import InvalidInput
 from ..errors import NotFound as UnknownSite
 from ..models import utcnow
-from ..read_cache import Store
+from ..read_cache import kept_store
 from ..sites import get_site
 from ..tokens import make_form_token
 from ..urls import normalise_origin
 from ..web import inputs, providers
 from ..web.error_pages import translated_error_page
-from ..web.headers import WIDGET_POLICY, frame_ancestors, secure_html
+from ..web.headers import secure_html, widget_policy
 from ..web.origins import origin_allowed
 from ..web.serializers import page_json
 from . import assets, bp
@@ -310,7 +310,7 @@ def _render_thread_page(embed, thread, now):
 
 def _stored_page(embed, found, now, etag):
     """The rendered page for this ETag, kept with a hole for the form token (see SplicedPage)."""
-    pages = current_app.extensions.setdefault("parley.embed_pages", Store(EMBED_PAGES_BYTES))
+    pages = kept_store(current_app, "parley.embed_pages", EMBED_PAGES_BYTES)
     key = (etag, request.host_url)
     page = pages.get(key)
     if page is None:
@@ -345,8 +345,7 @@ def thread():
     response.set_etag(etag)
     response.cache_control.no_cache = True
     response.vary.update(["Accept-Encoding", "Accept-Language"])
-    policy = WIDGET_POLICY.replace("style-src 'self'", f"style-src 'self' '{_assets().inline_css_hash}'")
-    return secure_html(response, f"{policy}; {frame_ancestors(embed.site.origins)}")
+    return secure_html(response, widget_policy(_assets().inline_css_hash, embed.site.origins))
 
 
 # Errors ------------------------------------------------------------------------------

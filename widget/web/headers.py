@@ -1,9 +1,18 @@
 """Every security header the server sends on its HTML pages and feeds, and every Content-Security-Policy."""
 
-# The iframe page: its own scripts, styles and API only; no inline code of any kind. Images may
-# also come over https: the avatars of readers who logged in are their provider's pictures.
-WIDGET_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
-                 "connect-src 'self'; form-action 'none'; base-uri 'none'")
+
+def widget_policy(stylesheet_hash, origins):
+    """The iframe page: its own scripts, styles and API only, framed by the site's origins.
+
+    The one inline code is its stylesheet, written into the page and allowed by its hash
+    ("sha256-..."). Images may also come over https: the avatars of readers who logged in are
+    their provider's pictures.
+    """
+    return (f"default-src 'none'; script-src 'self'; style-src 'self' '{stylesheet_hash}'; "
+            "img-src 'self' data: https:; connect-src 'self'; form-action 'none'; base-uri 'none'; "
+            + frame_ancestors(origins))
+
+
 # A page meant for one origin only (the demo blog post), which may frame the widget from itself.
 DEMO_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "connect-src 'self'; frame-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'")
