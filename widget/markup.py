@@ -24,10 +24,18 @@ def _parser():
     return md
 
 
+@lru_cache(maxsize=16)
+def _tokens(body):
+    # A new comment's body is asked for its links by the form checks and twice by the spam checks, then
+    # rendered: one parse serves them all (with linkify, a parse costs more than rendering and cleaning).
+    # The tokens are only read, never changed, so sharing them is safe.
+    env: dict = {}
+    return tuple(_parser().parse(body, env)), env
+
+
 def link_urls(body):
     """The URLs of the links (written or bare) that the body will render, in order."""
-    tokens = _parser().parse(body)
-    return [str(tok.attrs.get("href", "")) for block in tokens for tok in (block.children or [])
+    return [str(tok.attrs.get("href", "")) for block in _tokens(body)[0] for tok in (block.children or [])
             if tok.type == "link_open"]
 
 
@@ -49,7 +57,8 @@ def _clean(html):
 
 def render(body):
     """Safe HTML for a Markdown body."""
-    return _clean(_parser().render(body))
+    tokens, env = _tokens(body)
+    return _clean(_parser().renderer.render(list(tokens), _parser().options, dict(env)))
 
 
 def link(url, text):
