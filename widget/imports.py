@@ -23,7 +23,7 @@ from .emails import is_email
 from .errors import InvalidInput
 from .extensions import db
 from .formats import Entry, FormatError, Note, Page, disqus, isso, parley, remark42, wordpress
-from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, utcnow
+from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, body_digest, utcnow
 from .tokens import digest
 from .urls import is_web_url, normalise_url, origin_of
 
@@ -228,7 +228,7 @@ def _cut(text, length):
 # The columns an import writes; the others keep their defaults.
 COMMENT_COLUMNS = ("thread_id", "parent_id", "root_id", "depth", "status", "kind", "body", "html", "author_name",
                    "author_email", "author_website", "source_url", "created_at", "edited_at", "likes", "pinned",
-                   "ip_hash", "import_key")
+                   "ip_hash", "import_key", "body_digest")
 
 
 class _NewComment:
@@ -331,6 +331,7 @@ class _Writer:
                    root_id=parent and parent[1], depth=parent[2] + 1 if parent else 1)
         if parent is not None:
             row["pinned"] = False  # only top-level comments are pinned
+        row["body_digest"] = body_digest(row["body"])
         new_id = self.insert_comment.run(row)
         if new_id is None:
             self.summary.skipped["already imported"] += 1
