@@ -72,6 +72,7 @@ BIG_SIZE, TEN_SIZE = 200, 10
 OTHER_THREADS, OTHER_COMMENTS = 500, 28_700
 COUNTED_PAGES = 20
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+SCENARIO_KEYS = ("thread", "thread_gzip", "one", "not_modified", "counts", "post")
 CHROMIUM = "/usr/bin/chromium"
 SERVERS = ("Parley", "Isso", "ceiling")
 PARLEY_SELECTOR = "#parley-comments .comment-content"
@@ -616,7 +617,7 @@ class Bench:
         no_etag = {"Isso": "Isso sends no ETag"}
         not_modified = (f'If-None-Match: "{self.etag}"',)
         gzip_please = ("Accept-Encoding: gzip",)
-        return [
+        every = [
             Scenario("thread", f"whole thread, {BIG_SIZE} comments", {
                 "Parley": Target("parley", self.big),
                 "Isso": Target("isso", f"/?uri={quote(BIG)}"),
@@ -641,10 +642,12 @@ class Bench:
                 "Isso": Target("isso", f"/new?uri={quote(POSTED)}", (f"Origin: {self.isso_pages.origin}",),
                                scripts / "post-Isso.lua")}, "Isso"),
         ]
+        wanted = self.args.only.split(",") if self.args.only else SCENARIO_KEYS
+        return [scenario for scenario in every if scenario.key in wanted]
 
     def new_posts(self, scenarios, tag):
         """Fresh texts for the posting scripts: the spam checks hold a text posted twice."""
-        for kind, target in next(s for s in scenarios if s.key == "post").targets.items():
+        for kind, target in [item for s in scenarios if s.key == "post" for item in s.targets.items()]:
             bodies = post_bodies(kind, self.origin, self.form_token, f"{tag} of {uuid.uuid4().hex[:8]}", self.rng)
             lua_post(target.script, bodies)
             target.body = bodies[0]
@@ -727,7 +730,7 @@ def table_rows(scenarios, results, browser):
             if found is None and not note:
                 continue
             if found is None and scenario.key == "thread_gzip":
-                found = results[("thread", kind)]
+                found = results.get(("thread", kind))
             entry = {"scenario": scenario.key, "label": scenario.label, "server": kind, "note": note or None}
             if found is None:
                 rows.append((label, kind, "–", "–", "–", "–", "–", note))
@@ -805,6 +808,8 @@ def main():
     parser.add_argument("--other-comments", type=int, help=f"comments in the {OTHER_THREADS} other threads "
                                                            f"(default {OTHER_COMMENTS:,}; with --smoke 1,000)")
     parser.add_argument("--json", metavar="PATH", help="also write the results there, as JSON")
+    parser.add_argument("--only", metavar="KEYS", help="measure only these scenarios, comma-separated: "
+                                                       f"{', '.join(SCENARIO_KEYS)}")
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
     duration = args.duration or (2 if args.quick else 5)
@@ -813,6 +818,8 @@ def main():
     if min(rounds, duration, args.workers, args.threads) < 1 or runs < 0 or other < OTHER_THREADS:
         parser.error(f"rounds, duration, workers and threads must be at least 1, --other-comments at least "
                      f"{OTHER_THREADS}")
+    if args.only and not set(args.only.split(",")) <= set(SCENARIO_KEYS):
+        parser.error(f"--only takes some of {', '.join(SCENARIO_KEYS)}")
     if not args.smoke and not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     try:

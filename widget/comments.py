@@ -5,13 +5,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, update
+from sqlalchemy import ColumnElement, UnaryExpression, and_, bindparam, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
 from . import bans, markup, memberships, names, notifications, spam, spam_filter, webhooks
 from .errors import InvalidInput, NotAllowed, NotFound
-from .extensions import db
+from .extensions import db, end_reading
 from .models import MAX_ID, Comment, Identity, Thread, User, Vote, utcnow
 from .tokens import digest
 from .urls import normalise_url
@@ -91,9 +91,13 @@ def thread_key(url=None, thread_id=None):
     return digest(f"url:{normalised}"), normalised
 
 
+# Built once: on every post's path, building a statement costs SQLAlchemy more than the database's run of it.
+_THREAD_BY_KEY = db.select(Thread).where(Thread.site_id == bindparam("site_id"), Thread.key == bindparam("key"))
+
+
 def find_thread(site, url=None, thread_id=None):
     key, _ = thread_key(url, thread_id)
-    return db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
+    return db.session.scalar(_THREAD_BY_KEY, {"site_id": site.id, "key": key})
 
 
 def thread_is_closed(site, thread, now):
@@ -107,9 +111,10 @@ def closes_at(site, thread):
     return thread.created_at + timedelta(days=site.close_after_days)
 
 
-def get_or_create_thread(site, url, thread_id, title):
+def get_or_create_thread(site, url, thread_id, title, found=None):
+    """The page's thread, made on its first comment; `found` is the thread already read, if any."""
     key, normalised = thread_key(url, thread_id)
-    thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
+    thread = found or db.session.scalar(_THREAD_BY_KEY, {"site_id": site.id, "key": key})
     if thread is None:
         try:
             # A savepoint, so a concurrent first comment on the same page only costs a retry.
@@ -132,10 +137,13 @@ def get_or_create_thread(site, url, thread_id, title):
 CHANGED_THREADS = "parley_changed_threads"
 
 
+_BUMP = (update(Thread).where(Thread.id == bindparam("thread_id")).values(version=Thread.version + 1)
+         .returning(Thread.site_id))
+
+
 def bump_thread(thread_id):
     """Mark a thread changed: its read ETag derives from the version, so every reader sees the change next."""
-    site_id = db.session.execute(update(Thread).where(Thread.id == thread_id).values(version=Thread.version + 1)
-                                 .returning(Thread.site_id)).scalar()
+    site_id = db.session.execute(_BUMP, {"thread_id": thread_id}).scalar()
     if site_id is not None:
         db.session.info.setdefault(CHANGED_THREADS, set()).add((site_id, thread_id))
 
@@ -429,22 +437,24 @@ def check_body(site, body):
     return markup.render(body)
 
 
+_APPROVED_HERE = (db.select(Comment.id).join(Thread, Thread.id == Comment.thread_id)
+                  .where(Thread.site_id == bindparam("site_id"), Comment.status == "approved").limit(1))
+_APPROVED_FOR_USER = _APPROVED_HERE.where(Comment.user_id == bindparam("user_id"))
+_APPROVED_FOR_READER = _APPROVED_HERE.where(Comment.reader_key == bindparam("reader_key"),
+                                            func.lower(Comment.author_email) == bindparam("email"))
+
+
 def _has_approved_comment(site, author, viewer):
     """Whether this author had a comment approved here: by their login, or, for a guest, by the same
     browser (reader token) with the same email. An email alone proves nothing: anyone can type it."""
     if viewer.user is not None:
-        same_author = Comment.user_id == viewer.user.id
+        found = db.session.scalar(_APPROVED_FOR_USER, {"site_id": site.id, "user_id": viewer.user.id})
     elif viewer.reader_key:
-        same_author = and_(Comment.reader_key == viewer.reader_key,
-                           func.lower(Comment.author_email) == author.email.lower())
+        found = db.session.scalar(_APPROVED_FOR_READER, {"site_id": site.id, "reader_key": viewer.reader_key,
+                                                         "email": author.email.lower()})
     else:
         return False
-    return db.session.scalar(
-        db.select(Comment.id)
-        .join(Thread, Thread.id == Comment.thread_id)
-        .where(Thread.site_id == site.id, Comment.status == "approved", same_author)
-        .limit(1)
-    ) is not None
+    return found is not None
 
 
 def _refuse_lookalike(site, name, team):
@@ -537,10 +547,10 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
                                                    ip_hash=ip_hash, now=now)
     if ban is not None and site.ban_action == "refuse":
         raise NotAllowed("your comments are not accepted on this site", code="banned")
-    thread = get_or_create_thread(site, url, thread_id, title)
-    if thread.locked:
+    thread = find_thread(site, url, thread_id)
+    if thread is not None and thread.locked:
         raise NotAllowed("this thread is locked: it takes no new comments", code="thread_locked")
-    if thread_is_closed(site, thread, now):
+    if thread is not None and thread_is_closed(site, thread, now):
         raise NotAllowed("this thread is closed to new comments", code="thread_closed")
     depth = 1
     root_id = None
@@ -548,7 +558,7 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
         parent = db.session.get(Comment, parent_id)
         if parent is None:
             raise InvalidInput(f"there is no comment {parent_id} to reply to", code="unknown_parent")
-        if parent.thread_id != thread.id:
+        if thread is None or parent.thread_id != thread.id:
             raise InvalidInput("the comment replied to belongs to another thread", code="foreign_parent")
         if parent.status != "approved":
             raise InvalidInput("the comment replied to is not open for replies (it is "
@@ -562,6 +572,9 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
         root_id = parent.root_id
     html = check_body(site, body)
     verdict = spam.Verdict(spam.PUBLISH, 0.0, []) if is_staff else _judge(site, body, author, viewer, ban, signals, now)
+    # Everything above only read. From here on, writes: a thread made or retitled, the comment, its jobs.
+    end_reading()
+    thread = get_or_create_thread(site, url, thread_id, title, found=thread)
     comment = Comment(
         thread=thread, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,
         status=STATUS_OF[verdict.action], held_reasons=verdict.reasons or None, verdict=verdict.action,

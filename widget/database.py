@@ -8,7 +8,7 @@ from flask import g, has_request_context, request
 from flask_migrate import upgrade
 from sqlalchemy import event, inspect, text
 
-from .extensions import db
+from .extensions import READING_FIRST, db
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -22,10 +22,40 @@ def writes(view):
     return marked
 
 
+def reads_first(view):
+    """Mark a view that checks a lot before it writes a little: on SQLite its reads run in a transaction of
+    their own, beside other writers, and the write lock is taken only when it calls end_reading()."""
+    @wraps(view)
+    def marked(*args, **kwargs):
+        session = db.session()
+        if db.engine.dialect.name == "sqlite":
+            session.info[READING_FIRST] = True
+        try:
+            return view(*args, **kwargs)
+        finally:
+            session.info.pop(READING_FIRST, None)
+    return marked
+
+
+@contextmanager
+def loaded_past_commit():
+    """Objects keep what they loaded through the commits made inside: a response built from what a request
+    has just written needs no second transaction to read it back (on SQLite, a second wait for the lock)."""
+    session = db.session()
+    kept = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = kept
+
+
 def _may_write():
     """Whether the transaction about to begin may write: every request but reads, and all work outside one."""
     if not has_request_context():
         return True  # the command line, a worker
+    if db.session().info.get(READING_FIRST):
+        return False
     return request.method not in READ_METHODS or g.get("parley_writes", False)
 
 

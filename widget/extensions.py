@@ -29,6 +29,29 @@ if TYPE_CHECKING:
 else:
     Model = db.Model
 migrate = Migrate()
+
+# session.info key: the request reads before it writes (database.reads_first), and has not written yet.
+READING_FIRST = "parley_reading_first"
+
+
+def end_reading():
+    """Close the transaction a caller that reads first has only read in, keeping what it loaded.
+
+    On SQLite the next transaction then takes the database's one write lock, and holds it only for the
+    writes, not for the checks and rendering before them. Elsewhere this does nothing: there, a
+    transaction takes row locks as it writes, and reads wait for nothing.
+    """
+    session = db.session()
+    if not session.info.pop(READING_FIRST, False):
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("a change was made before end_reading(): it would be written without the write lock")
+    kept = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = kept
 login_manager = LoginManager()
 # Checked only where a blueprint asks (the dashboard); see Config.WTF_CSRF_CHECK_DEFAULT.
 csrf = CSRFProtect()

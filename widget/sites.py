@@ -2,6 +2,8 @@
 import ipaddress
 import re
 
+from sqlalchemy import bindparam
+
 from . import audit, names
 from .emails import is_email
 from .errors import Conflict, InvalidInput, NotFound
@@ -210,8 +212,12 @@ SETTINGS = {
 LIST_SETTINGS = {"reserved_names", "blocked_words", "blocked_emails", "blocked_domains", "blocked_networks"}
 
 
+# Built once: on every post's path, building a statement costs SQLAlchemy more than the database's run of it.
+_SITE_BY_PUBLIC_ID = db.select(Site).where(Site.public_id == bindparam("public_id"))
+
+
 def get_site(public_id):
-    site = db.session.scalar(db.select(Site).where(Site.public_id == public_id)) if isinstance(public_id, str) else None
+    site = db.session.scalar(_SITE_BY_PUBLIC_ID, {"public_id": public_id}) if isinstance(public_id, str) else None
     if site is None:
         raise NotFound(f"no site with id {public_id!r}", code="unknown_site")
     return site

@@ -8,7 +8,7 @@ from flask import current_app, g, jsonify, request, stream_with_context
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import akismet_service, bans, i18n, live, notifications, privacy, read_cache, readers
+from .. import akismet_service, bans, database, i18n, live, notifications, privacy, read_cache, readers
 from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer, thread_is_closed
@@ -219,6 +219,7 @@ def _ask_akismet(site, data, author, viewer):
 
 
 @bp.post("/comments")
+@database.reads_first
 def post_comment():
     data = schema.parse(schema.NewComment, inputs.json_object())
     site = _site(data.site)
@@ -231,19 +232,20 @@ def post_comment():
     viewer, reader_token = _viewer_or_new_reader()
     email = viewer.user.email if viewer.user else author and author.email
     akismet, akismet_sent = _ask_akismet(site, data, author, viewer)
-    comment = service.post_comment(
-        site, body=body, author=author, viewer=viewer, url=data.url, thread_id=data.thread_id, title=data.title,
-        parent_id=data.parent_id, notify=data.notify,
-        # Keyed hashes only: bans match on them and the comment keeps the IP's, never the address.
-        ip_hash=bans.ip_hash(current_app.secret_key, request.remote_addr),
-        email_hash=bans.email_hash(current_app.secret_key, email),
-        signals=service.Signals(address=request.remote_addr, honeypot=data.honeypot,
-                                form_age=form_token_age(current_app.secret_key, data.form_token, utcnow()),
-                                min_form_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
-                                akismet=akismet, akismet_sent=akismet_sent),
-        context=notifications.Context(base_url=own_origin(),
-                                      language=i18n.negotiate(data.lang, request.accept_languages)),
-    )
+    with database.loaded_past_commit():
+        comment = service.post_comment(
+            site, body=body, author=author, viewer=viewer, url=data.url, thread_id=data.thread_id, title=data.title,
+            parent_id=data.parent_id, notify=data.notify,
+            # Keyed hashes only: bans match on them and the comment keeps the IP's, never the address.
+            ip_hash=bans.ip_hash(current_app.secret_key, request.remote_addr),
+            email_hash=bans.email_hash(current_app.secret_key, email),
+            signals=service.Signals(address=request.remote_addr, honeypot=data.honeypot,
+                                    form_age=form_token_age(current_app.secret_key, data.form_token, utcnow()),
+                                    min_form_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
+                                    akismet=akismet, akismet_sent=akismet_sent),
+            context=notifications.Context(base_url=own_origin(),
+                                          language=i18n.negotiate(data.lang, request.accept_languages)),
+        )
     badges = service.staff_badges(site, comment.thread, [comment])
     result = {
         "comment": comment_json(comment, site, viewer, False, utcnow(), badges),
