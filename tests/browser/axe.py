@@ -58,7 +58,8 @@ FOCUS = """() => {
   if (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 1) ring = rgb(style.outlineColor);
   else if (style.boxShadow && style.boxShadow !== "none") ring = rgb(style.boxShadow);
   return {
-    tag: element.tagName.toLowerCase(), name: (element.getAttribute("aria-label") || element.textContent || element.name || "").trim().slice(0, 40),
+    tag: element.tagName.toLowerCase(),
+    name: (element.getAttribute("aria-label") || element.textContent || element.name || "").trim().slice(0, 40),
     ring: !!ring, contrast: ring ? ratio(blend(ring, behind), behind) : 0,
   };
 }"""

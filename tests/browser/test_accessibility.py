@@ -1,10 +1,9 @@
 """axe-core finds no WCAG 2.2 AA violation on any page a reader or a moderator sees, in light and dark."""
-import re
 
 import pytest
-from browser.axe import violations
 from playwright.sync_api import expect
 
+from browser.axe import violations
 from tests.dashboard_helpers import PASSWORD, create_admin, invitation_link, logged_in
 
 pytestmark = pytest.mark.browser
