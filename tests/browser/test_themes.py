@@ -139,3 +139,60 @@ def test_the_demo_page_fits_a_phone(widget, browser):
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the demo page is {width}px wide on a {PHONE['width']}px phone"
     context.close()
+
+
+def _fits(page, what):
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{what} is {overflow}px wider than the screen"
+
+
+# Fields side by side in the settings' two-column grids: each row's inputs share a top and a height.
+MISALIGNED = """() => {
+  const rows = new Map();
+  for (const input of document.querySelectorAll(".grid-fields > label > :is(input, textarea, select)")) {
+    const box = input.getBoundingClientRect(), row = Math.round(input.parentElement.getBoundingClientRect().top);
+    rows.set(row, [...(rows.get(row) || []), [input.name, Math.round(box.top), Math.round(box.height)]]);
+  }
+  return [...rows.values()].filter((row) => new Set(row.map(([, top, height]) => top + "/" + height)).size > 1);
+}"""
+
+
+def _misaligned_fields(page):
+    return page.evaluate(MISALIGNED)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots_of_the_widget_and_the_dashboard(widget, browser, artifacts, scheme):
+    """Light and dark, on a desktop and on a 390-pixel phone: saved for people to look at."""
+    from tests.dashboard_helpers import PASSWORD, create_admin
+
+    create_admin(widget.runner, "owner@example.com", name="Olivia Owner")
+    widget.site()
+    first, _ = widget.comment("Dark mode finally looks right on my blog. **Thank you!**", name="Ada",
+                              website="https://ada.example.org")
+    widget.comment("> finally\n\nIt follows the page now, not just the system.", name="Bob", parent=first)
+    widget.like(first, 3)
+    widget.cli("site", "set", "blog", "moderation", "all")
+    widget.comment("A comment waiting for review.", name="Newcomer")
+    body = "background: #1d2327; color: #e8e8e8;" if scheme == "dark" else ""
+    for device, viewport in (("desktop", {"width": 1000, "height": 1400}), ("phone", PHONE)):
+        context, page = reader(browser, scheme=scheme, viewport=viewport)
+        frame = widget.open(page, container=f' data-parley-theme="{scheme}"', body_style=body)
+        expect(frame.locator("li.comment").first).to_be_visible()
+        _fits(page, f"the host page with the {scheme} widget")
+        page.screenshot(path=str(artifacts / f"widget-{scheme}-{device}.png"), full_page=True)
+        context.close()
+
+        context, page = reader(browser, scheme=scheme, viewport=viewport)
+        page.goto(f"{widget.server.url}/dashboard/login")
+        page.get_by_label("Email").fill("owner@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Test blog")).to_be_visible()
+        for name, path in (("overview", ""), ("queue", "/queue"), ("settings", "/settings")):
+            page.goto(f"{widget.server.url}/dashboard/sites/blog{path}")
+            _fits(page, f"the {scheme} dashboard's {name}")
+            if name == "settings" and device == "desktop":
+                assert _misaligned_fields(page) == []
+            page.screenshot(path=str(artifacts / f"dashboard-{name}-{scheme}-{device}.png"), full_page=True)
+        context.close()
