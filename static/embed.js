@@ -45,7 +45,6 @@
       frame.style.cssText = "display:block;width:100%;height:150px;border:0;overflow:hidden;color-scheme:normal";
       container.appendChild(frame);
     }
-    frame.theme = values.theme;
     frame.src = `${base}embed/thread?${query}`;
   }
 
@@ -116,12 +115,10 @@
     (document.head || document.documentElement).appendChild(link);
   }
 
-  // A page that changes its scheme (a class or attribute, or data-parley-theme) changes the widget's.
+  // A page that changes its scheme (a class, or data-parley-theme) changes the widget's; the frame
+  // ignores a theme it already has and a frame without one (null).
   new MutationObserver(() => {
-    for (const frame of document.querySelectorAll(FRAME)) {
-      const theme = scheme(frame.parentNode);
-      if (theme !== frame.theme) send(frame, { type: "theme", theme: (frame.theme = theme) });
-    }
+    for (const frame of document.querySelectorAll(FRAME)) send(frame, { type: "theme", theme: scheme(frame.parentNode) });
   }).observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["class", "data-parley-theme"] });
 
   window.parley = { reload: load };
