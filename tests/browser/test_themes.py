@@ -176,7 +176,8 @@ def test_screenshots_of_the_widget_and_the_dashboard(widget, browser, artifacts,
     widget.comment("A comment waiting for review.", name="Newcomer")
     body = "background: #1d2327; color: #e8e8e8;" if scheme == "dark" else ""
     for device, viewport in (("desktop", {"width": 1000, "height": 1400}), ("phone", PHONE)):
-        context, page = reader(browser, scheme=scheme, viewport=viewport)
+        # Tall enough that Chrome paints the whole cross-origin frame into the full-page screenshot.
+        context, page = reader(browser, scheme=scheme, viewport={**viewport, "height": 2000})
         frame = widget.open(page, container=f' data-parley-theme="{scheme}"', body_style=body)
         expect(frame.locator("li.comment").first).to_be_visible()
         _fits(page, f"the host page with the {scheme} widget")
