@@ -55,6 +55,17 @@ def test_widget_of_an_empty_closed_thread(widget, page, theme):
     _no_violations(f"{theme}: no comments, no form", violations(inner))
 
 
+@pytest.mark.parametrize("scheme", THEMES)
+def test_the_page_that_says_why_comments_cannot_load(widget, browser, scheme):
+    widget.site()
+    context = browser.new_context(locale="en-US", color_scheme=scheme)
+    page = context.new_page()
+    response = page.goto(f"{widget.server.url}/embed/thread?site=no-such-site&url={widget.page_url}")
+    assert response.status == 404
+    _no_violations(f"{scheme}: the refusal page", violations(page.main_frame))
+    context.close()
+
+
 def test_the_checker_finds_what_it_should(widget, page):
     """A control: grey-on-grey text and an unlabelled image on the host page are reported."""
     widget.site()
