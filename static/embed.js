@@ -27,12 +27,12 @@
       url: given.url ? new URL(given.url, location.href).href : option(container, "url") || location.href.split("#")[0],
       thread_id: given.threadId || option(container, "thread-id"),
       title: given.title || option(container, "title") || document.title,
-      theme: option(container, "theme"),
+      theme: scheme(container),
       lang,
       highlight: target(),
     };
     // A site styles the widget with custom properties on the container; they cannot cross the frame by themselves.
-    for (const name of ["accent", "background", "font"]) values[name] = style.getPropertyValue(`--parley-${name}`).trim();
+    for (const name of ["accent", "accent-dark", "background", "font"]) values[name] = style.getPropertyValue(`--parley-${name}`).trim();
     const query = new URLSearchParams();
     for (const key in values) if (values[key]) query.set(key, values[key]);
     let frame = container.querySelector(FRAME);
@@ -46,6 +46,14 @@
       container.appendChild(frame);
     }
     frame.src = `${base}embed/thread?${query}`;
+  }
+
+  // "auto" follows the host page's declared color-scheme (CSS or <meta>): a page that declares no dark
+  // scheme paints light, one that declares only dark paints dark; one that offers both follows the reader.
+  function scheme(container) {
+    const theme = option(container, "theme");
+    const page = getComputedStyle(container).colorScheme + (document.querySelector("meta[name=color-scheme]") || {}).content;
+    return theme !== "auto" ? theme : /dark/.test(page) ? (/light/.test(page) ? theme : "dark") : "light";
   }
 
   function countText(n, lang) {
@@ -106,6 +114,12 @@
     link.href = `${base}webmention/${encodeURIComponent(site)}`;
     (document.head || document.documentElement).appendChild(link);
   }
+
+  // A page that changes its scheme (a class, or data-parley-theme) changes the widget's; the frame
+  // ignores a theme it already has and a frame without one (null).
+  new MutationObserver(() => {
+    for (const frame of document.querySelectorAll(FRAME)) send(frame, { type: "theme", theme: scheme(frame.parentNode) });
+  }).observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["class", "data-parley-theme"] });
 
   window.parley = { reload: load };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => load());

@@ -201,8 +201,22 @@ def test_theme_language_and_style_options(embed):
     assert widget_config(embed(lang="xx"))["lang"] == "en"
     styled = widget_config(embed(accent="#b4451f", background="rgb(29, 35, 39)",
                                  font="Georgia, 'Times New Roman', serif"))
-    assert styled["style"] == {"accent": "#b4451f", "background": "rgb(29, 35, 39)",
+    # The accent comes back once per scheme, the dark one lightened to read on the dark background.
+    assert styled["style"] == {"accent": "light-dark(#b4451f, #c77457)", "background": "rgb(29, 35, 39)",
                                "font": "Georgia, 'Times New Roman', serif"}
+
+
+@pytest.mark.parametrize("accent, accent_dark, expected", [
+    ("#b4451f", None, "light-dark(#b4451f, #cf8870)"),  # reads on white; lightened for the dark scheme
+    ("#b4451f", "#ff9966", "light-dark(#b4451f, #ff9966)"),  # the site's own dark accent, readable as it is
+    ("#ffff99", None, "light-dark(#737345, #ffff99)"),  # pale yellow: darkened on the light scheme only
+    ("#1a1a40", None, "light-dark(#1a1a40, #9898a9)"),  # very dark: lightened on the dark scheme only
+    (None, "#000", "light-dark(#2271b1, #999999)"),  # only a dark accent: the light scheme keeps its own
+    ("currentcolour", None, None),  # not a colour: the widget's own accents stay
+])
+def test_a_sites_accent_is_made_readable_in_each_scheme(embed, accent, accent_dark, expected):
+    params = {name: value for name, value in (("accent", accent), ("accent-dark", accent_dark)) if value}
+    assert widget_config(embed(**params))["style"].get("accent") == expected
 
 
 @pytest.mark.parametrize("param, value", [

@@ -5,15 +5,16 @@ import hashlib
 def _identicon_shapes(seed):
     digest = hashlib.sha256(seed.encode()).digest()
     hue = int.from_bytes(digest[:2], "big") % 360
-    colour = f"hsl({hue} 55% 50%)"
-    background = f"hsl({hue} 40% 92%)"
     cells = []
     for row in range(5):
         for col in range(3):
             if digest[2 + row * 3 + col] % 2:
                 for x in {col, 4 - col}:
                     cells.append(f'<rect x="{x + 1}" y="{row + 1}" width="1" height="1"/>')
-    return f'<rect width="7" height="7" fill="{background}"/><g fill="{colour}">{"".join(cells)}</g>'
+    # The face's own hue, and a faint wash of it over whatever is behind: the widget paints avatars on
+    # its light or dark panel colour, so a face follows the theme instead of being a pale disc on dark.
+    return (f'<g color="hsl({hue} 55% 50%)" fill="currentColor"><rect width="7" height="7" fill-opacity=".2"/>'
+            f'{"".join(cells)}</g>')
 
 
 def identicon_svg(seed):

@@ -22,6 +22,10 @@ export function connectToHost(parentOrigin, { onHighlight }) {
     if (event.origin !== parentOrigin || event.source !== window.parent) return;
     const message = event.data?.parley;
     if (message?.v === 1 && message.type === "highlight" && Number.isInteger(message.id)) onHighlight(message.id);
+    // The host page changed its scheme: follow it without a reload.
+    if (message?.v === 1 && message.type === "theme" && /^(light|dark|auto)$/.test(message.theme)) {
+      document.documentElement.dataset.theme = message.theme;
+    }
   });
 
   return {

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from .. import comments as service
 from .. import i18n
 from ..avatars import identicon_symbol
+from ..colours import scheme_accents
 from ..comments import Viewer
 from ..compression import SplicedPage
 from ..errors import InvalidInput
@@ -40,7 +41,7 @@ YEAR = 31_536_000
 # Strict shapes: the values end up in style properties inside the iframe.
 COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|(rgb|rgba|hsl|hsla)\([0-9.,%\s/a-z-]{1,60}\)|[a-zA-Z]{3,30})$")
 FONT = re.compile(r"""^[\w\s,'"-]{1,200}$""")
-STYLE_PARAMS = {"accent": COLOUR, "background": COLOUR, "font": FONT}
+STYLE_PARAMS = {"accent": COLOUR, "accent-dark": COLOUR, "background": COLOUR, "font": FONT}
 # JSON in a <script> element: nothing in it may close the element or read as markup.
 JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
@@ -174,12 +175,19 @@ def _origin_param(site):
 
 
 def _style_params():
-    """The site's accent, background and font, where each has a safe shape; others are dropped."""
+    """The site's accent, background and font, where each has a safe shape; others are dropped.
+
+    The accent becomes one per scheme (the dark one from `accent-dark` where the site set it), each
+    moved until it reads against the widget's colours there, so a site's colour never costs contrast.
+    """
     style = {}
     for name, shape in STYLE_PARAMS.items():
         value = request.args.get(name, "").strip()
         if value and shape.match(value):
             style[name] = value
+    accents = scheme_accents(style.pop("accent", None), style.pop("accent-dark", None), style.get("background"))
+    if accents:
+        style["accent"] = "light-dark({}, {})".format(*accents)
     return style
 
 
