@@ -199,6 +199,12 @@ def test_theme_language_and_style_options(embed):
     assert "Aucun commentaire" in french.get_data(as_text=True)
     assert widget_config(french)["lang"] == "fr"
     assert widget_config(embed(lang="xx"))["lang"] == "en"
+    for lang in ("ar", "he-IL"):
+        page = embed(lang=lang).get_data(as_text=True)
+        assert f'<html lang="{lang[:2]}" dir="rtl" data-theme="light">' in page
+    arabic = widget_config(embed(lang="ar"))
+    assert arabic["messages"]["form.submit"] == "نشر التعليق"
+    assert arabic["messages"]["count"]["two"] == "تعليقان"
     styled = widget_config(embed(accent="#b4451f", background="rgb(29, 35, 39)",
                                  font="Georgia, 'Times New Roman', serif"))
     assert styled["style"] == {"accent": "#b4451f", "background": "rgb(29, 35, 39)",

@@ -20,7 +20,7 @@ from .messages import ENGLISH
 HERE = Path(__file__).resolve().parent
 LOCALES = HERE / "locales"
 DOMAIN = "messages"
-LANGUAGES = ("en", "de", "fr", "es")
+LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl", "pl", "ru", "ja", "zh", "ar", "he")
 RIGHT_TO_LEFT = frozenset({"ar", "he"})
 DEFAULT = "en"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

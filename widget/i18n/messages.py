@@ -94,7 +94,7 @@ ENGLISH: dict[str, str | tuple[str, str]] = dict([
     pgettext("error.server", "Something went wrong on the comment server. Please try again in a moment."),
     pgettext("error.empty_body", "Please write a comment."),
     pgettext("error.missing_body", "Please write a comment."),
-    pgettext("error.banned", "This site does not accept your comments."),
+    pgettext("error.banned", "Sorry, the owner of this site has stopped accepting your comments."),
     pgettext("error.body_too_long", "Your comment is too long: this site allows at most {max} characters."),
     pgettext("error.too_many_links", "Your comment has more links than this site allows ({links})."),
     pgettext("error.invalid_body", "Your comment contains characters that are not allowed."),
