@@ -7,13 +7,10 @@
   const server = new URL(script.src).origin;
   const base = script.src.replace(/[^/?#]*([?#].*)?$/, "");
   const site = script.getAttribute("data-parley-site");
-  // {lang: [no comments, one, many, frame title]}, written in by the server.
-  const strings = /*catalogue*/{};
   const FRAME = "iframe.parley-frame";
 
   const option = (element, name) =>
     element.getAttribute(`data-parley-${name}`) || script.getAttribute(`data-parley-${name}`);
-  const words = (tag) => strings[(tag || "").slice(0, 2).toLowerCase()] || strings.en;
   const target = () => (/^#comment-(\d+)$/.exec(location.hash) || [])[1];
   const send = (frame, message) =>
     frame.contentWindow && frame.contentWindow.postMessage({ parley: { v: 1, ...message } }, server);
@@ -39,7 +36,8 @@
     if (!frame) {
       frame = document.createElement("iframe");
       frame.className = "parley-frame";
-      frame.title = (words(lang) || [])[3] || "Comments";
+      // Until the frame names itself in the reader's language (its resize messages carry its title).
+      frame.title = "Comments";
       frame.setAttribute("scrolling", "no");
       // CSSOM, not a style attribute: allowed by host pages whose CSP forbids inline styles.
       frame.style.cssText = "display:block;width:100%;height:150px;border:0;overflow:hidden;color-scheme:normal";
@@ -56,11 +54,6 @@
     return theme !== "auto" ? theme : /dark/.test(page) ? (/light/.test(page) ? theme : "dark") : "light";
   }
 
-  function countText(n, lang) {
-    const s = words(lang);
-    return s ? s[n ? (n === 1 ? 1 : 2) : 0].replace("{n}", n) : String(n);
-  }
-
   function fillCounts() {
     const byUrl = new Map();
     for (const element of document.querySelectorAll("[data-parley-count]")) {
@@ -71,13 +64,14 @@
     const lang = option(script, "lang") || document.documentElement.lang || navigator.language;
     // One request for every count on the page (the API takes up to 100 URLs a call).
     for (let i = 0; i < urls.length && site; i += 100) {
-      const query = new URLSearchParams({ site });
+      // The server words the counts ("6 Comments") in the page's language.
+      const query = new URLSearchParams({ site, lang });
       for (const url of urls.slice(i, i + 100)) query.append("url", url);
       fetch(`${base}api/v1/counts?${query}`, { credentials: "omit" })
         .then((response) => (response.ok ? response.json() : null))
         .then((data) => {
           for (const [url, n] of Object.entries((data && data.counts) || {})) {
-            for (const element of byUrl.get(url) || []) element.textContent = countText(n, lang);
+            for (const element of byUrl.get(url) || []) element.textContent = (data.labels || {})[url] || n;
           }
         })
         .catch(() => {}); // the links keep the text the page gave them
@@ -95,6 +89,7 @@
     const frame = [...document.querySelectorAll(FRAME)].find((f) => f.contentWindow === event.source);
     if (!frame) return;
     if (message.type === "resize") frame.style.height = `${Math.max(0, message.height | 0)}px`;
+    if (message.type === "resize" && typeof message.title === "string") frame.title = message.title;
     if (message.type === "scroll") {
       const top = frame.getBoundingClientRect().top + (message.top | 0);
       if (message.force || top < 0 || top + (message.height | 0) > innerHeight) scrollTo(0, scrollY + top - 24);

@@ -1,4 +1,5 @@
 """Comment counts for index pages."""
+import pytest
 from conftest import PAGE
 
 
@@ -16,6 +17,25 @@ def test_counts_for_many_pages_in_one_call(post, client, site, set_site):
     assert response.get_json() == {"counts": {
         PAGE + "#comments": 2, "https://blog.example.com/other": 1, "https://blog.example.com/none": 0,
     }}
+
+
+@pytest.mark.parametrize("lang, words", [
+    ("ru-RU", ["Комментариев пока нет", "1 комментарий", "3 комментария", "5 комментариев"]),
+    ("ar", ["لا توجد تعليقات", "تعليق واحد", "3 تعليقات", "5 تعليقات"]),
+    ("pl", ["Brak komentarzy", "1 komentarz", "3 komentarze", "5 komentarzy"]),
+    ("tlh", ["No Comments", "1 Comment", "3 Comments", "5 Comments"]),
+])
+def test_counts_are_worded_in_the_language_asked_for(post, client, site, lang, words):
+    pages = [f"https://blog.example.com/{n}" for n in range(4)]
+    for n, page in enumerate(pages):
+        for i in range((0, 1, 3, 5)[n]):
+            post(url=page, body=f"comment {i}")
+    query = [("site", site), ("lang", lang), *(("url", page) for page in pages)]
+    # Worded by the query alone: the shared cache of public reads keys on the URL, not on headers.
+    answer = client.get("/api/v1/counts", query_string=query, headers={"Accept-Language": "de"}).get_json()
+    assert answer["counts"] == dict(zip(pages, (0, 1, 3, 5), strict=True))
+    assert answer["labels"] == dict(zip(pages, words, strict=True))
+    assert "labels" not in client.get("/api/v1/counts", query_string=query[:1] + query[2:]).get_json()
 
 
 def test_counts_take_up_to_100_urls(client, site):

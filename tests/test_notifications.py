@@ -271,6 +271,28 @@ def test_emails_are_in_the_readers_language(app, client, post, mail):
     assert message["Content-Language"] == "de"
 
 
+def test_a_reply_email_in_arabic_reads_right_to_left(app, client, post, mail):
+    ada = post(notify="replies", body="ما رأيكم؟", lang="ar-EG").get_json()["comment"]
+    send(app)
+    request = mail.wait_for(1)[0]
+    assert '<html lang="ar" dir="rtl">' in html_of(request)
+    # The page the link opens speaks the reader's language too, right to left.
+    url = path_of(link(request, "/mail/confirm/"))
+    page = client.get(url).get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in page and "تأكيد عنواني" in page
+    assert "تم تأكيد العنوان" in client.post(url).get_data(as_text=True)
+    before = len(mail.messages)
+    post(author=BOB, parent_id=ada["id"], body="I agree.")
+    send(app)
+    to_ada = mail.wait_for(before + 1)[-1]
+    assert to_ada["Subject"] == "ردّ Bob على تعليقك على «https://blog.example.com/posts/hello»"
+    assert to_ada["Content-Language"] == "ar"
+    html = html_of(to_ada)
+    assert '<html lang="ar" dir="rtl">' in html and '<div dir="rtl"' in html
+    # The quote bars stand on the reader's starting side, the right, in mail programs without logical CSS.
+    assert "border-right:4px" in html and "border-left" not in html
+
+
 def test_an_unreachable_smtp_server_loses_nothing_and_the_email_goes_out_when_it_returns(app, client, post, mail):
     from widget.extensions import db
     from widget.models import Job

@@ -546,7 +546,7 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
     ban = None if is_staff else bans.find_active(site, user_id=user.id if user else None, email_hash=email_hash,
                                                    ip_hash=ip_hash, now=now)
     if ban is not None and site.ban_action == "refuse":
-        raise NotAllowed("your comments are not accepted on this site", code="banned")
+        raise NotAllowed("sorry, the owner of this site has stopped accepting your comments", code="banned")
     thread = find_thread(site, url, thread_id)
     if thread is not None and thread.locked:
         raise NotAllowed("this thread is locked: it takes no new comments", code="thread_locked")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from . import import_jobs, notifications, outbox, webhooks, webmentions
 from .emails import Letter, SmtpConnection, SmtpRefused, SmtpSettings, SmtpUnavailable, compose
 from .extensions import db
-from .i18n import translate
+from .i18n import direction, translate
 from .models import Comment, Recipient, Site, Subscription, utcnow
 from .outbound import Refused, Unreachable
 
@@ -114,7 +114,7 @@ def _letter(app, job):
     def t(key, **kwargs):
         return translate(language, key, **kwargs)
 
-    values |= {"t": t, "lang": language}
+    values |= {"t": t, "lang": language, "dir": direction(language)}
     subject = render_template(f"emails/{template}.subject.txt", **values).strip()
     host = urlsplit(base).hostname or "localhost"
     return Letter(to=to, subject=" ".join(subject.split()), text=render_template(f"emails/{template}.txt", **values),

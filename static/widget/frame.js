@@ -1,6 +1,6 @@
 // The conversation with the loader on the host page: {parley: {v: 1, type, ...}} messages,
 // sent only to the parent's origin (checked by the server) and accepted only from it.
-export function connectToHost(parentOrigin, { onHighlight }) {
+export function connectToHost(parentOrigin, { title, onHighlight }) {
   const embedded = window.parent !== window;
   const send = (type, data) => {
     if (embedded) window.parent.postMessage({ parley: { v: 1, type, ...data } }, parentOrigin);
@@ -13,7 +13,7 @@ export function connectToHost(parentOrigin, { onHighlight }) {
     const height = Math.ceil(root.getBoundingClientRect().height);
     if (height !== reported) {
       reported = height;
-      send("resize", { height });
+      send("resize", { height, title });
     }
   };
   new ResizeObserver(reportHeight).observe(root);

@@ -16,10 +16,11 @@ export function t(key, values = {}) {
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
 }
 
-/** `key.zero` for none where the catalogue has it, else `key.one` or `key.other`, with {n} filled. */
+/** `key.zero` for none where the catalogue has it, else the form for n's plural category, with {n} filled. */
 export function tn(key, n) {
   if (n === 0 && `${key}.zero` in messages) return t(`${key}.zero`, { n });
-  return t(`${key}.${plurals.select(n) === "one" ? "one" : "other"}`, { n });
+  const forms = messages[key] || {};
+  return (forms[plurals.select(n)] ?? forms.other ?? key).replace("{n}", n);
 }
 
 export function formatDate(iso) {

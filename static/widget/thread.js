@@ -545,7 +545,7 @@ function applyStyle(style) {
 applyStyle(config.style);
 index(config.page.comments);
 localiseDates(document.getElementById("parley"));
-const host = connectToHost(config.parentOrigin, { onHighlight: highlight });
+const host = connectToHost(config.parentOrigin, { title: t("frame.title"), onHighlight: highlight });
 const form = createReplyForm({ store, limits, send, afterPost, loggedIn: () => Boolean(login.user()) });
 form?.setLoggedIn(login.user());
 document.getElementById("parley").addEventListener("click", onClick);

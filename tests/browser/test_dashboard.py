@@ -143,7 +143,8 @@ def test_admin_adds_a_site_moderates_by_keyboard_and_bans(widget, browser, artif
     author_frame = author_page.frame_locator("iframe.parley-frame")
     author_frame.locator("html.is-live").wait_for(state="attached")
     post_as_guest(author_frame, "Let me back in!")
-    expect(author_frame.locator("#parley-form-error")).to_have_text("This site does not accept your comments.")
+    expect(author_frame.locator("#parley-form-error")).to_have_text(
+        "Sorry, the owner of this site has stopped accepting your comments.")
     expect(author_frame.locator("#parley-comment")).to_have_value("Let me back in!")
     assert "Let me back in!" not in str(widget.thread(site="graces-blog"))
 

@@ -325,7 +325,11 @@ def counts():
     hashes = service.url_hashes(query.url)
     # Taken before the counts are read (they do not depend on the site's settings, read above).
     ticket = read_cache.counts_ticket(current_app, query.site, hashes.values()) if _is_public_request() else None
-    response = jsonify(counts=service.count_comments(site, hashes))
+    counts = service.count_comments(site, hashes)
+    # Worded from the query alone, never Accept-Language: the shared read cache keys on the URL.
+    labels = {"labels": {url: i18n.translate_count(i18n.negotiate(query.lang), "count", n)
+                         for url, n in counts.items()}} if query.lang else {}
+    response = jsonify(counts=counts, **labels)
     _public_read(response, [f"parley-site-{site.public_id}"])
     if ticket:
         request.environ[read_cache.TICKET] = ticket

@@ -1,14 +1,12 @@
 """The loader and the widget's static files, read once and gzipped ahead: pure functions, no Flask."""
 import gzip
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from rcssmin import cssmin
 from rjsmin import jsmin
 
-from .. import i18n
 from .bundler import bundle
 
 MIMETYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -21,9 +19,6 @@ MIMETYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset
 # and one gzip stream that shares its dictionary across modules (about 2 KB less than 8 files).
 ENTRY = "thread.js"
 BUNDLE = "widget.js"
-# The loader ships with an empty catalogue in its source, so the file stays valid JavaScript;
-# the server writes the real count strings in when it builds the served copy.
-LOADER_CATALOGUE_MARK = "/*catalogue*/{}"
 
 
 @dataclass(frozen=True)
@@ -48,13 +43,9 @@ def make_asset(body, mimetype):
 
 
 def build_loader(static_dir):
-    """embed.js as served: the source with every language's count strings written in."""
+    """embed.js as served, minified. It carries no words: the count API says counts in the page's language."""
     source = (Path(static_dir) / "embed.js").read_text(encoding="utf-8")
-    if LOADER_CATALOGUE_MARK not in source:
-        raise RuntimeError(f"embed.js lost its catalogue mark {LOADER_CATALOGUE_MARK!r}")
-    strings = json.dumps(i18n.loader_strings(), ensure_ascii=False, separators=(",", ":"))
-    # Filled in before minifying: the mark is a comment, which the minifier would drop.
-    return make_asset(jsmin(source.replace(LOADER_CATALOGUE_MARK, strings)).encode(), MIMETYPES[".js"])
+    return make_asset(jsmin(source).encode(), MIMETYPES[".js"])
 
 
 def build_widget(static_dir):

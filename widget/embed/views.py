@@ -79,7 +79,8 @@ class Assets:
 
 def _build_assets():
     static = Path(str(current_app.static_folder))
-    page_files = [*Path(str(current_app.template_folder), "embed").glob("*.html"), *i18n.HERE.glob("*.json")]
+    page_files = [*Path(str(current_app.template_folder), "embed").glob("*.html"), *i18n.LOCALES.rglob("*.po"),
+                  i18n.HERE / "messages.py"]
     widget = assets.build_widget(static)
     css = widget.files["thread.css"].body
     return Assets(assets.build_loader(static), widget, assets.fingerprint(*page_files), Markup(css.decode()),
@@ -362,6 +363,7 @@ def translators(lang):
     """t() and tn() for templates, bound to one language."""
     return {
         "lang": lang,
+        "dir": i18n.direction(lang),
         "t": lambda key, **values: i18n.translate(lang, key, **values),
         "tn": lambda key, n: i18n.translate_count(lang, key, n),
     }

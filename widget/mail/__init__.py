@@ -25,7 +25,7 @@ MAIL_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-actio
 def _page(lang, status=200, **values):
     def t(key, **kwargs):
         return i18n.translate(lang, key, **kwargs)
-    body = render_template("mail/page.html", t=t, lang=lang, **values)
+    body = render_template("mail/page.html", t=t, lang=lang, dir=i18n.direction(lang), **values)
     response = current_app.response_class(body, status=status)
     response.headers["Cache-Control"] = "no-store"
     # The token is in the URL: never let it leak to another site as a Referer.

@@ -19,7 +19,7 @@ def error_page(status, title, message, *, lang="en", stylesheet=None, back=None,
     # page also says that the database cannot be reached, and must not need it.
     template = current_app.jinja_env.get_template("errors/page.html")
     body = template.render(
-        status=status, title=title, message=message, lang=lang, back=back,
+        status=status, title=title, message=message, lang=lang, dir=i18n.direction(lang), back=back,
         stylesheet=stylesheet or url_for("static", filename="widget/error.css"),
         popup_script=url_for("static", filename="auth/popup.js") if closes_popup else None,
     )

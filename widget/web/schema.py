@@ -227,6 +227,10 @@ class RepliesQuery(Request):
 class CountsQuery(Request):
     site: SiteId
     url: CountUrls
+    lang: _field(lambda value, name: inputs.text(value, name, 35),
+                 {"type": ["string", "null"], "maxLength": 35,
+                  "description": "A language (a BCP 47 tag) to have each count said in words, as `labels`; "
+                                 "English where it is not one the server speaks."}) = None
 
 
 def _invalid(model, error):
@@ -402,6 +406,8 @@ class LikeStateJSON(TypedDict):
 @Forbid
 class CountsJSON(TypedDict):
     counts: Annotated[dict[str, int], Field(description="Counts keyed by each URL as given.")]
+    labels: NotRequired[Annotated[dict[str, str], Field(
+        description="With `lang`: each count in words (\"6 Comments\"), keyed like `counts`.")]]
 
 
 @Forbid
