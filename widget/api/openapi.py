@@ -187,6 +187,14 @@ def openapi_document():
             "responses": {"200": _json(schema.CountsJSON, "Counts keyed by each URL as given.")}
             | _errors(400, 404, 414, 503),
         }},
+        "/embed-check": {"get": {
+            "summary": "Whether a site's comments can show on the asking page, judged by its Origin header; "
+                       "the loader asks when its frame stays silent. Any origin may read the answer.",
+            "operationId": "checkEmbed",
+            "parameters": _query(schema.EmbedCheckQuery),
+            "responses": {"200": _json(schema.EmbedCheckJSON, "The problem, if there is one.")}
+            | _errors(400, 503),
+        }},
         "/me/data": {"get": {
             "summary": "Everything stored about the logged-in reader, as a JSON file (Content-Disposition: "
                        "attachment): account, comments, likes, notifications, bans.",

@@ -8,7 +8,7 @@ from flask import current_app, g, jsonify, request, stream_with_context
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import akismet_service, bans, i18n, live, notifications, privacy, read_cache, readers
+from .. import akismet_service, bans, i18n, live, notifications, privacy, read_cache, readers, sites
 from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer, thread_is_closed
@@ -20,7 +20,7 @@ from ..tokens import edit_token_allows, form_token_age, make_edit_token, new_rea
 from ..urls import normalise_origin
 from ..web import inputs, providers, rate_limits, schema
 from ..web.origins import origin_allowed
-from ..web.public_url import own_origin
+from ..web.public_url import own_origin, public_url_for
 from ..web.serializers import comment_json, iso, page_json, replies_json, user_json, with_reader_parts
 from . import bp
 from .openapi import openapi_document
@@ -327,6 +327,44 @@ def counts():
     _public_read(response, [f"parley-site-{site.public_id}"])
     if ticket:
         request.environ[read_cache.TICKET] = ticket
+    return response
+
+
+def _embed_problem(site_id):
+    """Why the site's comments cannot show on the page asking (its Origin header), in an owner's words."""
+    try:
+        site = get_site(site_id)
+    except NotFound:
+        return {"code": "unknown_site",
+                "message": f"Comments can't load here: {own_origin()} has no site {site_id}.",
+                "fix": f"Parley: no site has the id {site_id!r}. Check data-parley-site in the embed code: "
+                       f"each site's page in the dashboard ({public_url_for('dashboard.sites')}) shows its snippet."}
+    given = request.headers.get("Origin")
+    if given is None:
+        return None  # browsers send Origin on every cross-origin request: this is the server's own page
+    origin = normalise_origin(given)
+    if origin is None:
+        return {"code": "no_origin",
+                "message": "Comments can't load here: this page has no origin (opened from a file, or sandboxed).",
+                "fix": "Parley: serve the page over http or https, from an origin the site allows."}
+    if origin_allowed(site, origin):
+        return None
+    # Remembered for the dashboard, a few times per address: enough to show a mistake, not a way to fill it.
+    if rate_limits.within("RATELIMIT_REFUSED_ORIGINS"):
+        sites.note_refused_origin(site, origin)
+    return {"code": "origin_not_allowed",
+            "message": f"Comments can't load here: {origin} is not an allowed origin of site {site.public_id}.",
+            "fix": f"Parley: to show the comments of site {site.public_id} on {origin}, add {origin} to the site's "
+                   "allowed origins: one click under \"Refused origins\" on the site's page in the dashboard "
+                   f"({public_url_for('dashboard.site', site_id=site.public_id)}), or in its settings."}
+
+
+@bp.get("/embed-check")
+def embed_check():
+    """The loader asks this when its frame stays silent, to tell the page's owner what is wrong."""
+    query = schema.parse_query(schema.EmbedCheckQuery, request.args)
+    response = jsonify(problem=_embed_problem(query.site))
+    response.cache_control.no_store = True
     return response
 
 

@@ -53,6 +53,20 @@ class Site(Model):
     webhook_secret: Mapped[str | None] = mapped_column(String(80), default=None)
 
 
+class RefusedOrigin(Model):
+    """A page origin that tried to show a site's comments and was refused: what the dashboard offers to add."""
+
+    __tablename__ = "refused_origins"
+    __table_args__ = (UniqueConstraint("site_id", "origin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(200))
+    times: Mapped[int] = mapped_column(default=1)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Thread(Model):
     __tablename__ = "threads"
     __table_args__ = (UniqueConstraint("site_id", "key"), Index("ix_threads_site_url_hash", "site_id", "url_hash"))

@@ -229,6 +229,10 @@ class CountsQuery(Request):
     url: CountUrls
 
 
+class EmbedCheckQuery(Request):
+    site: SiteId
+
+
 def _invalid(model, error):
     """The first thing pydantic found wrong, in the API's words and codes (inputs.py raises its own)."""
     problems = error.errors()
@@ -573,6 +577,19 @@ class ErrorJSON(TypedDict):
     error: ErrorDetailJSON
 
 
+@Forbid
+class EmbedProblemJSON(TypedDict):
+    code: Annotated[str, Field(description="origin_not_allowed, no_origin or unknown_site.")]
+    message: Annotated[str, Field(description="One line for the host page, in words a site's owner understands.")]
+    fix: Annotated[str, Field(description="What to change, for the browser's console.")]
+
+
+@Forbid
+class EmbedCheckJSON(TypedDict):
+    problem: Annotated[EmbedProblemJSON | None, Field(
+        description="Why the comments cannot show on the asking page (its Origin header), or null if they can.")]
+
+
 REQUESTS = (NewComment, CommentEdit, LoginExchange, ReaderErasure)
 RESPONSES = (ThreadPageJSON, RepliesPageJSON, PostedCommentJSON, EditedCommentJSON, LikeStateJSON, CountsJSON,
-             MeJSON, LoggedInJSON, LoginWaitingJSON, ReaderDataJSON, ErasedJSON, ErrorJSON)
+             MeJSON, LoggedInJSON, LoginWaitingJSON, ReaderDataJSON, ErasedJSON, ErrorJSON, EmbedCheckJSON)
