@@ -299,7 +299,7 @@ def note_refused_origin(site, origin, now=None):
     updated = db.session.execute(
         db.update(RefusedOrigin).where(RefusedOrigin.site_id == site.id, RefusedOrigin.origin == origin)
         .values(times=RefusedOrigin.times + 1, last_seen=now))
-    if not updated.rowcount:
+    if not updated.rowcount:  # type: ignore[attr-defined]
         db.session.add(RefusedOrigin(site_id=site.id, origin=origin, first_seen=now, last_seen=now))
         kept = (db.select(RefusedOrigin.id).where(RefusedOrigin.site_id == site.id)
                 .order_by(RefusedOrigin.last_seen.desc(), RefusedOrigin.id.desc()).limit(REFUSED_ORIGINS_KEPT))

@@ -110,6 +110,8 @@ class AuditEntry(Model):
     action: Mapped[str] = mapped_column(String(40))
     target_type: Mapped[str] = mapped_column(String(20))
     target_id: Mapped[int | None] = mapped_column()
+    # The target in words when the action happened ("comment by Jo on “A post”"), as it may go later.
+    target_label: Mapped[str | None] = mapped_column(String(300), default=None)
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

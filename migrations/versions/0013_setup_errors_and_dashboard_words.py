@@ -1,4 +1,4 @@
-"""set-up errors and ban hints: the origins a site's comments were refused on, and the masked email of a banned author
+"""set-up errors and the dashboard's words: the origins a site's comments were refused on, the masked email of a banned author, and each audit entry's target in words
 
 Revision ID: 0013
 Revises: 0012
@@ -29,9 +29,13 @@ def upgrade():
     )
     with op.batch_alter_table('bans', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_hint', sa.String(length=254), nullable=True))
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('target_label', sa.String(length=300), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('audit_log', schema=None) as batch_op:
+        batch_op.drop_column('target_label')
     with op.batch_alter_table('bans', schema=None) as batch_op:
         batch_op.drop_column('email_hint')
     op.drop_table('refused_origins')
