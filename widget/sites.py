@@ -4,7 +4,7 @@ import re
 
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, names
+from . import audit, names, remote_avatars
 from .emails import is_email
 from .errors import Conflict, InvalidInput, NotFound
 from .extensions import db
@@ -166,6 +166,15 @@ def _blocked_network(raw):
         raise InvalidInput(f"not an IP address or range (such as 203.0.113.0/24): {raw[:100]!r}") from None
 
 
+def _avatar_service(value):
+    word = str(value).strip().lower()
+    if word in {"", "off", "none", "generated"}:
+        return None
+    if word not in remote_avatars.SERVICES:
+        raise InvalidInput(f"expected generated, {' or '.join(remote_avatars.SERVICES)}, got {value!r}")
+    return word
+
+
 def _akismet_key(value):
     value = str(value).strip()
     if value.lower() in {"", "none", "off"}:
@@ -206,6 +215,9 @@ SETTINGS = {
     "blocked_networks": ("blocked_networks", _block_list("address ranges", _blocked_network),
                          "IP addresses or ranges (203.0.113.0/24) whose comments are filed as spam"),
     "akismet_key": ("akismet_key", _akismet_key, "the site's Akismet API key: also check comments there (off: never)"),
+    "avatars": ("avatar_service", _avatar_service,
+                "guests' pictures: generated, or by their email from gravatar or libravatar (fetched by this "
+                "server; a guest who types someone's address shows that person's picture)"),
     "reserved_names": ("reserved_names", _reserved_names,
                        "names (comma separated) only staff may use, besides theirs and admin, moderator, ..."),
 }
@@ -247,7 +259,8 @@ def site_settings(site):
         elif isinstance(value, list):
             value = ", ".join(value) if value else "none"
         elif value is None:
-            value = "all" if key == "providers" else "none" if key in LIST_SETTINGS else "off"
+            value = ("all" if key == "providers" else "none" if key in LIST_SETTINGS
+                     else "generated" if key == "avatars" else "off")
         elif key == "akismet_key":
             value = f"set, ending in {value[-4:]}"  # listings and the audit log never show a whole key
         shown[key] = str(value)

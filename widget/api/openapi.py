@@ -235,6 +235,16 @@ def openapi_document():
             "operationId": "logout",
             "responses": {"204": {"description": "Logged out."}} | _errors(401, 503),
         }},
+        "/comments/{comment_id}/avatar": {"get": {
+            "summary": "A guest's picture from the avatar service their site chose (Gravatar or Libravatar), "
+                       "fetched and kept by this server; their generated avatar where the service has none. "
+                       "Comments' avatar_url links here; the key names the picture without revealing the email.",
+            "operationId": "commentAvatar",
+            "parameters": [COMMENT_ID, {"name": "k", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The picture.",
+                                  "content": {"image/jpeg": {}, "image/png": {}, "image/svg+xml": {}}}}
+            | _errors(404, 503),
+        }},
         "/avatars/{seed}.svg": {"get": {
             "summary": "A generated avatar.",
             "operationId": "avatar",

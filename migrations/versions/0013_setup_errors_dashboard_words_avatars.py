@@ -1,4 +1,4 @@
-"""set-up errors and the dashboard's words: the origins a site's comments were refused on, the masked email of a banned author, and each audit entry's target in words
+"""set-up errors, the dashboard's words and avatars: the origins a site's comments were refused on, the masked email of a banned author, each audit entry's target in words, and guests' pictures from an avatar service a site opts into
 
 Revision ID: 0013
 Revises: 0012
@@ -31,9 +31,24 @@ def upgrade():
         batch_op.add_column(sa.Column('email_hint', sa.String(length=254), nullable=True))
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.add_column(sa.Column('target_label', sa.String(length=300), nullable=True))
+    with op.batch_alter_table('sites', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('avatar_service', sa.String(length=12), nullable=True))
+    op.create_table(
+        'avatar_images',
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('body', sa.LargeBinary(), nullable=True),
+        sa.Column('mimetype', sa.String(length=40), nullable=True),
+        sa.Column('fetched_at', sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('key'),
+    )
+    op.create_index('ix_avatar_images_fetched_at', 'avatar_images', ['fetched_at'])
 
 
 def downgrade():
+    op.drop_index('ix_avatar_images_fetched_at', table_name='avatar_images')
+    op.drop_table('avatar_images')
+    with op.batch_alter_table('sites', schema=None) as batch_op:
+        batch_op.drop_column('avatar_service')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_column('target_label')
     with op.batch_alter_table('bans', schema=None) as batch_op:
