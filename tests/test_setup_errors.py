@@ -120,3 +120,8 @@ def test_only_a_refused_origin_can_be_allowed_that_way_and_only_with_the_csrf_to
     response = admin.post("/dashboard/sites/blog/refused-origins/allow", data={"origin": WWW})
     assert response.status_code == 400
     assert check(client, origin=WWW).get_json()["problem"]["code"] == "origin_not_allowed"
+
+
+def test_a_malformed_site_id_is_not_said_back(client, site):
+    problem = check(client, site="<b>Blog</b>").get_json()["problem"]
+    assert problem["message"] == "Comments can't load here: http://comments.test has no site with that id."

@@ -240,10 +240,11 @@ def openapi_document():
                        "fetched and kept by this server; their generated avatar where the service has none. "
                        "Comments' avatar_url links here; the key names the picture without revealing the email.",
             "operationId": "commentAvatar",
-            "parameters": [COMMENT_ID, {"name": "k", "in": "query", "required": True, "schema": {"type": "string"}}],
+            "parameters": [COMMENT_ID, {"name": "k", "in": "query", "required": True,
+                                        "schema": {"type": "string", "pattern": "^[0-9a-f]{40}$"}}],
             "responses": {"200": {"description": "The picture.",
                                   "content": {"image/jpeg": {}, "image/png": {}, "image/svg+xml": {}}}}
-            | _errors(404, 503),
+            | _errors(400, 404, 503),
         }},
         "/avatars/{seed}.svg": {"get": {
             "summary": "A generated avatar.",

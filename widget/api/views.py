@@ -336,10 +336,12 @@ def _embed_problem(site_id):
     try:
         site = get_site(site_id)
     except NotFound:
+        # Said back only in the shape a site id has: the answer never repeats arbitrary text at length.
+        named = f"site {site_id}" if sites.PUBLIC_ID.match(site_id) else "site with that id"
         return {"code": "unknown_site",
-                "message": f"Comments can't load here: {own_origin()} has no site {site_id}.",
-                "fix": f"Parley: no site has the id {site_id!r}. Check data-parley-site in the embed code: "
-                       f"each site's page in the dashboard ({public_url_for('dashboard.sites')}) shows its snippet."}
+                "message": f"Comments can't load here: {own_origin()} has no {named}.",
+                "fix": "Parley: check data-parley-site in the embed code: each site's page in the dashboard "
+                       f"({public_url_for('dashboard.sites')}) shows its snippet."}
     given = request.headers.get("Origin")
     if given is None:
         return None  # browsers send Origin on every cross-origin request: this is the server's own page

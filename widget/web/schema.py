@@ -92,6 +92,10 @@ def _check_limit(value, info: ValidationInfo):
 
 SiteId = _field(lambda value, name: inputs.text(value, name, 40, required=True),
                 {"type": "string", "pattern": SITE_ID, "description": "The site's public id."})
+# As the embed code gave it, right or wrong: the embed check says what is wrong with a malformed one too.
+GivenSiteId = _field(lambda value, name: inputs.text(value, name, 40, required=True),
+                     {"type": "string", "minLength": 1, "maxLength": 40,
+                      "description": "The site id as the embed code gives it (data-parley-site)."})
 ThreadId = _field(_thread_id, _nullable({"type": "string", "pattern": LINE, "maxLength": 200}))
 Body = _field(_body, {"type": "string", "pattern": MULTILINE, "minLength": 1, "maxLength": MAX_BODY,
                       "description": "Markdown, with something besides spaces. Each site sets its longest comment "
@@ -230,7 +234,7 @@ class CountsQuery(Request):
 
 
 class EmbedCheckQuery(Request):
-    site: SiteId
+    site: GivenSiteId
 
 
 def _invalid(model, error):
