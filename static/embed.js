@@ -44,6 +44,14 @@
       container.appendChild(frame);
     }
     frame.src = `${base}embed/thread?${query}`;
+    // A frame still silent after it loaded was refused (or never came): ask the server why, and say it
+    // on the page, as text before the frame.
+    frame.said = 0;
+    frame.onload = () =>
+      setTimeout(() => frame.said || fetch(`${base}api/v1/embed-check?site=${site}`)
+        .then((r) => r.json(), () => ({ problem: { message: `Comments can't load here: ${server} can't be reached.` } }))
+        .then(({ problem: p }) => p && !frame.said &&
+          (frame.style.height = 0, frame.before(p.message), console.error(p.fix || p.message))), 2e3);
   }
 
   // "auto" follows the host page's declared color-scheme (CSS or <meta>): a page that declares no dark
@@ -88,6 +96,7 @@
     if (event.origin !== server || !message || message.v !== 1) return;
     const frame = [...document.querySelectorAll(FRAME)].find((f) => f.contentWindow === event.source);
     if (!frame) return;
+    frame.said = 1;
     if (message.type === "resize") frame.style.height = `${Math.max(0, message.height | 0)}px`;
     if (message.type === "resize" && typeof message.title === "string") frame.title = message.title;
     if (message.type === "scroll") {

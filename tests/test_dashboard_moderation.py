@@ -36,7 +36,12 @@ def test_approve_shows_the_comment_in_the_widget_at_once(app, admin, client, set
     assert thread_html(client) == ["<p>wait for it</p>"]
     action, actor, target, before, after = audit_rows(app)[-1]
     assert (action, actor, target) == ("comment.approve", "admin", comment["id"])
-    assert before == {"status": "pending", "pinned": False} and after == {"status": "approved", "pinned": False}
+    # Only what the action changed: the comment stayed unpinned, so that is not logged.
+    assert before == {"status": "pending"} and after == {"status": "approved"}
+    # The log names the comment by its author and page, not by its number.
+    log = admin.get("/dashboard/sites/blog/audit").get_data(as_text=True)
+    assert "comment by Ada on “https://blog.example.com/posts/hello”" in log  # a page without a title: its URL
+    assert f"comment #{comment['id']}" not in log
 
 
 def test_delete_hides_and_restore_brings_back(app, admin, client):

@@ -109,6 +109,8 @@ def test_banned_guest_is_refused_and_the_address_is_stored_hashed(app, admin, cl
     _assert_no_plain_addresses(app)
     bans_page = admin.get("/dashboard/sites/blog/bans").get_data(as_text=True)
     assert "trolling" in bans_page and "Ada" in bans_page
+    # Who it was, masked, kept at ban time: whichever way they were banned.
+    assert "a•••@example.org" in bans_page
 
 
 def _assert_no_plain_addresses(app):

@@ -125,3 +125,20 @@ def test_chart_geometry_scales_to_the_busiest_day():
     assert [span for _, span in chart.labels] == [7, 7, 7, 7, 2]
     assert bar_chart([(date(2026, 1, 1), 0)]).peak == 0
     assert bar_chart([(date(2026, 1, 1), 1), (date(2026, 1, 2), 1000)]).bars[0].height == 2  # still visible
+
+
+def test_audit_log_names_what_was_acted_on_and_keeps_the_name_after_it_is_gone(app, admin, client):
+    comment = comment_on(client, "Something rude", title="A post", author={"name": "Jo", "email": "jo@example.org"})
+    submit(admin, f"/dashboard/sites/blog/comments/{comment['id']}/moderate", {"action": "spam"})
+    submit(admin, f"/dashboard/sites/blog/people/{comment['id']}/ban",
+           {"kind": "email", "reason": "rude", "days": "never"})
+    from widget.extensions import db
+    from widget.models import Comment
+
+    with app.app_context():  # the comment goes for good; the log still says whose it was
+        db.session.execute(db.delete(Comment).where(Comment.id == comment["id"]))
+        db.session.commit()
+    log = admin.get("/dashboard/sites/blog/audit").get_data(as_text=True)
+    assert "comment by Jo on “A post”" in log
+    assert "ban of Jo" in log
+    assert f"#{comment['id']}" not in log

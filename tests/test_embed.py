@@ -440,3 +440,22 @@ def test_first_paint_of_a_five_thousand_deep_chain_is_bounded(client, embed, app
     assert html.count('<li id="comment-') == 500 + 1  # the page's comments, and the template's empty one
     assert "Show 4500 more replies" in html
     assert len(response.data) < 1_500_000
+
+
+def test_login_buttons_carry_each_providers_own_mark_drawn_inline(make_app):
+    app = make_app(GITHUB_CLIENT_ID="g", GITHUB_CLIENT_SECRET="s", GOOGLE_CLIENT_ID="o", GOOGLE_CLIENT_SECRET="s",
+                   X_CLIENT_ID="x", X_CLIENT_SECRET="s", MYID_CLIENT_ID="m", MYID_CLIENT_SECRET="s",
+                   MYID_ISSUER="https://id.example.org", MYID_LABEL="Example ID")
+    app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Blog", "--origin", ORIGIN])
+    html = app.test_client().get("/embed/thread", query_string={"site": "blog", "url": PAGE, "origin": ORIGIN}
+                                 ).get_data(as_text=True)
+    marks = dict(re.findall(r'data-provider="(\w+)"[^>]*>(<span class="provider-mark.*?</span>)', html))
+    assert set(marks) == {"github", "google", "x", "myid"}
+    assert 'd="M12 .297c-6.63' in marks["github"]  # the Octocat
+    assert marks["google"].count("<path fill=") == 4 and "#4285F4" in marks["google"]  # the four-colour G
+    assert "M18.901 1.153" in marks["x"]
+    assert len({marks["github"], marks["google"], marks["x"]}) == 3
+    # A provider the server knows no mark for keeps its initial.
+    assert marks["myid"].endswith(">E</span>")
+    # Drawn in the page: nothing to fetch from a provider before the reader clicks.
+    assert not re.search(r"<svg[^>]*(href|src)=|<image|<use", "".join(marks.values()))

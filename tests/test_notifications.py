@@ -316,7 +316,8 @@ def _worker_process(app, mail, lease_seconds=1):
     # out while it sends (a busy machine can stall it a second) loses its job to another: at least once.
     env = os.environ | {
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "PARLEY_SECRET_KEY": SECRET,
-        "PARLEY_SMTP_HOST": "127.0.0.1", "PARLEY_SMTP_PORT": str(mail.port), "PARLEY_OUTBOX_LEASE_SECONDS": str(lease_seconds),
+        "PARLEY_SMTP_HOST": "127.0.0.1", "PARLEY_SMTP_PORT": str(mail.port),
+        "PARLEY_OUTBOX_LEASE_SECONDS": str(lease_seconds),
         "PARLEY_OUTBOX_POLL_SECONDS": "0.2", "PARLEY_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=ROOT, env=env,

@@ -1,6 +1,7 @@
 """Readers' privacy rights: an administrator exports, erases or anonymises one reader's data (CLI and
 dashboard), a logged-in reader does both for themselves through the API, and the attacks on all of it."""
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -487,3 +488,9 @@ def test_the_admin_erases_from_the_dashboard_and_the_page_lists_it(app, client, 
     assert "Alice Admin" in html and "reader.erase" in html and "ada@example.org" not in html
     site_log = admin.get("/dashboard/sites/blog/audit").get_data(as_text=True)
     assert "reader.erase" in site_log and "Ada" not in site_log
+
+
+def test_save_my_details_starts_unticked_as_consent_requires(client, site):
+    page = client.get("/embed/thread", query_string={"site": "blog", "url": PAGE, "origin": ORIGIN})
+    box = re.search(r'<input id="parley-remember"[^>]*>', page.get_data(as_text=True)).group(0)
+    assert "checked" not in box

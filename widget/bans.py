@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy import and_, bindparam, or_
 
 from . import audit
+from .emails import mask_email
 from .errors import InvalidInput, NotFound
 from .extensions import db
 from .models import BAN_KINDS, Ban, utcnow
@@ -65,7 +66,8 @@ def parse_duration(value):
     return DURATIONS[value]
 
 
-def ban(actor, site, kind, *, reason, days=None, user_id=None, value_hash=None, label=None, now=None):
+def ban(actor, site, kind, *, reason, days=None, user_id=None, value_hash=None, label=None, email_hint=None,
+        now=None):
     """Record a ban; the caller gives the user id (kind "user") or the keyed hash (email, ip)."""
     now = now or utcnow()
     if kind not in BAN_KINDS:
@@ -81,7 +83,8 @@ def ban(actor, site, kind, *, reason, days=None, user_id=None, value_hash=None, 
                            email_hash=value_hash if kind == "email" else None,
                            ip_hash=value_hash if kind == "ip" else None, now=now)
     record = Ban(site_id=site.id, kind=kind, user_id=user_id, value_hash=value_hash,
-                 label=(label or "").strip()[:200] or None, reason=reason, created_by_id=actor.id,
+                 label=(label or "").strip()[:200] or None, email_hint=email_hint, reason=reason,
+                 created_by_id=actor.id,
                  created_at=now, expires_at=now + timedelta(days=days) if days else None)
     before = None
     if existing is not None:
@@ -97,7 +100,8 @@ def ban(actor, site, kind, *, reason, days=None, user_id=None, value_hash=None, 
 
 def ban_email(actor, site, email, secret_key, **options):
     email = normalise_email(email)
-    return ban(actor, site, "email", value_hash=email_hash(secret_key, email), **options)
+    return ban(actor, site, "email", value_hash=email_hash(secret_key, email), email_hint=mask_email(email),
+               **options)
 
 
 def ban_address(actor, site, address, secret_key, **options):
@@ -111,6 +115,8 @@ def ban_address(actor, site, address, secret_key, **options):
 def ban_author_of(actor, site, comment, kind, secret_key, **options):
     """Ban the author of a comment by their login, their email or the address they posted from."""
     label = options.pop("label", None) or comment.author_name
+    # Who it was, kept now: the comment and its address may be gone when the ban is read.
+    options["email_hint"] = mask_email(comment.author_email)
     if kind == "user":
         if comment.user_id is None:
             raise InvalidInput("this author did not log in: ban their email or address instead",

@@ -69,6 +69,8 @@ class Config:
     RATELIMIT_NEW_READERS = "10 per minute;30 per hour"
     # Webmentions one address may send: each makes this server fetch a page.
     RATELIMIT_WEBMENTIONS = "10 per minute;100 per hour"
+    # How often one address's refused page views are noted for the site's dashboard (it is told why either way).
+    RATELIMIT_REFUSED_ORIGINS = "10 per minute;60 per hour"
     # A comment sent back sooner than this after its form appeared is held: people take longer.
     SPAM_MIN_FORM_SECONDS = 3
     # Another server that speaks Akismet's protocol in place of rest.akismet.com (a test double, a proxy).
@@ -96,6 +98,12 @@ class Config:
     # Webhook targets and Webmention sources on private, loopback or link-local addresses are refused
     # unless this is true (an intranet install, a test); checked after DNS resolution.
     ALLOW_PRIVATE_TARGETS = False
+    # Where guests' pictures come from on sites that opt into a picture service (the site setting
+    # "avatars"); this server fetches them, keeps up to AVATAR_CACHE_MAX for AVATAR_CACHE_SECONDS.
+    GRAVATAR_URL = "https://www.gravatar.com/avatar/"
+    LIBRAVATAR_URL = "https://seccdn.libravatar.org/avatar/"
+    AVATAR_CACHE_SECONDS = 86_400
+    AVATAR_CACHE_MAX = 5_000
     OUTBOUND_TIMEOUT_SECONDS = 10
     # Imports uploaded in the dashboard: the largest file taken, and the folder where each waits for its job
     # (by default "imports" in the instance folder; a `flask worker` on another machine must see the same

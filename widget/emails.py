@@ -143,3 +143,11 @@ class SmtpUnavailable(Exception):
 
 class SmtpRefused(Exception):
     """The SMTP server refused the message for good."""
+
+
+def mask_email(email):
+    """The address as staff may see it: its first letter and its domain ("j•••@example.org")."""
+    local, at, domain = str(email or "").strip().rpartition("@")
+    if not at or not local or not domain:
+        return None
+    return f"{local[0]}•••@{domain.lower()}"

@@ -3,14 +3,18 @@ import ipaddress
 import re
 
 from sqlalchemy import bindparam
+from sqlalchemy.exc import IntegrityError
 
-from . import audit, names
+from . import audit, names, remote_avatars
 from .emails import is_email
 from .errors import Conflict, InvalidInput, NotFound
 from .extensions import db
-from .models import ALERT_MODES, BAN_ACTIONS, MODERATION_MODES, Site
+from .models import ALERT_MODES, BAN_ACTIONS, MODERATION_MODES, RefusedOrigin, Site, utcnow
 from .urls import is_web_url, normalise_origin
 
+# How many distinct refused origins a site keeps (the most recently seen): enough to spot a
+# www or http mistake, too few for anyone to fill the database by inventing origins.
+REFUSED_ORIGINS_KEPT = 20
 PUBLIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 TRUE_WORDS = {"true", "yes", "on", "1"}
 FALSE_WORDS = {"false", "no", "off", "0"}
@@ -163,6 +167,15 @@ def _blocked_network(raw):
         raise InvalidInput(f"not an IP address or range (such as 203.0.113.0/24): {raw[:100]!r}") from None
 
 
+def _avatar_service(value):
+    word = str(value).strip().lower()
+    if word in {"", "off", "none", "generated"}:
+        return None
+    if word not in remote_avatars.SERVICES:
+        raise InvalidInput(f"expected generated, {' or '.join(remote_avatars.SERVICES)}, got {value!r}")
+    return word
+
+
 def _akismet_key(value):
     value = str(value).strip()
     if value.lower() in {"", "none", "off"}:
@@ -203,6 +216,9 @@ SETTINGS = {
     "blocked_networks": ("blocked_networks", _block_list("address ranges", _blocked_network),
                          "IP addresses or ranges (203.0.113.0/24) whose comments are filed as spam"),
     "akismet_key": ("akismet_key", _akismet_key, "the site's Akismet API key: also check comments there (off: never)"),
+    "avatars": ("avatar_service", _avatar_service,
+                "guests' pictures: generated, or by their email from gravatar or libravatar (fetched by this "
+                "server; a guest who types someone's address shows that person's picture)"),
     "reserved_names": ("reserved_names", _reserved_names,
                        "names (comma separated) only staff may use, besides theirs and admin, moderator, ..."),
 }
@@ -248,7 +264,8 @@ def site_settings(site):
         elif isinstance(value, list):
             value = ", ".join(value) if value else "none"
         elif value is None:
-            value = "all" if key == "providers" else "none" if key in LIST_SETTINGS else "off"
+            value = ("all" if key == "providers" else "none" if key in LIST_SETTINGS
+                     else "generated" if key == "avatars" else "off")
         elif key == "akismet_key":
             value = f"set, ending in {value[-4:]}"  # listings and the audit log never show a whole key
         shown[key] = str(value)
@@ -287,3 +304,48 @@ def change_settings(actor, site, values):
                      before={k: b for k, (b, _) in changed.items()}, after={k: a for k, (_, a) in changed.items()})
     db.session.commit()
     return changed
+
+
+# Refused origins ---------------------------------------------------------------------------------
+
+def note_refused_origin(site, origin, now=None):
+    """Remember that a page on `origin` tried to show the site's comments and was refused.
+
+    Keeps the site's REFUSED_ORIGINS_KEPT most recently seen origins, each with how often and when.
+    """
+    now = now or utcnow()
+    updated = db.session.execute(
+        db.update(RefusedOrigin).where(RefusedOrigin.site_id == site.id, RefusedOrigin.origin == origin)
+        .values(times=RefusedOrigin.times + 1, last_seen=now))
+    if not updated.rowcount:  # type: ignore[attr-defined]
+        db.session.add(RefusedOrigin(site_id=site.id, origin=origin, first_seen=now, last_seen=now))
+        kept = (db.select(RefusedOrigin.id).where(RefusedOrigin.site_id == site.id)
+                .order_by(RefusedOrigin.last_seen.desc(), RefusedOrigin.id.desc()).limit(REFUSED_ORIGINS_KEPT))
+        db.session.flush()
+        db.session.execute(db.delete(RefusedOrigin).where(
+            RefusedOrigin.site_id == site.id, RefusedOrigin.id.not_in(kept.scalar_subquery())))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # another request noted the same new origin at the same moment: one is enough
+
+
+def refused_origins(site):
+    """The origins the site's comments were refused on, most recently seen first."""
+    return list(db.session.scalars(db.select(RefusedOrigin).where(RefusedOrigin.site_id == site.id)
+                                   .order_by(RefusedOrigin.last_seen.desc(), RefusedOrigin.id.desc())))
+
+
+def allow_refused_origin(actor, site, origin):
+    """Add a refused origin to the site's allowed origins, and forget that it was refused."""
+    found = db.session.scalar(db.select(RefusedOrigin).where(RefusedOrigin.site_id == site.id,
+                                                             RefusedOrigin.origin == origin))
+    if found is None:
+        raise NotFound(f"{origin!r} is not among the origins refused for this site", code="unknown_origin")
+    before = list(site.origins)
+    if origin not in before:
+        site.origins = [*before, origin]
+        audit.record(actor, site, "site.settings", "site", site.id,
+                     before={"origins": ", ".join(before)}, after={"origins": ", ".join(site.origins)})
+    db.session.delete(found)
+    db.session.commit()

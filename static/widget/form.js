@@ -50,6 +50,7 @@ export function createReplyForm({ store, limits, send, afterPost, loggedIn }) {
   function restoreGuest() {
     const guest = store.get("guest");
     if (!guest || !guestDetails) return;
+    remember.checked = true;  // they chose to be remembered; the box starts unticked for everyone else
     for (const key of ["name", "email", "website"]) {
       if (!fields[key].value && typeof guest[key] === "string") fields[key].value = guest[key];
     }

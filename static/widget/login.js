@@ -101,12 +101,19 @@ export function createLogin({ api, store, providers, lang, onChange, announce })
     pairField.focus();
   }
 
-  function finish(result) {
-    if (!attempt) return;
+  /** Stop waiting for the login in progress (the reader cancelled it, or it ended). */
+  function abandon() {
+    if (!attempt) return false;
     clearTimeout(attempt.timer);
+    clearInterval(attempt.watch);
     window.removeEventListener("message", attempt.listener);
     attempt = null;
     setWaiting(false);
+    return true;
+  }
+
+  function finish(result) {
+    if (!abandon()) return;
     if (result instanceof Error || result?.code) {
       onChange(user, describeError(result));
       return;
@@ -123,7 +130,8 @@ export function createLogin({ api, store, providers, lang, onChange, announce })
       const result = await api.exchange(current.secret, code);
       if (attempt !== current) return;
       if (result?.status === "pending") {
-        if (Date.now() - current.started > GIVE_UP_AFTER) finish(new ApiError("login_timeout"));
+        // A reader who closed the window long ago needs no word that it timed out.
+        if (Date.now() - current.started > GIVE_UP_AFTER) current.closed ? abandon() : finish(new ApiError("login_timeout"));
         else current.timer = setTimeout(() => redeem(current), POLL_EVERY);
         return;
       }
@@ -166,13 +174,14 @@ export function createLogin({ api, store, providers, lang, onChange, announce })
 
   async function start(provider) {
     const chosen = providers.find((p) => p.name === provider);
-    if (!chosen || attempt) return;
+    if (!chosen || (attempt && !attempt.closed)) return;
+    abandon();
     if (!window.crypto?.subtle) return onChange(user, t("error.login_insecure"));
     const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
     // Opened before any await, while the click still counts as the reader's gesture.
     const popup = window.open("about:blank", "parley-login", "popup,width=520,height=680");
     const url = `${chosen.url}&s=${await sha256Hex(secret)}`;
-    const current = { secret, started: Date.now(), timer: null, listener: null };
+    const current = { secret, started: Date.now(), timer: null, listener: null, watch: 0, closed: false, popup };
     current.listener = (event) => {
       // Only our own popup, on this server's origin, speaks this language.
       const message = event.data?.parley;
@@ -190,6 +199,14 @@ export function createLogin({ api, store, providers, lang, onChange, announce })
     if (popup) {
       popup.location.href = url;
       setWaiting(true);
+      // Closed by the reader: stop waiting at once. The server is still asked a while longer, as a
+      // provider that cuts the window off from us (COOP) makes it look closed while the reader logs in.
+      current.watch = setInterval(() => {
+        if (!popup.closed) return;
+        clearInterval(current.watch);
+        current.closed = true;
+        if (attempt === current) setWaiting(false);
+      }, 250);
     } else {
       setWaiting(true, url);  // blocked: a plain link opens it on the reader's next click
     }
@@ -227,6 +244,11 @@ export function createLogin({ api, store, providers, lang, onChange, announce })
     pair,
     token: () => store.get("auth")?.token ?? null,
     start,
+    /** The Cancel button beside "Finish logging in in the window that opened". */
+    cancel() {
+      attempt?.popup?.close();
+      abandon();
+    },
     logout,
     /** The server said our token no longer works. */
     expired: () => { if (user) forget(); },

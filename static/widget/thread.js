@@ -509,6 +509,7 @@ function loginChanged(user, problem) {
 const ACTIONS = {
   login: (li, button) => login.start(button.dataset.provider),
   pair: () => login.pair(),
+  "cancel-login": () => login.cancel(),
   logout: () => login.logout(),
   "change-login": () => login.change(),
   data: (li, button) => login.data(button.dataset.step, button),

@@ -4,6 +4,7 @@ The provider (tests/oidc_provider.py) runs on loopback; nothing in Parley or Aut
 """
 import hashlib
 import secrets
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -166,6 +167,54 @@ def test_cancelled_login_is_said_in_words_in_the_widget(login_widget, provider, 
     if not popup.is_closed():
         expect(popup.locator(".problem")).to_have_text("You cancelled the login.")
         popup.close()
+
+
+def _usable_again_within(frame, seconds):
+    """The login buttons take a click again and the "finish logging in" line is gone, within `seconds`."""
+    button = frame.get_by_role("button", name="Log in with Test ID")
+    started = time.monotonic()
+    expect(frame.locator(".login-waiting")).to_be_hidden(timeout=seconds * 1000)
+    expect(button).not_to_have_attribute("aria-disabled", "true", timeout=seconds * 1000)
+    return time.monotonic() - started
+
+
+def test_closing_the_login_window_ends_the_wait_at_once(login_widget, provider, page):
+    login_widget.site()
+    frame = login_widget.open(page)
+    with page.expect_popup() as opened:
+        frame.get_by_role("button", name="Log in with Test ID").click()
+    popup = opened.value
+    popup.wait_for_url("**/authorize?**")
+    if not provider.opener_policy:
+        expect(frame.locator(".login-waiting")).to_be_visible()
+    popup.close()
+    assert _usable_again_within(frame, 2) < 2
+    expect(frame.locator("#parley-form-error")).to_be_hidden()
+    # The reader tries again at once, and this time logs in.
+    popup = _log_in_through_popup(page, frame, name="Second Try")
+    if provider.opener_policy:
+        _type_pairing_code(popup, frame)
+    expect(frame.locator(".logged-in-text")).to_contain_text("Second Try")
+
+
+def test_cancel_closes_the_login_window_and_ends_the_wait(make_app, page):
+    with _serving(make_app) as (login_widget, _):
+        _cancel_closes_the_login_window(login_widget, page)
+
+
+def _cancel_closes_the_login_window(login_widget, page):
+    login_widget.site()
+    frame = login_widget.open(page)
+    with page.expect_popup() as opened:
+        frame.get_by_role("button", name="Log in with Test ID").click()
+    popup = opened.value
+    popup.wait_for_url("**/authorize?**")
+    frame.locator(".login-waiting").get_by_role("button", name="Cancel").click()
+    assert _usable_again_within(frame, 2) < 2
+    deadline = time.monotonic() + 2
+    while not popup.is_closed() and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert popup.is_closed()
 
 
 def test_blocked_popup_gets_a_link_that_finishes_the_login(login_widget, provider, page):

@@ -581,6 +581,9 @@ def test_reader_chrome_keeps_tokens_in_partitioned_storage(widget, real_chrome):
         assert inner.evaluate(set_cookie) == ""
 
         fill_guest_form(frame, "Written in a real browser.", name="Lin", email="lin@example.org")
+        # Consent first: "Save my name, email, and website" starts unticked.
+        expect(frame.locator("#parley-remember")).not_to_be_checked()
+        frame.locator("#parley-remember").check()
         frame.locator("#parley-form [type=submit]").click()
         expect(frame.locator("li.comment [data-action=edit]")).to_have_count(1)
         expect(frame.locator(".parley-notice")).to_be_hidden()
@@ -592,6 +595,7 @@ def test_reader_chrome_keeps_tokens_in_partitioned_storage(widget, real_chrome):
         expect(frame.locator("li.comment [data-action=edit]")).to_have_count(1)
         expect(frame.locator("#parley-name")).to_have_value("Lin")
         expect(frame.locator("#parley-email")).to_have_value("lin@example.org")
+        expect(frame.locator("#parley-remember")).to_be_checked()
         frame.locator("li.comment [data-action=edit]").click()
         frame.locator(".comment-edit textarea").fill("Edited on the second visit.")
         frame.locator(".comment-edit [type=submit]").click()

@@ -187,6 +187,14 @@ def openapi_document():
             "responses": {"200": _json(schema.CountsJSON, "Counts keyed by each URL as given.")}
             | _errors(400, 404, 414, 503),
         }},
+        "/embed-check": {"get": {
+            "summary": "Whether a site's comments can show on the asking page, judged by its Origin header; "
+                       "the loader asks when its frame stays silent. Any origin may read the answer.",
+            "operationId": "checkEmbed",
+            "parameters": _query(schema.EmbedCheckQuery),
+            "responses": {"200": _json(schema.EmbedCheckJSON, "The problem, if there is one.")}
+            | _errors(400, 503),
+        }},
         "/me/data": {"get": {
             "summary": "Everything stored about the logged-in reader, as a JSON file (Content-Disposition: "
                        "attachment): account, comments, likes, notifications, bans.",
@@ -226,6 +234,17 @@ def openapi_document():
             "summary": "End the login: the bearer token stops working.",
             "operationId": "logout",
             "responses": {"204": {"description": "Logged out."}} | _errors(401, 503),
+        }},
+        "/comments/{comment_id}/avatar": {"get": {
+            "summary": "A guest's picture from the avatar service their site chose (Gravatar or Libravatar), "
+                       "fetched and kept by this server; their generated avatar where the service has none. "
+                       "Comments' avatar_url links here; the key names the picture without revealing the email.",
+            "operationId": "commentAvatar",
+            "parameters": [COMMENT_ID, {"name": "k", "in": "query", "required": True,
+                                        "schema": {"type": "string", "pattern": "^[0-9a-f]{40}$"}}],
+            "responses": {"200": {"description": "The picture.",
+                                  "content": {"image/jpeg": {}, "image/png": {}, "image/svg+xml": {}}}}
+            | _errors(400, 404, 503),
         }},
         "/avatars/{seed}.svg": {"get": {
             "summary": "A generated avatar.",

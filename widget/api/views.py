@@ -1,5 +1,6 @@
 """API routes: parse and check input, call a service, serialise the result."""
 import hashlib
+import hmac
 import json
 import re
 from datetime import timedelta
@@ -8,20 +9,32 @@ from flask import current_app, g, jsonify, request, stream_with_context
 from flask_login import current_user
 from werkzeug.exceptions import NotFound as HTTPNotFound
 
-from .. import akismet_service, bans, database, i18n, live, notifications, privacy, read_cache, readers
+from .. import (
+    akismet_service,
+    bans,
+    database,
+    i18n,
+    live,
+    notifications,
+    privacy,
+    read_cache,
+    readers,
+    remote_avatars,
+    sites,
+)
 from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer, thread_is_closed
 from ..errors import InvalidInput, NotAllowed, NotFound, Unauthorized, error_json
 from ..extensions import db
-from ..models import MAX_ID, utcnow
+from ..models import MAX_ID, Comment, utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, form_token_age, make_edit_token, new_reader_token, reader_key_from_token
 from ..urls import normalise_origin
 from ..web import inputs, providers, rate_limits, schema
 from ..web.origins import origin_allowed
-from ..web.public_url import own_origin
-from ..web.serializers import comment_json, iso, page_json, replies_json, user_json, with_reader_parts
+from ..web.public_url import own_origin, public_url_for
+from ..web.serializers import avatar_seed, comment_json, iso, page_json, replies_json, user_json, with_reader_parts
 from . import bp
 from .openapi import openapi_document
 
@@ -333,6 +346,71 @@ def counts():
     _public_read(response, [f"parley-site-{site.public_id}"])
     if ticket:
         request.environ[read_cache.TICKET] = ticket
+    return response
+
+
+def _embed_problem(site_id):
+    """Why the site's comments cannot show on the page asking (its Origin header), in an owner's words."""
+    try:
+        site = get_site(site_id)
+    except NotFound:
+        # Said back only in the shape a site id has: the answer never repeats arbitrary text at length.
+        named = f"site {site_id}" if sites.PUBLIC_ID.match(site_id) else "site with that id"
+        return {"code": "unknown_site",
+                "message": f"Comments can't load here: {own_origin()} has no {named}.",
+                "fix": "Parley: check data-parley-site in the embed code: each site's page in the dashboard "
+                       f"({public_url_for('dashboard.sites')}) shows its snippet."}
+    given = request.headers.get("Origin")
+    if given is None:
+        return None  # browsers send Origin on every cross-origin request: this is the server's own page
+    origin = normalise_origin(given)
+    if origin is None:
+        return {"code": "no_origin",
+                "message": "Comments can't load here: this page has no origin (opened from a file, or sandboxed).",
+                "fix": "Parley: serve the page over http or https, from an origin the site allows."}
+    if origin_allowed(site, origin):
+        return None
+    # Remembered for the dashboard, a few times per address: enough to show a mistake, not a way to fill it.
+    if rate_limits.within("RATELIMIT_REFUSED_ORIGINS"):
+        sites.note_refused_origin(site, origin)
+    return {"code": "origin_not_allowed",
+            "message": f"Comments can't load here: {origin} is not an allowed origin of site {site.public_id}.",
+            "fix": f"Parley: to show the comments of site {site.public_id} on {origin}, add {origin} to the site's "
+                   "allowed origins: one click under \"Refused origins\" on the site's page in the dashboard "
+                   f"({public_url_for('dashboard.site', site_id=site.public_id)}), or in its settings."}
+
+
+@bp.get("/embed-check")
+def embed_check():
+    """The loader asks this when its frame stays silent, to tell the page's owner what is wrong."""
+    query = schema.parse_query(schema.EmbedCheckQuery, request.args)
+    response = jsonify(problem=_embed_problem(query.site))
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/comments/<int:comment_id>/avatar")
+def comment_avatar(comment_id):
+    """A guest's picture from the service their site chose, fetched and kept here; else their generated one."""
+    comment = db.session.get(Comment, comment_id) if comment_id <= MAX_ID else None
+    service = comment.thread.site.avatar_service if comment is not None else None
+    shown = comment is not None and comment.user_id is None and comment.status != "deleted"
+    email = comment.author_email if shown and comment is not None else None
+    key = request.args.get("k", "")[:100]
+    if not (comment is not None and service and email
+            and hmac.compare_digest(key, remote_avatars.key_for(current_app.secret_key, service, email))):
+        raise NotFound("no such avatar", code="unknown_avatar")
+    config = current_app.config
+    found = remote_avatars.picture(key, email, config[f"{service.upper()}_URL"],
+                                   ttl_seconds=config["AVATAR_CACHE_SECONDS"], max_kept=config["AVATAR_CACHE_MAX"],
+                                   allow_private=config["ALLOW_PRIVATE_TARGETS"])
+    if found is None:
+        response = current_app.response_class(identicon_svg(avatar_seed(comment)), mimetype="image/svg+xml")
+    else:
+        response = current_app.response_class(found[0], mimetype=found[1])
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.cache_control.public = True
+    response.cache_control.max_age = min(config["AVATAR_CACHE_SECONDS"], 86_400)
     return response
 
 

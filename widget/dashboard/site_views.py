@@ -63,7 +63,19 @@ def site(site_id):
                            spam_chart=bar_chart(moderation.comments_per_day(site, verdict="spam")),
                            totals=moderation.totals_by_status(site), settings=sites.site_settings(site),
                            sends_email=bool(current_app.config["SMTP_HOST"]),
-                           emails=outbox.summary(site.id, "email", utcnow() - timedelta(days=7)))
+                           emails=outbox.summary(site.id, "email", utcnow() - timedelta(days=7)),
+                           refused=sites.refused_origins(site))
+
+
+@bp.post("/sites/<site_id>/refused-origins/allow")
+@login_required
+def allow_refused_origin(site_id):
+    """One click from "Refused origins": the page's origin joins the site's allowed origins."""
+    site = site_for(site_id, "manage")
+    origin = request.form.get("origin", "")[:200]
+    sites.allow_refused_origin(actor(), site, origin)
+    flash(f"Pages on {origin} can now show the comments of {site.name}.", "success")
+    return redirect(url_for("dashboard.site", site_id=site.public_id))
 
 
 # Settings --------------------------------------------------------------------------------------

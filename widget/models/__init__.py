@@ -2,7 +2,18 @@
 from .base import MAX_ID, parse_id, utcnow
 from .outbox import ALERT_MODES, JOB_STATUSES, WEBHOOK_EVENTS, Job, Recipient, Subscription, UsedLink, Webhook
 from .readers import AuthToken, Identity, LoginCode, User
-from .sites import COMMENT_STATUSES, MODERATION_MODES, Comment, FilterToken, Site, Thread, Vote, body_digest
+from .sites import (
+                    COMMENT_STATUSES,
+                    MODERATION_MODES,
+                    AvatarImage,
+                    Comment,
+                    FilterToken,
+                    RefusedOrigin,
+                    Site,
+                    Thread,
+                    Vote,
+                    body_digest,
+)
 from .staff import (
                     BAN_ACTIONS,
                     BAN_KINDS,
@@ -18,7 +29,8 @@ from .staff import (
 __all__ = [
     "MAX_ID", "parse_id", "utcnow",
     "AuthToken", "Identity", "LoginCode", "User",
-    "COMMENT_STATUSES", "MODERATION_MODES", "Comment", "FilterToken", "Site", "Thread", "Vote", "body_digest",
+    "COMMENT_STATUSES", "MODERATION_MODES", "AvatarImage", "Comment", "FilterToken", "RefusedOrigin", "Site",
+    "Thread", "Vote", "body_digest",
     "BAN_ACTIONS", "BAN_KINDS", "SITE_ROLES", "AuditEntry", "Ban", "DashboardAccount", "Invitation", "LoginFailure",
     "Membership",
     "ALERT_MODES", "JOB_STATUSES", "WEBHOOK_EVENTS", "Job", "Recipient", "Subscription", "UsedLink", "Webhook",

@@ -2,7 +2,7 @@
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import Model
@@ -52,6 +52,34 @@ class Site(Model):
     moderator_alerts: Mapped[str] = mapped_column(String(10), default="each", server_default="each")
     # The key webhook deliveries are signed with (Standard Webhooks: "whsec_" and base64); made on first use.
     webhook_secret: Mapped[str | None] = mapped_column(String(80), default=None)
+    # Guests' avatars from "gravatar" or "libravatar" by their email, fetched by this server; None: generated only.
+    avatar_service: Mapped[str | None] = mapped_column(String(12), default=None)
+
+
+class RefusedOrigin(Model):
+    """A page origin that tried to show a site's comments and was refused: what the dashboard offers to add."""
+
+    __tablename__ = "refused_origins"
+    __table_args__ = (UniqueConstraint("site_id", "origin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(200))
+    times: Mapped[int] = mapped_column(default=1)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AvatarImage(Model):
+    """A guest's picture fetched from an avatar service, kept a while; `body` None: the service has none."""
+
+    __tablename__ = "avatar_images"
+
+    # Keyed hash of the service and the email: the one name the picture has here.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    mimetype: Mapped[str | None] = mapped_column(String(40), default=None)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Thread(Model):

@@ -83,6 +83,8 @@ class Ban(Model):
     value_hash: Mapped[str | None] = mapped_column(String(64))
     # How the dashboard names the banned author: a public display name, never the address.
     label: Mapped[str | None] = mapped_column(String(200))
+    # The banned author's email as the dashboard shows it, masked at ban time ("j•••@example.org").
+    email_hint: Mapped[str | None] = mapped_column(String(254), default=None)
     reason: Mapped[str] = mapped_column(String(500))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -108,6 +110,8 @@ class AuditEntry(Model):
     action: Mapped[str] = mapped_column(String(40))
     target_type: Mapped[str] = mapped_column(String(20))
     target_id: Mapped[int | None] = mapped_column()
+    # The target in words when the action happened ("comment by Jo on “A post”"), as it may go later.
+    target_label: Mapped[str | None] = mapped_column(String(300), default=None)
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,6 +8,7 @@ import time
 
 from flask import current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
+from limits import parse_many
 
 from ..readers import bearer_token
 from ..tokens import keyed_hash, reader_key_from_token
@@ -28,7 +29,8 @@ LIMITS = {
 # What each limit is called in the message a limited reader sees.
 COUNTED = {"RATELIMIT_COMMENTS": "comments", "RATELIMIT_EDITS": "edits", "RATELIMIT_LIKES": "likes",
            "RATELIMIT_LOGINS": "login attempts", "RATELIMIT_EXCHANGES": "login checks",
-           "RATELIMIT_NEW_READERS": "new readers", "RATELIMIT_WEBMENTIONS": "Webmentions"}
+           "RATELIMIT_NEW_READERS": "new readers", "RATELIMIT_WEBMENTIONS": "Webmentions",
+           "RATELIMIT_REFUSED_ORIGINS": "refused origins"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -84,6 +86,18 @@ def hit(config_key, value=None, scope=None):
         with limiter.limit(value or current_app.config[config_key], key_func=client_address,
                            scope=scope or config_key, error_message=COUNTED[config_key]):
             pass
+
+
+def within(config_key):
+    """Count one more of something done quietly per address, and say whether the limit still allows it."""
+    limiter = current_app.extensions["parley_limiter"]
+    if not limiter.enabled:
+        return True
+    key = (current_app.config["RATELIMIT_KEY_PREFIX"], config_key, client_address())
+    try:
+        return all([limiter.limiter.hit(limit, *key) for limit in parse_many(current_app.config[config_key])])
+    except Exception:  # noqa: BLE001  (a failing storage, as in init_app, must not refuse the request)
+        return True
 
 
 def retry_after():

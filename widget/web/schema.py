@@ -92,6 +92,10 @@ def _check_limit(value, info: ValidationInfo):
 
 SiteId = _field(lambda value, name: inputs.text(value, name, 40, required=True),
                 {"type": "string", "pattern": SITE_ID, "description": "The site's public id."})
+# As the embed code gave it, right or wrong: the embed check says what is wrong with a malformed one too.
+GivenSiteId = _field(lambda value, name: inputs.text(value, name, 40, required=True),
+                     {"type": "string", "minLength": 1, "maxLength": 40,
+                      "description": "The site id as the embed code gives it (data-parley-site)."})
 ThreadId = _field(_thread_id, _nullable({"type": "string", "pattern": LINE, "maxLength": 200}))
 Body = _field(_body, {"type": "string", "pattern": MULTILINE, "minLength": 1, "maxLength": MAX_BODY,
                       "description": "Markdown, with something besides spaces. Each site sets its longest comment "
@@ -231,6 +235,10 @@ class CountsQuery(Request):
                  {"type": ["string", "null"], "maxLength": 35,
                   "description": "A language (a BCP 47 tag) to have each count said in words, as `labels`; "
                                  "English where it is not one the server speaks."}) = None
+
+
+class EmbedCheckQuery(Request):
+    site: GivenSiteId
 
 
 def _invalid(model, error):
@@ -579,6 +587,19 @@ class ErrorJSON(TypedDict):
     error: ErrorDetailJSON
 
 
+@Forbid
+class EmbedProblemJSON(TypedDict):
+    code: Annotated[str, Field(description="origin_not_allowed, no_origin or unknown_site.")]
+    message: Annotated[str, Field(description="One line for the host page, in words a site's owner understands.")]
+    fix: Annotated[str, Field(description="What to change, for the browser's console.")]
+
+
+@Forbid
+class EmbedCheckJSON(TypedDict):
+    problem: Annotated[EmbedProblemJSON | None, Field(
+        description="Why the comments cannot show on the asking page (its Origin header), or null if they can.")]
+
+
 REQUESTS = (NewComment, CommentEdit, LoginExchange, ReaderErasure)
 RESPONSES = (ThreadPageJSON, RepliesPageJSON, PostedCommentJSON, EditedCommentJSON, LikeStateJSON, CountsJSON,
-             MeJSON, LoggedInJSON, LoginWaitingJSON, ReaderDataJSON, ErasedJSON, ErrorJSON)
+             MeJSON, LoggedInJSON, LoginWaitingJSON, ReaderDataJSON, ErasedJSON, ErrorJSON, EmbedCheckJSON)

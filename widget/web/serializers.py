@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g
 
-from .. import tree
+from .. import remote_avatars, tree
 from ..comments import edit_window_open, thread_is_closed
 from ..tokens import keyed_hash
 from .public_url import public_url_for
@@ -17,7 +17,7 @@ def iso(moment):
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
 
 
-def avatar_url(comment):
+def avatar_seed(comment):
     # Drawn from who wrote it (their account, or a guest's browser), never from the email they typed:
     # typing someone's address must not give their face. Keyed with the server's secret, so the URL
     # reveals nothing either.
@@ -25,19 +25,27 @@ def avatar_url(comment):
         who = f"user:{comment.user_id}"
     else:
         who = f"reader:{comment.reader_key}" if comment.reader_key else f"comment:{comment.id}"
-    seed = keyed_hash(current_app.secret_key, who)[:32]
+    return keyed_hash(current_app.secret_key, who)[:32]
+
+
+def avatar_url(comment, site=None):
+    service = site.avatar_service if site is not None else None
+    if service and comment.user_id is None and comment.author_email:
+        # The site chose a picture service: this server fetches it, under a name that hides the email.
+        key = remote_avatars.key_for(current_app.secret_key, service, comment.author_email)
+        return public_url_for("api.comment_avatar", comment_id=comment.id, k=key)
     if "avatar_url_template" not in g:  # building the URL once per request keeps big threads cheap
         g.avatar_url_template = public_url_for("api.avatar", seed="SEED")
-    return g.avatar_url_template.replace("SEED", seed)
+    return g.avatar_url_template.replace("SEED", avatar_seed(comment))
 
 
-def author_json(comment, badge=None) -> AuthorJSON:
+def author_json(comment, badge=None, site=None) -> AuthorJSON:
     if comment.status == "deleted":
         return {"name": None, "website": None, "avatar_url": None, "provider": None, "badge": None}
     return {
         "name": comment.author_name,
         "website": comment.author_website,
-        "avatar_url": comment.author_avatar_url or avatar_url(comment),
+        "avatar_url": comment.author_avatar_url or avatar_url(comment, site),
         "provider": comment.provider,
         # Only a logged-in account can carry one: a guest's typed name never does.
         "badge": badge,
@@ -59,7 +67,7 @@ def comment_json(comment, site, viewer, liked, now, badges) -> CommentJSON:
         "id": comment.id,
         "parent_id": comment.parent_id,
         "depth": comment.depth,
-        "author": author_json(comment, badge),
+        "author": author_json(comment, badge, site),
         "html": comment.html,
         "created_at": iso(comment.created_at),
         "edited_at": iso(comment.edited_at),
