@@ -20,18 +20,20 @@ from .mail import bp as mail_bp
 from .web import error_pages, providers, rate_limits
 from .webmention import bp as webmention_bp
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# templates/, static/ and migrations/: inside the package when it is installed (pip install .), beside it in a checkout.
+FILES = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
 BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, feeds_bp, health_bp, mail_bp, webmention_bp, cli_bp)
 
 
 def create_app(overrides=None):
     """Build the app: config, then extensions, then blueprints and error handlers."""
-    app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"),
+    app = Flask(__name__, static_folder=str(FILES / "static"), template_folder=str(FILES / "templates"),
                 instance_relative_config=True)
     _configure(app, overrides)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(FILES / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
     database.configure(app)
