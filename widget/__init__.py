@@ -1,10 +1,10 @@
 """Parley: a self-hosted comment server."""
+import os
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database, live, read_cache, sessions, worker
+from . import database, live, logs, proxies, read_cache, sessions, startup, worker
 from .api import bp as api_bp
 from .auth import bp as auth_bp
 from .cli import bp as cli_bp
@@ -29,8 +29,10 @@ BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, feeds_bp, health_bp, mail
 def create_app(overrides=None):
     """Build the app: config, then extensions, then blueprints and error handlers."""
     app = Flask(__name__, static_folder=str(FILES / "static"), template_folder=str(FILES / "templates"),
-                instance_relative_config=True)
+                instance_path=os.environ.get("PARLEY_INSTANCE_PATH") or None, instance_relative_config=True)
     _configure(app, overrides)
+    logs.init_app(app)
+    startup.log_effective_settings(app.config)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(FILES / "migrations"), render_as_batch=True)
@@ -48,6 +50,8 @@ def create_app(overrides=None):
     app.after_request(compress_response)
     error_pages.register(app)
     read_cache.init_app(app)
+    proxies.init_app(app)
+    logs.add_request_ids(app)  # the outermost layer: every answer carries the request's id
     if app.config["BACKGROUND_SENDER"]:
         worker.start_in_background(app)
     return app
@@ -63,7 +67,6 @@ def _configure(app, overrides):
     if redis_url := redis_url_from_env():
         app.config["REDIS_URL"] = redis_url
     app.config.update(overrides or {})
+    startup.check(app.config, secret_key_given=bool(app.config.get("SECRET_KEY")))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
-    if proxies := int(app.config["PROXY_COUNT"]):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
