@@ -10,9 +10,9 @@ log = logging.getLogger("widget.startup")
 # Placeholders that example files and tutorials put in SECRET_KEY; a production server refuses them.
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "change_me", "secret", "secret-key", "dev", "development", "test",
                        "please-change-me", "replace-me", "your-secret-key", "xxx"}
-MIN_SECRET_LENGTH = 32
+MIN_SECRET_LENGTH = 24
 # Config keys whose values are never logged: anything that names a secret, password, key or token.
-SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE", re.IGNORECASE)
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY", re.IGNORECASE)
 # Keys worth an owner's glance at start; Flask's and the extensions' own defaults are left out.
 LOGGED_PREFIXES = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "PUBLIC_URL", "PROXY_COUNT", "DEMO", "ENV",
                    "AUTO_MIGRATE", "BACKGROUND_SENDER", "SMTP_", "LIVE_", "READ_CACHE_MB", "RATELIMIT_ENABLED",
