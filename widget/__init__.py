@@ -16,14 +16,15 @@ from .extensions import csrf, db, login_manager, migrate
 from .feeds import bp as feeds_bp
 from .guards import refuse_nul_characters
 from .health import bp as health_bp
+from .home import bp as home_bp
 from .mail import bp as mail_bp
-from .web import error_pages, providers, rate_limits
+from .web import error_pages, providers, rate_limits, static_files
 from .webmention import bp as webmention_bp
 
 PACKAGE = Path(__file__).resolve().parent
 # templates/, static/ and migrations/: inside the package when it is installed (pip install .), beside it in a checkout.
 FILES = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
-BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, feeds_bp, health_bp, mail_bp, webmention_bp, cli_bp)
+BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, feeds_bp, health_bp, home_bp, mail_bp, webmention_bp, cli_bp)
 
 
 def create_app(overrides=None):
@@ -49,6 +50,7 @@ def create_app(overrides=None):
     app.before_request(refuse_nul_characters)
     app.after_request(compress_response)
     error_pages.register(app)
+    static_files.init_app(app)
     read_cache.init_app(app)
     proxies.init_app(app)
     logs.add_request_ids(app)  # the outermost layer: every answer carries the request's id

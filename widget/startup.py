@@ -3,6 +3,7 @@ import importlib.util
 import logging
 import re
 
+import click
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger("widget.startup")
@@ -79,5 +80,14 @@ def effective_settings(config):
             if key.startswith(LOGGED_PREFIXES) or key.endswith(("_CLIENT_ID", "_CLIENT_SECRET", "_ISSUER"))}
 
 
+def serving():
+    """False when the app was made for a command other than `run` (`site list`, `check`, ...): its output
+    is for the person typing, not a log."""
+    context = click.get_current_context(silent=True)
+    return context is None or context.info_name == "run"
+
+
 def log_effective_settings(config):
+    if not serving():
+        return
     log.info("starting with %s", " ".join(f"{key}={value!r}" for key, value in effective_settings(config).items()))
