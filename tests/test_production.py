@@ -41,6 +41,23 @@ def test_gunicorn_refuses_to_start_without_a_real_secret(tmp_path, secret, words
     assert "Parley will not start" in log and words in log and "(PARLEY_ENV=production)" in log
 
 
+def test_gunicorn_refuses_fewer_threads_than_live_streams(tmp_path):
+    server, _ = _gunicorn(tmp_path, PARLEY_SECRET_KEY=GOOD_SECRET, PARLEY_THREADS="40")
+    try:
+        server.wait(timeout=90)
+    finally:
+        log = stop(server)
+    assert server.returncode != 0
+    assert "PARLEY_THREADS (40) must be above PARLEY_LIVE_MAX_CONNECTIONS (50)" in log
+
+
+def test_a_misspelt_environment_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARLEY_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(UnsafeConfiguration, match="PARLEY_ENV must be production or development, not 'prod'"):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}", "ENV": "prod",
+                    "SECRET_KEY": GOOD_SECRET})
+
+
 def test_a_production_server_logs_its_settings_with_secrets_masked(tmp_path):
     server, port = _gunicorn(tmp_path, PARLEY_SECRET_KEY=GOOD_SECRET, PARLEY_SMTP_HOST="mail.example.com",
                              PARLEY_SMTP_USER="parley", PARLEY_SMTP_PASSWORD="smtp-password-1234",

@@ -12,6 +12,7 @@ log = logging.getLogger("widget.startup")
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "change_me", "secret", "secret-key", "dev", "development", "test",
                        "please-change-me", "replace-me", "your-secret-key", "xxx"}
 MIN_SECRET_LENGTH = 24
+ENVIRONMENTS = ("development", "production")
 # Config keys whose values are never logged: anything that names a secret, password, key or token.
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY", re.IGNORECASE)
 # Keys worth an owner's glance at start; Flask's and the extensions' own defaults are left out.
@@ -53,6 +54,9 @@ def missing_extras(config):
 def check(config, secret_key_given):
     """Raise UnsafeConfiguration, naming every problem, when the server must not start."""
     problems = missing_extras(config)
+    if str(config.get("ENV", "")).lower() not in ENVIRONMENTS:
+        # A typo ("prod") must not quietly run a production server with development's leniency.
+        problems.append(f"PARLEY_ENV must be production or development, not {config.get('ENV')!r}")
     if is_production(config):
         problems += [f"{problem} (PARLEY_ENV=production)" for problem in
                      production_problems(config, secret_key_given)]
