@@ -158,8 +158,11 @@ def test_a_503_for_a_lost_database_is_logged_with_its_traceback_and_id(make_app,
     assert answer.status_code == 503
     request_id = answer.headers["X-Request-ID"]
     assert request_id in answer.get_json()["error"]["message"]
-    [logged] = [line for line in _json_lines(capsys.readouterr().err) if line["level"] == "ERROR"]
-    assert logged["request_id"] == request_id and "OperationalError" in logged["traceback"]
+    health = app.test_client().get("/healthz")
+    assert health.status_code == 503
+    logged = [line for line in _json_lines(capsys.readouterr().err) if line["level"] == "ERROR"]
+    assert [line["request_id"] for line in logged] == [request_id, health.headers["X-Request-ID"]]
+    assert all("OperationalError" in line["traceback"] for line in logged)
 
 
 def test_an_unknown_log_format_is_refused_at_start(make_app):

@@ -16,5 +16,6 @@ def healthz():
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
+        current_app.logger.error("health check: the database is unreachable", exc_info=True)
         return jsonify(status="error", database="unreachable"), 503, headers
     return jsonify(status="ok", database="ok"), headers
