@@ -11,7 +11,9 @@ config = context.config
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
 # Keep the loggers of the running app: migrations also run on start-up.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# The server sets up its own logging (widget/logs.py); alembic.ini's serves `alembic` run on its own.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

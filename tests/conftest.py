@@ -70,6 +70,8 @@ def make_app(database_url, tmp_path):
             # Every test app shares one database: a sender thread of one test's app would take the jobs
             # of the next. Tests that need the outbox run it by hand (worker.run_pending).
             "BACKGROUND_SENDER": False,
+            # The demo is off unless asked for; the tests of the widget use its sample blog.
+            "DEMO": True,
         } | overrides
         app = create_app(config)
         apps.append(app)

@@ -21,7 +21,7 @@ CLIENTS = 8
 POSTS_EACH = 250
 PAGES = [f"https://blog.example.com/posts/{n}" for n in range(5)]
 ORIGIN = "https://blog.example.com"
-SECRET = "concurrency-test-secret"
+SECRET = "concurrency-test-secret-not-for-production"
 
 
 def _free_port():

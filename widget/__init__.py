@@ -1,10 +1,10 @@
 """Parley: a self-hosted comment server."""
+import os
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database, live, read_cache, sessions, worker
+from . import database, live, logs, proxies, read_cache, sessions, startup, worker
 from .api import bp as api_bp
 from .auth import bp as auth_bp
 from .cli import bp as cli_bp
@@ -16,22 +16,27 @@ from .extensions import csrf, db, login_manager, migrate
 from .feeds import bp as feeds_bp
 from .guards import refuse_nul_characters
 from .health import bp as health_bp
+from .home import bp as home_bp
 from .mail import bp as mail_bp
-from .web import error_pages, providers, rate_limits
+from .web import error_pages, providers, rate_limits, static_files
 from .webmention import bp as webmention_bp
 
-ROOT = Path(__file__).resolve().parent.parent
-BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, feeds_bp, health_bp, mail_bp, webmention_bp, cli_bp)
+PACKAGE = Path(__file__).resolve().parent
+# templates/, static/ and migrations/: inside the package when it is installed (pip install .), beside it in a checkout.
+FILES = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
+BLUEPRINTS = (api_bp, auth_bp, embed_bp, dashboard_bp, feeds_bp, health_bp, home_bp, mail_bp, webmention_bp, cli_bp)
 
 
 def create_app(overrides=None):
     """Build the app: config, then extensions, then blueprints and error handlers."""
-    app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"),
-                instance_relative_config=True)
+    app = Flask(__name__, static_folder=str(FILES / "static"), template_folder=str(FILES / "templates"),
+                instance_path=os.environ.get("PARLEY_INSTANCE_PATH") or None, instance_relative_config=True)
     _configure(app, overrides)
+    logs.init_app(app)
+    startup.log_effective_settings(app.config)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(FILES / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
     database.configure(app)
@@ -45,7 +50,10 @@ def create_app(overrides=None):
     app.before_request(refuse_nul_characters)
     app.after_request(compress_response)
     error_pages.register(app)
+    static_files.init_app(app)
     read_cache.init_app(app)
+    proxies.init_app(app)
+    logs.add_request_ids(app)  # the outermost layer: every answer carries the request's id
     if app.config["BACKGROUND_SENDER"]:
         worker.start_in_background(app)
     return app
@@ -61,7 +69,6 @@ def _configure(app, overrides):
     if redis_url := redis_url_from_env():
         app.config["REDIS_URL"] = redis_url
     app.config.update(overrides or {})
+    startup.check(app.config, secret_key_given=bool(app.config.get("SECRET_KEY")))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
-    if proxies := int(app.config["PROXY_COUNT"]):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)

@@ -1,4 +1,5 @@
-"""Command line: `flask --app app site ...`, `thread ...`, `user ...`, `reader ...`, `import ...` and `export`."""
+"""Command line: `parley site ...` (or `flask --app app site ...`), `thread ...`, `user ...`, `reader ...`,
+`import ...`, `export` and `check`."""
 import json
 import signal
 import sys
@@ -7,7 +8,7 @@ import threading
 import click
 from flask import Blueprint, current_app
 
-from . import exports, imports, memberships, moderation, privacy, sites, staff, worker
+from . import doctor, exports, imports, memberships, moderation, privacy, sites, staff, worker
 from .errors import ParleyError
 from .extensions import db
 from .models import Site
@@ -371,3 +372,16 @@ def export_site(site_id, output):
         if output:
             out.close()
     click.echo(f"Exported {total} comments of {site.public_id}" + (f" to {output}." if output else "."), err=True)
+
+
+@bp.cli.command("check")
+def check_setup():
+    """Say what is wrong with this server's setup: database, administrator, sites, SMTP, Redis, public URL."""
+    findings = doctor.check_all(current_app.config)
+    for finding in findings:
+        click.echo(f"{'ok' if finding.ok else 'PROBLEM':<8} {finding.topic:<14} {finding.message}")
+    problems = sum(not finding.ok for finding in findings)
+    if problems:
+        click.echo(f"{problems} problem{'s' if problems != 1 else ''} found.", err=True)
+        raise SystemExit(1)
+    click.echo("Nothing wrong found.")

@@ -20,13 +20,22 @@ class Config:
     # those headers believed: the client address feeds IP bans and login limits, so an
     # untrusted header must never choose it.
     PROXY_COUNT = 0
+    # The addresses or networks of those proxies ("127.0.0.1 10.0.0.0/8"): when set, forwarded headers are
+    # believed only from them (PROXY_COUNT then defaults to 1), and dropped from anyone else.
+    TRUSTED_PROXIES = ""
     # How long a reader stays logged in to the widget (bearer token lifetime).
     AUTH_TOKEN_DAYS = 30
     # The login popup's session cookie: first-party on this server, never sent cross-site.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    # Serve /demo: a sample blog post with the widget, on a server that has no sites of its own.
-    DEMO = True
+    # "production" (PARLEY_ENV, set by gunicorn.conf.py) refuses to start without a real PARLEY_SECRET_KEY;
+    # anything else is a development server.
+    ENV = "development"
+    # Serve /demo, a sample blog post with the widget, on a server that has no sites of its own: only when
+    # asked for (PARLEY_DEMO=true), since it makes a site for whatever origin its first visitor used.
+    DEMO = False
+    # Log lines as text, or "json": one object a line, for a log collector.
+    LOG_FORMAT = "text"
     # Top-level comments per page of a thread, by default and at most.
     PAGE_SIZE = 50
     MAX_PAGE_SIZE = 200

@@ -1,5 +1,6 @@
 """Database set-up: SQLite pragmas and write locks, and the schema upgraded on first start."""
 import fcntl
+import logging
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
@@ -7,7 +8,9 @@ from pathlib import Path
 from flask import g, has_request_context, request
 from flask_migrate import upgrade
 from sqlalchemy import event, inspect, text
+from sqlalchemy.exc import OperationalError
 
+from . import startup
 from .extensions import READING_FIRST, db
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -116,7 +119,15 @@ def configure(app):
         from alembic.script import ScriptDirectory
 
         head = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_current_head()
-        if _schema_is_current(engine, head):
+        try:
+            current = _schema_is_current(engine, head)
+        except OperationalError as error:
+            if startup.serving():
+                raise
+            # A command (`parley check` above all) may still say what is wrong; a server may not start.
+            logging.getLogger(__name__).warning("the database cannot be reached: %s", error.orig or error)
+            return
+        if current:
             return
         with _migration_lock(app, engine):
             if not _schema_is_current(engine, head):

@@ -128,6 +128,11 @@ class SmtpConnection:
         if refused:
             raise SmtpRefused(f"the SMTP server refused {sorted(refused)}")
 
+    def check(self):
+        """Connect, secure and log in as a send would, then hang up; raises SmtpUnavailable saying why."""
+        self._smtp = self._open()
+        self.close()
+
     def close(self):
         if self._smtp is not None:
             try:

@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 
-import redis
 from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
@@ -113,6 +112,8 @@ class Broker:
 
     def _redis(self):
         if self._client is None:
+            import redis  # only with REDIS_URL: the redis extra (pip install 'parley[redis]')
+
             self._client = redis.Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
         return self._client
 
@@ -131,6 +132,8 @@ class Broker:
 
     def _listen(self):
         delay = RECONNECT_FIRST
+        import redis  # only with REDIS_URL, as above
+
         while not self.closing.is_set():
             client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2, health_check_interval=30)
             pubsub = client.pubsub(ignore_subscribe_messages=True)

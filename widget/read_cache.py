@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import brotli
-import redis
 from werkzeug.http import parse_accept_header, parse_etags
 
 from .compression import MIN_SIZE
@@ -329,6 +328,8 @@ def _redis(app):
         return None
     client = app.extensions.get("parley.read_cache_redis")
     if client is None:
+        import redis  # only with REDIS_URL: the redis extra (pip install 'parley[redis]')
+
         client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=0.25, socket_connect_timeout=0.25)
         app.extensions["parley.read_cache_redis"] = client
     return client

@@ -182,6 +182,9 @@ def live_thread():
         return response
     give_back = live.take_slot(current_app)
     if give_back is None:
+        # Not a failure with a traceback but a full server: said in the log, with the request's id, as every 5xx.
+        current_app.logger.warning("503 too_many_streams: this process holds PARLEY_LIVE_MAX_CONNECTIONS (%s) "
+                                   "live streams", current_app.config["LIVE_MAX_CONNECTIONS"])
         response = error_json(503, "too_many_streams", "this server has as many live readers as it takes; "
                                                        "the page works without live updates")
         response.headers["Retry-After"] = str(current_app.config["LIVE_MAX_SECONDS"])

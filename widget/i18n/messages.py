@@ -155,6 +155,7 @@ ENGLISH: dict[str, str | tuple[str, str]] = dict([
     pgettext("refused.internal_title", "Something went wrong"),
     pgettext("refused.internal",
              "The comment server ran into a problem it did not expect. Please try again in a moment."),
+    pgettext("refused.request_id", "Request id: {id}"),
     pgettext("unavailable.title", "Comments are unavailable for a moment"),
     pgettext("unavailable.body",
              "The comment server cannot reach its database right now. Please try again in a few seconds."),

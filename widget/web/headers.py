@@ -26,6 +26,10 @@ DASHBOARD_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; im
 ERROR_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
                 "frame-ancestors 'none'")
 
+# The front door: a stylesheet and the favicon, never framed.
+HOME_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+               "frame-ancestors 'none'")
+
 # Atom feeds: XML for feed readers. A browser that opens one as a document runs and loads nothing.
 FEED_POLICY = "default-src 'none'; sandbox; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
