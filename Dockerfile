@@ -14,7 +14,9 @@ ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 COPY . .
-RUN pip wheel --no-cache-dir --wheel-dir /wheels ".[production,redis]"
+# A current pip builds the few dependencies published only as source (pure Python) in isolation.
+RUN pip install --no-cache-dir --upgrade pip \
+    && pip wheel --no-cache-dir --wheel-dir /wheels ".[production,redis]"
 
 # Stage 2: the wheels installed into a virtual environment, nothing else of the build.
 FROM ${PYTHON_IMAGE}

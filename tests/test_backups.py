@@ -178,7 +178,8 @@ def test_backup_and_restore_round_trip_while_comments_keep_arriving(make_app, fr
     offsets = _consistency(fresh_database_url)
     assert set(offsets.values()) == set(live_offsets.values()) and len(set(offsets.values())) == 1
     posted = served.test_client().post("/api/v1/comments", headers={"Origin": ORIGIN}, json={
-        "site": "blog", "url": PAGES[0], "body": "after the restore", "author": {"name": "A", "email": "a@example.org"}})
+        "site": "blog", "url": PAGES[0], "body": "after the restore",
+        "author": {"name": "A", "email": "a@example.org"}})
     assert posted.status_code == 201, posted.get_data(as_text=True)
     assert posted.get_json()["comment"]["id"] not in restored_ids
 

@@ -83,8 +83,9 @@ def _seed(url, revision):
                     user_id=user, author_avatar_url=None, provider="github")
         if since("0003"):
             _insert(connection, "dashboard_accounts", {
-                "user_id": user, "email": ADMIN, "password_hash": generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"),
-                "is_admin": True, "session_epoch": 0, "created_at": WHEN, "last_login_at": None})
+                "user_id": user, "email": ADMIN, "is_admin": True,
+                "password_hash": generate_password_hash(PASSWORD, "pbkdf2:sha256:1000"),
+                "session_epoch": 0, "created_at": WHEN, "last_login_at": None})
             _insert(connection, "site_members", {"site_id": site, "user_id": user, "role": "owner", "created_at": WHEN})
             _insert(connection, "audit_log", {
                 "site_id": site, "actor_id": user, "actor_name": "Grace", "action": "site.update",
