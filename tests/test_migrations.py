@@ -122,9 +122,8 @@ def test_every_released_schema_with_data_upgrades_to_the_newest(make_app, fresh_
     assert _revision(fresh_database_url) == revision
     seeded = _seed(fresh_database_url, revision)
 
-    upgraded = _upgrade(make_app, fresh_database_url)
+    _upgrade(make_app, fresh_database_url)
     assert _revision(fresh_database_url) == HEAD
-    assert revision == HEAD or f"Running upgrade {revision} ->" in upgraded.output
 
     # The app reads what was there, as readers and moderators see it.
     app = make_app(SQLALCHEMY_DATABASE_URI=fresh_database_url)
@@ -158,17 +157,27 @@ def test_every_released_schema_with_data_upgrades_to_the_newest(make_app, fresh_
         assert log_in(app.test_client(), ADMIN, PASSWORD).status_code == 302
 
 
+def _schema(url):
+    """Every table's columns, indexes, unique and foreign keys, and how many rows it holds."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            found = inspect(connection)
+            return {table: (found.get_columns(table), found.get_indexes(table), found.get_unique_constraints(table),
+                            found.get_foreign_keys(table),
+                            connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar())
+                    for table in found.get_table_names()}
+    finally:
+        engine.dispose()
+
+
 def test_upgrade_on_an_up_to_date_database_changes_nothing(make_app, fresh_database_url):
     _upgrade(make_app, fresh_database_url)
-    engine = create_engine(fresh_database_url)
-    before = sorted(inspect(engine).get_table_names())
-    engine.dispose()
-    again = _upgrade(make_app, fresh_database_url)
-    assert "Running upgrade" not in again.output
+    _seed(fresh_database_url, HEAD)
+    before = _schema(fresh_database_url)
+    _upgrade(make_app, fresh_database_url)
     assert _revision(fresh_database_url) == HEAD
-    engine = create_engine(fresh_database_url)
-    assert sorted(inspect(engine).get_table_names()) == before
-    engine.dispose()
+    assert repr(_schema(fresh_database_url)) == repr(before)
     # And the migrated schema is the one the models describe: nothing left for a new migration.
     checked = make_app(SQLALCHEMY_DATABASE_URI=fresh_database_url, AUTO_MIGRATE=False).test_cli_runner().invoke(
         args=["db", "check"])
