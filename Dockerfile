@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Parley, the comment server, as a small image run by an unprivileged user.
 #
 #   docker build -t parley .
@@ -25,7 +24,8 @@ FROM ${PYTHON_IMAGE}
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql-client \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --user-group --home-dir /data --no-create-home --shell /usr/sbin/nologin parley \
+    && groupadd --system --gid 10001 parley \
+    && useradd --system --uid 10001 --gid parley --home-dir /data --no-create-home --shell /usr/sbin/nologin parley \
     && mkdir /data && chown parley:parley /data
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     python -m venv /opt/parley \
