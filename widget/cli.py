@@ -1,14 +1,15 @@
 """Command line: `parley site ...` (or `flask --app app site ...`), `thread ...`, `user ...`, `reader ...`,
-`import ...`, `export` and `check`."""
+`import ...`, `export`, `backup`, `restore` and `check`."""
 import json
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import click
 from flask import Blueprint, current_app
 
-from . import doctor, exports, imports, memberships, moderation, privacy, sites, staff, worker
+from . import backups, database, doctor, exports, imports, memberships, moderation, privacy, sites, staff, worker
 from .errors import ParleyError
 from .extensions import db
 from .models import Site
@@ -385,3 +386,49 @@ def check_setup():
         click.echo(f"{problems} problem{'s' if problems != 1 else ''} found.", err=True)
         raise SystemExit(1)
     click.echo("Nothing wrong found.")
+
+
+@bp.cli.command("backup")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), metavar="FOLDER",
+              help="Where to write it (default: PARLEY_BACKUP_FOLDER, or backups/ in the instance folder).")
+@click.option("--keep", type=click.IntRange(min=0), metavar="N",
+              help="Keep the N newest backups in the folder and delete older ones; 0 keeps all "
+                   "(default: PARLEY_BACKUP_KEEP, 14). Only files named like Parley's backups are deleted.")
+def backup_database(directory, keep):
+    """Write a consistent copy of the database while the server runs.
+
+    SQLite is copied with SQLite's online backup; PostgreSQL is dumped with pg_dump (custom format).
+    The file is named parley-<UTC time>.sqlite3 or .dump.
+    """
+    config = current_app.config
+    directory = directory or Path(config["BACKUP_FOLDER"] or Path(current_app.instance_path) / "backups")
+    keep = config["BACKUP_KEEP"] if keep is None else keep
+    try:
+        result = backups.backup(db.engine.url, directory, int(keep))
+    except ParleyError as error:
+        _fail(error)
+    click.echo(f"Backed up to {result.path} ({result.path.stat().st_size:,} bytes).")
+    for old in result.deleted:
+        click.echo(f"Deleted the older backup {old.name}.")
+
+
+@bp.cli.command("restore")
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the database without asking.")
+def restore_database(backup_file, yes):
+    """Replace the whole database by a backup that `flask backup` wrote.
+
+    Stop the server and any workers first: the restore refuses while anything else has the database
+    open. It is all or nothing. A backup of an older schema is upgraded when the server starts.
+    """
+    url = db.engine.url
+    if not yes:
+        click.confirm(f"Replace everything in {url.render_as_string(hide_password=True)} by {backup_file}?",
+                      abort=True)
+    db.session.remove()
+    db.engine.dispose()  # this process's own connections must not count as "in use"
+    try:
+        revision = backups.restore(url, backup_file, database.known_revisions(current_app))
+    except ParleyError as error:
+        _fail(error)
+    click.echo(f"Restored {backup_file} (schema revision {revision}). Start the server again.")

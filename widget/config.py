@@ -119,6 +119,10 @@ class Config:
     # folder). A file is deleted when its import ends.
     IMPORT_MAX_BYTES = 256 * 1024 * 1024
     IMPORT_FOLDER = None
+    # Where `flask backup` writes (by default "backups" in the instance folder) and how many it keeps there:
+    # after each backup all but the newest BACKUP_KEEP files named like Parley's backups are deleted (0: none).
+    BACKUP_FOLDER = None
+    BACKUP_KEEP = 14
     # Public reads (a thread page, comment counts) kept per worker as ready-to-send bytes, checked
     # against the database on each use; 0 turns the read cache off.
     READ_CACHE_MB = 64

@@ -100,11 +100,27 @@ def _migration_lock(app, engine):
             yield
 
 
-def _schema_is_current(engine, head):
+def _stored_revision(engine):
+    """The schema revision the database is at (None for an empty database)."""
     if not inspect(engine).has_table("alembic_version"):
-        return False
+        return None
     with engine.connect() as connection:
-        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _migrations(app):
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+
+
+def known_revisions(app):
+    """Every schema revision this code has a migration for."""
+    return {script.revision for script in _migrations(app).walk_revisions()}
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was upgraded by a newer Parley than this one."""
 
 
 def configure(app):
@@ -115,20 +131,25 @@ def configure(app):
             event.listen(engine, "begin", _sqlite_begin)
             engine.dispose()  # connections made before the listener get the pragmas too
         if not app.config["AUTO_MIGRATE"]:
-            return
-        from alembic.script import ScriptDirectory
-
-        head = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_current_head()
+            return  # the owner runs `db upgrade`; not even the database is touched at start
+        head = _migrations(app).get_current_head()
         try:
-            current = _schema_is_current(engine, head)
+            stored = _stored_revision(engine)
         except OperationalError as error:
             if startup.serving():
                 raise
             # A command (`parley check` above all) may still say what is wrong; a server may not start.
             logging.getLogger(__name__).warning("the database cannot be reached: %s", error.orig or error)
             return
-        if current:
+        if stored == head:
             return
+        if stored is not None and stored not in known_revisions(app):
+            # Serving it would fail in odd places (a column this code doesn't know, a constraint it
+            # breaks), and downgrading needs the newer code's migrations. Stop here and say so.
+            raise SchemaTooNew(
+                f"The database is at schema revision {stored!r}, which this version of Parley does not know "
+                f"(its newest is {head!r}): a newer Parley has upgraded it. Run the newer version again, or "
+                "restore a backup made before that upgrade (with the newer version, then install this one).")
         with _migration_lock(app, engine):
-            if not _schema_is_current(engine, head):
+            if _stored_revision(engine) != head:
                 upgrade()

@@ -2,7 +2,7 @@
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Float, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import Model
@@ -157,7 +157,7 @@ class Comment(Model):
     # What the spam pipeline decided (publish, hold or spam) and how spam-like it found the comment,
     # from 0 to 1; its reasons are held_reasons. None for comments from before the pipeline.
     verdict: Mapped[str | None] = mapped_column(String(10), default=None)
-    spam_score: Mapped[float | None] = mapped_column(default=None)
+    spam_score: Mapped[float | None] = mapped_column(Float, default=None)  # as migration 0007 made it
     # What Akismet was told when it checked the comment (its IP address included), so that a
     # moderator's overrule can be reported with the same data, as Akismet asks. Only on sites using it.
     akismet_sent: Mapped[dict | None] = mapped_column(JSON, default=None)
