@@ -39,7 +39,11 @@ class Gunicorn:
         self.name = name
         self.port = port or free_port()
         self.log = Path(logdir) / f"{name}.log"
-        args = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+        # No settings file: the checkout's gunicorn.conf.py is a production set-up (threads, access log), and
+        # every server here runs under the same few options given below, and nothing else.
+        (Path(logdir) / "gunicorn.conf.py").touch()
+        args = [sys.executable, "-m", "gunicorn", "--config", str(Path(logdir) / "gunicorn.conf.py"),
+                "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
                 "--worker-class", worker_class, "--chdir", str(ROOT), "--error-logfile", str(self.log),
                 "--log-level", "warning"]
         if worker_class == "gthread":

@@ -5,12 +5,14 @@ suite runs on PostgreSQL. Every post must be answered 201 with its own comment, 
 must be stored.
 """
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import create_engine, text
 
@@ -123,3 +125,34 @@ def test_2000_concurrent_posts_under_four_workers_all_succeed_and_are_all_stored
     engine.dispose()
     assert stored == acknowledged  # nothing lost, nothing extra
     assert threads_made == len(PAGES)  # racing first comments on a page made one thread, not several
+
+
+def test_a_post_checks_without_the_write_lock_and_waits_for_it_only_to_write(app, site, post):
+    """SQLite has one write lock for the whole database. A post takes it only for its few writes: its
+    checks run beside another writer (a long import, a backup being restored, another worker), so a
+    refused post is answered at once, and an accepted one waits its turn instead of failing."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("SQLite's database-wide write lock; PostgreSQL locks rows")
+    assert post(body="The first comment").status_code == 201  # the page's thread exists
+    other_writer = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock until told to stop
+    try:
+        refused = post(body="A reply to nothing", parent_id=999_999)
+        assert (refused.status_code, refused.get_json()["error"]["code"]) == (400, "unknown_parent")
+        too_many = post(body=" ".join(f"https://spam.example/{n}" for n in range(50)))
+        assert (too_many.status_code, too_many.get_json()["error"]["code"]) == (400, "too_many_links")
+        answers = []
+        waiting = threading.Thread(target=lambda: answers.append(post(body="Posted while another writes")))
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive() and not answers  # checked, and now waiting for the lock
+    finally:
+        other_writer.execute("COMMIT")
+        other_writer.close()
+    waiting.join(10)
+    assert answers[0].status_code == 201, answers[0].get_json()
+    shown = [c["html"] for c in app.test_client().get(
+        "/api/v1/threads", query_string={"site": site, "url": "https://blog.example.com/posts/hello"}).get_json()
+        ["comments"]]
+    assert shown == ["<p>The first comment</p>", "<p>Posted while another writes</p>"]
