@@ -143,20 +143,20 @@ def comment_published(comment, base_url, now):
     """A comment readers can now see: its subscribers are told, once, whatever approves it again later."""
     if comment.kind != "comment":
         return
-    outbox.enqueue("published", {"comment_id": comment.id, "base": base_url}, site_id=comment.thread.site_id,
-                   dedupe_key=f"published:{comment.id}", now=now)
+    outbox.enqueue_once("published", {"comment_id": comment.id, "base": base_url}, f"published:{comment.id}",
+                        site_id=comment.thread.site_id, now=now)
 
 
 def comment_held(comment, base_url, now):
     """A comment waits for review: the site's moderators hear of it now, in tomorrow's digest, or not at all."""
     site = comment.thread.site
     if site.moderator_alerts == "each":
-        outbox.enqueue("held", {"comment_id": comment.id, "base": base_url}, site_id=site.id,
-                       dedupe_key=f"held:{comment.id}", now=now)
+        outbox.enqueue_once("held", {"comment_id": comment.id, "base": base_url}, f"held:{comment.id}",
+                            site_id=site.id, now=now)
     elif site.moderator_alerts == "daily":
         send_at = next_digest_time(now)
-        outbox.enqueue("digest", {"site_id": site.id, "base": base_url}, site_id=site.id, run_at=send_at,
-                       dedupe_key=f"digest:{site.id}:{send_at:%Y-%m-%d}", now=now)
+        outbox.enqueue_once("digest", {"site_id": site.id, "base": base_url}, f"digest:{site.id}:{send_at:%Y-%m-%d}",
+                            site_id=site.id, run_at=send_at, now=now)
 
 
 def next_digest_time(now, hour=7):
@@ -244,11 +244,10 @@ def fan_out_published(comment_id, base_url, now):
         recipient = subscription.recipient
         if recipient.confirmed_at is None or recipient.email in author_emails:
             continue
-        job = outbox.enqueue("email", {"template": template, "recipient_id": recipient.id,
-                                       "subscription_id": subscription.id, "comment_id": comment.id,
-                                       "base": base_url},
-                             site_id=comment.thread.site_id, dedupe_key=f"mail:{comment.id}:{recipient.id}", now=now)
-        queued += job is not None
+        queued += outbox.enqueue_once("email", {"template": template, "recipient_id": recipient.id,
+                                                "subscription_id": subscription.id, "comment_id": comment.id,
+                                                "base": base_url},
+                                      f"mail:{comment.id}:{recipient.id}", site_id=comment.thread.site_id, now=now)
     db.session.commit()
     return f"{queued} emails queued"
 
@@ -288,9 +287,8 @@ def _to_moderators(site, payload, dedupe_prefix, now):
     """One email job per moderator address of the site, each once however often this runs."""
     queued = 0
     for address in moderator_addresses(site):
-        job = outbox.enqueue("email", payload | {"to": address}, site_id=site.id,
-                             dedupe_key=f"{dedupe_prefix}:{address}", now=now)
-        queued += job is not None
+        queued += outbox.enqueue_once("email", payload | {"to": address}, f"{dedupe_prefix}:{address}",
+                                      site_id=site.id, now=now)
     db.session.commit()
     return f"{queued} emails queued"
 

@@ -38,30 +38,35 @@ class Backoff:
         return base * random.uniform(0.9, 1.1)
 
 
-def _once_per_key(dialect_name):
-    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING the job, built once per database kind: of two
-    twins the second adds nothing, in one statement and without a savepoint (a new comment's job is on every
-    post's path, where building a statement costs more than running it)."""
-    if dialect_name not in _ONCE_PER_KEY:
-        insert: Any = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect_name]
-        _ONCE_PER_KEY[dialect_name] = (insert(Job).values({name: bindparam(name) for name in _ENQUEUED})
-                                       .on_conflict_do_nothing(index_elements=[Job.dedupe_key]).returning(Job))
-    return _ONCE_PER_KEY[dialect_name]
-
-
-def enqueue(kind, payload, *, site_id=None, dedupe_key=None, run_at=None, now=None):
-    """Add a job to the caller's transaction; with a dedupe key already used, add nothing and return None."""
-    values = {"kind": kind, "payload": payload, "site_id": site_id, "dedupe_key": dedupe_key,
-              "run_at": run_at or now or utcnow(), "created_at": now or utcnow(), "status": "queued", "attempts": 0}
-    if dedupe_key is None:
-        job = Job(**values)
-        db.session.add(job)
-    else:
-        job = db.session.scalar(_once_per_key(db.session.get_bind().dialect.name), values)
-        if job is None:
-            return None
+def enqueue(kind, payload, *, site_id=None, run_at=None, now=None):
+    """Add a job to the caller's transaction, and return it."""
+    job = Job(kind=kind, payload=payload, site_id=site_id, run_at=run_at or now or utcnow(), created_at=now or utcnow())
+    db.session.add(job)
     db.session.info[QUEUED_FLAG] = True
     return job
+
+
+def enqueue_once(kind, payload, dedupe_key, *, site_id=None, run_at=None, now=None):
+    """Add a job to the caller's transaction unless one with this key was ever added; whether it was."""
+    values = {"kind": kind, "payload": payload, "site_id": site_id, "dedupe_key": dedupe_key,
+              "run_at": run_at or now or utcnow(), "created_at": now or utcnow(), "status": "queued", "attempts": 0}
+    added = db.session.execute(_once_per_key(db.session.get_bind().dialect.name), values).first() is not None
+    if added:
+        db.session.info[QUEUED_FLAG] = True
+    return added
+
+
+def _once_per_key(dialect_name):
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, built once per database kind: of two twins
+    the second adds nothing, in one statement and without a savepoint. A new comment's job is on every
+    post's path, where building a statement, or an ORM object from its row, costs more than running it."""
+    if dialect_name not in _ONCE_PER_KEY:
+        insert: Any = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect_name]
+        table = Job.__table__
+        _ONCE_PER_KEY[dialect_name] = (insert(table).values({name: bindparam(name) for name in _ENQUEUED})
+                                       .on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+                                       .returning(table.c.id))
+    return _ONCE_PER_KEY[dialect_name]
 
 
 def claim(worker, now, lease_seconds, skip_kinds=()):
