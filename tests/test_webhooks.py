@@ -180,6 +180,22 @@ def test_events_not_chosen_are_not_sent(app, admin, receiver, post):
     assert [m["type"] for m in receiver.messages()] == ["comment.deleted"]
 
 
+def test_a_webhook_added_or_removed_after_posts_counts_from_the_next_post(app, admin, receiver, post):
+    # Posts remember that a site has no webhook; adding one must end that at once, and removing it too.
+    assert add_hook(admin, receiver.url).status_code == 302  # the site's secret is made once, here
+    receiver.secret = shown_secret(admin)
+    assert submit(admin, f"{HOOKS}/remove", {"webhook": str(hook_id(app, receiver.url))}).status_code == 302
+    post(body="While the site has no webhook")
+    assert add_hook(admin, receiver.url).status_code == 302
+    post(body="With a webhook")
+    worker.run_pending(app)
+    assert [m["data"]["body"] for m in receiver.messages()] == ["With a webhook"]
+    assert submit(admin, f"{HOOKS}/remove", {"webhook": str(hook_id(app, receiver.url))}).status_code == 302
+    post(body="After it was removed")
+    worker.run_pending(app)
+    assert len(receiver.requests) == 1 and len(jobs(app)) == 1
+
+
 def test_spam_is_never_sent(app, hooked, receiver, post, set_site):
     set_site("blocked_words", "casino")
     comment = post(body="Best casino bonus").get_json()["comment"]

@@ -1,6 +1,6 @@
 """Display names: cleaned of what hides or fakes letters, and compared as readers see them (UTS #39)."""
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 CONFUSABLES = Path(__file__).resolve().parent / "data" / "confusables.txt"
@@ -49,6 +49,7 @@ def _skeleton(text):
     return unicodedata.normalize("NFD", mapped)
 
 
+@lru_cache(maxsize=4096)
 def skeletons(name):
     """UTS #39's skeleton, without regard to case: names that share one look alike.
 

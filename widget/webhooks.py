@@ -110,6 +110,7 @@ def add_webhook(actor, site, url, events, allow_private=False, now=None):
     chosen = [event for event in WEBHOOK_EVENTS if event in events]  # known ones, each once, in a fixed order
     hook = Webhook(site_id=site.id, url=url, events=chosen, created_at=now or utcnow())
     db.session.add(hook)
+    site.updated_at = now or utcnow()  # posts on every worker look for webhooks again (see queue)
     _ensure_secret(site)
     db.session.flush()
     audit.record(actor, site, "webhook.add", "webhook", hook.id, after=_snapshot(hook), now=now)
@@ -121,6 +122,7 @@ def remove_webhook(actor, site, hook, now=None):
     """Remove a webhook; deliveries of it still waiting are then not sent."""
     audit.record(actor, site, "webhook.remove", "webhook", hook.id, before=_snapshot(hook), now=now)
     db.session.delete(hook)
+    site.updated_at = now or utcnow()
     db.session.commit()
 
 
@@ -176,9 +178,19 @@ def _enqueue(site, hook, event, data, now):
                    site_id=site.id, now=now)
 
 
+# site id -> its updated_at when it was seen to have no webhook. Most sites have none, and a post need not
+# ask again until the site changes: adding or removing a webhook changes it, on every worker and instance.
+_NONE_SINCE: dict[int, object] = {}
+
+
 def queue(site, event, comment, now):
     """A delivery job per webhook of the site that wants the event, in the caller's transaction."""
-    hooks = [hook for hook in webhooks_of(site) if event in hook.events]
+    if _NONE_SINCE.get(site.id) == site.updated_at:
+        return
+    every = webhooks_of(site)
+    if not every:
+        _NONE_SINCE[site.id] = site.updated_at
+    hooks = [hook for hook in every if event in hook.events]
     if not hooks:
         return
     data = deleted_data(comment) if event == "comment.deleted" else comment_data(comment)
