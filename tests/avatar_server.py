@@ -1,6 +1,7 @@
 """A little avatar service on loopback that answers as Gravatar does, and remembers who asked for what."""
 import hashlib
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 # The smallest PNG there is: one transparent pixel.
@@ -15,14 +16,16 @@ def md5(email):
 class AvatarService:
     """Serves PNG for the emails it knows at /avatar/<md5>; 404 for others, as Gravatar does with d=404."""
 
-    def __init__(self, emails=()):
+    def __init__(self, emails=(), delay=0.0):
         self.pictures = {md5(email): PNG for email in emails}
         self.requests = []  # (path, User-Agent)
+        self.delay = delay  # seconds before each answer, as a slow service takes
         service = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802  (the name http.server calls)
                 service.requests.append((self.path, self.headers.get("User-Agent", "")))
+                time.sleep(service.delay)
                 found = service.pictures.get(self.path.split("?")[0].rpartition("/")[2])
                 self.send_response(200 if found else 404)
                 self.send_header("Content-Type", "image/png" if found else "text/plain")

@@ -1,6 +1,9 @@
 """Gravatar or Libravatar, opted into by a site: this server fetches and keeps the pictures, readers see only it."""
 import hashlib
 import re
+import sqlite3
+import threading
+import time
 
 import pytest
 from avatar_server import PNG, AvatarService, md5
@@ -109,3 +112,26 @@ def test_a_wrong_key_or_a_site_without_a_service_gets_no_picture(make_app, servi
     _, generated = avatar_of(client)
     assert generated.endswith(".svg") and "/api/v1/avatars/" in generated
     assert service.requests == []
+
+
+def test_a_picture_fetched_while_others_write_is_kept_without_a_database_error(make_app, service):
+    """The picture is fetched (up to seconds) between reading what is kept and keeping the new one. Writes
+    made meanwhile (comments, likes) must not make keeping it fail: on SQLite a transaction that read
+    before them could no longer write."""
+    app, client = serving(make_app, service)
+    _, url = avatar_of(client)
+    database = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not database.startswith("sqlite:///"):
+        pytest.skip("SQLite's stale-snapshot refusal; PostgreSQL's row locks have none")
+    service.delay = 1.0
+    answers = []
+    fetching = threading.Thread(target=lambda: answers.append(client.get(url)))
+    fetching.start()
+    while not service.requests:  # the server is now waiting for the service's answer
+        time.sleep(0.02)
+    other = sqlite3.connect(database.removeprefix("sqlite:///"), isolation_level=None)
+    other.execute("UPDATE sites SET name = 'Blog, renamed'")  # another writer commits meanwhile
+    other.close()
+    fetching.join(15)
+    assert answers[0].status_code == 200 and answers[0].data == PNG
+    assert kept(app) == 1

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 
 from . import outbound
-from .extensions import db
+from .extensions import db, end_reading
 from .models import AvatarImage, utcnow
 from .tokens import keyed_hash
 
@@ -37,6 +37,9 @@ def picture(key, email, base_url, *, ttl_seconds, max_kept, allow_private=False,
     kept = db.session.get(AvatarImage, key)
     if kept is not None and kept.fetched_at > now - timedelta(seconds=ttl_seconds):
         return (kept.body, kept.mimetype) if kept.body is not None else None
+    # The fetch may take seconds: no transaction waits on it. On SQLite one that had read before other
+    # writers committed could no longer write what it fetched.
+    end_reading()
     try:
         answer = outbound.request("GET", service_url(base_url, email), allow_private=allow_private,
                                   timeout=timeout, max_bytes=MAX_BYTES, max_redirects=2)

@@ -393,6 +393,8 @@ def embed_check():
 
 
 @bp.get("/comments/<int:comment_id>/avatar")
+@database.writes  # it may keep a fetched picture
+@database.reads_first  # but reads first, and writes only once the picture is fetched (remote_avatars.picture)
 def comment_avatar(comment_id):
     """A guest's picture from the service their site chose, fetched and kept here; else their generated one."""
     comment = db.session.get(Comment, comment_id) if comment_id <= MAX_ID else None
