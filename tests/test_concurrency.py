@@ -12,7 +12,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 import requests
 from sqlalchemy import create_engine, text
 
@@ -127,16 +126,25 @@ def test_2000_concurrent_posts_under_four_workers_all_succeed_and_are_all_stored
     assert threads_made == len(PAGES)  # racing first comments on a page made one thread, not several
 
 
+def _hold_comment_writes(database_url):
+    """A connection from elsewhere that keeps anyone else from writing comments until it is closed."""
+    if database_url.startswith("sqlite:///"):
+        holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # SQLite's one write lock, for the whole database
+        return holder
+    import psycopg
+
+    holder = psycopg.connect(database_url.replace("postgresql+psycopg://", "postgresql://", 1))
+    holder.execute("LOCK TABLE comments IN EXCLUSIVE MODE")  # others may still read the table
+    return holder
+
+
 def test_a_post_checks_without_the_write_lock_and_waits_for_it_only_to_write(app, site, post):
-    """SQLite has one write lock for the whole database. A post takes it only for its few writes: its
-    checks run beside another writer (a long import, a backup being restored, another worker), so a
-    refused post is answered at once, and an accepted one waits its turn instead of failing."""
-    url = app.config["SQLALCHEMY_DATABASE_URI"]
-    if not url.startswith("sqlite:///"):
-        pytest.skip("SQLite's database-wide write lock; PostgreSQL locks rows")
+    """Another writer holds the comments (on SQLite, the whole database's one write lock: a long import,
+    a backup being restored, another worker). A post's checks run beside it, so a refused post is
+    answered at once, and an accepted one waits its turn instead of failing."""
     assert post(body="The first comment").status_code == 201  # the page's thread exists
-    other_writer = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-    other_writer.execute("BEGIN IMMEDIATE")  # holds the write lock until told to stop
+    holder = _hold_comment_writes(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
         refused = post(body="A reply to nothing", parent_id=999_999)
         assert (refused.status_code, refused.get_json()["error"]["code"]) == (400, "unknown_parent")
@@ -148,8 +156,8 @@ def test_a_post_checks_without_the_write_lock_and_waits_for_it_only_to_write(app
         waiting.join(1.0)
         assert waiting.is_alive() and not answers  # checked, and now waiting for the lock
     finally:
-        other_writer.execute("COMMIT")
-        other_writer.close()
+        holder.commit()
+        holder.close()
     waiting.join(10)
     assert answers[0].status_code == 201, answers[0].get_json()
     shown = [c["html"] for c in app.test_client().get(

@@ -1,7 +1,6 @@
 """Gravatar or Libravatar, opted into by a site: this server fetches and keeps the pictures, readers see only it."""
 import hashlib
 import re
-import sqlite3
 import threading
 import time
 
@@ -9,6 +8,7 @@ import pytest
 from avatar_server import PNG, AvatarService, md5
 from conftest import GUEST, ORIGIN, PAGE
 from dashboard_helpers import comment_on
+from sqlalchemy import create_engine, text
 
 from widget.extensions import db
 from widget.models import AvatarImage
@@ -120,18 +120,16 @@ def test_a_picture_fetched_while_others_write_is_kept_without_a_database_error(m
     before them could no longer write."""
     app, client = serving(make_app, service)
     _, url = avatar_of(client)
-    database = app.config["SQLALCHEMY_DATABASE_URI"]
-    if not database.startswith("sqlite:///"):
-        pytest.skip("SQLite's stale-snapshot refusal; PostgreSQL's row locks have none")
     service.delay = 1.0
     answers = []
     fetching = threading.Thread(target=lambda: answers.append(client.get(url)))
     fetching.start()
     while not service.requests:  # the server is now waiting for the service's answer
         time.sleep(0.02)
-    other = sqlite3.connect(database.removeprefix("sqlite:///"), isolation_level=None)
-    other.execute("UPDATE sites SET name = 'Blog, renamed'")  # another writer commits meanwhile
-    other.close()
+    other = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    with other.begin() as connection:  # another writer commits meanwhile
+        connection.execute(text("UPDATE sites SET name = 'Blog, renamed'"))
+    other.dispose()
     fetching.join(15)
     assert answers[0].status_code == 200 and answers[0].data == PNG
     assert kept(app) == 1
