@@ -12,7 +12,7 @@ from sqlalchemy.orm import contains_eager, make_transient_to_detached
 from . import bans, markup, memberships, names, notifications, spam, spam_filter, webhooks
 from .errors import InvalidInput, NotAllowed, NotFound
 from .extensions import db, end_reading
-from .models import MAX_ID, Comment, Identity, Thread, User, Vote, utcnow
+from .models import MAX_ID, Comment, Identity, Thread, User, Vote, fixed_defaults, utcnow
 from .tokens import digest
 from .urls import normalise_url
 
@@ -602,6 +602,7 @@ _INSERT_COMMENT = (insert(_COMMENTS)
                    .values({column.key: bindparam(column.key, type_=column.type)
                             for column in _COMMENTS.columns if not column.primary_key})
                    .returning(_COMMENTS.c.id))
+_COMMENT_DEFAULTS = fixed_defaults(_COMMENTS)
 _SET_OWN_ROOT = update(_COMMENTS).where(_COMMENTS.c.id == bindparam("comment_id")).values(root_id=_COMMENTS.c.id)
 
 
@@ -616,8 +617,8 @@ def _insert(comment):
         if column.primary_key:
             continue
         value = getattr(comment, column.key)
-        if value is None and column.default is not None and column.default.is_scalar:
-            value = column.default.arg  # type: ignore[attr-defined]  # what a flush would fill in
+        if value is None:
+            value = _COMMENT_DEFAULTS.get(column.key)
         # Set even when None: an attribute never set would be read back from the database on first use.
         setattr(comment, column.key, value)
         values[column.key] = value

@@ -40,19 +40,6 @@ def reads_first(view):
     return marked
 
 
-@contextmanager
-def loaded_past_commit():
-    """Objects keep what they loaded through the commits made inside: a response built from what a request
-    has just written needs no second transaction to read it back (on SQLite, a second wait for the lock)."""
-    session = db.session()
-    kept = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = kept
-
-
 def _may_write():
     """Whether the transaction about to begin may write: every request but reads, and all work outside one."""
     if not has_request_context():

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and bound to each app in create_app."""
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from flask_login import LoginManager
@@ -34,6 +35,19 @@ migrate = Migrate()
 READING_FIRST = "parley_reading_first"
 
 
+@contextmanager
+def loaded_past_commit():
+    """Objects keep what they loaded through the commits made inside: a response built from what a request
+    has just written needs no second transaction to read it back (on SQLite, a second wait for the lock)."""
+    session = db.session()
+    kept = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = kept
+
+
 def end_reading():
     """Close the transaction a caller that reads first has only read in, keeping what it loaded.
 
@@ -46,12 +60,10 @@ def end_reading():
         return
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("a change was made before end_reading(): it would be written without the write lock")
-    kept = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
+    with loaded_past_commit():
         session.commit()
-    finally:
-        session.expire_on_commit = kept
+
+
 login_manager = LoginManager()
 # Checked only where a blueprint asks (the dashboard); see Config.WTF_CSRF_CHECK_DEFAULT.
 csrf = CSRFProtect()

@@ -23,7 +23,7 @@ from .emails import is_email
 from .errors import InvalidInput
 from .extensions import db
 from .formats import Entry, FormatError, Note, Page, disqus, isso, parley, remark42, wordpress
-from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, body_digest, utcnow
+from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, body_digest, fixed_defaults, utcnow
 from .tokens import digest
 from .urls import is_web_url, normalise_url, origin_of
 
@@ -243,9 +243,7 @@ class _NewComment:
         dialect = db.session.get_bind().dialect
         insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
         # The model's own defaults for the other columns (Core would fill them in at execution, which this skips).
-        self.defaults = {column.name: column.default.arg for column in COMMENTS.c  # type: ignore[attr-defined]
-                         if column.name not in COMMENT_COLUMNS and column.default is not None
-                         and column.default.is_scalar}
+        self.defaults = {name: value for name, value in fixed_defaults(COMMENTS).items() if name not in COMMENT_COLUMNS}
         names = (*COMMENT_COLUMNS, *self.defaults)
         statement = (insert(COMMENTS)
                      .values({name: bindparam(name, type_=COMMENTS.c[name].type) for name in names})

@@ -26,7 +26,7 @@ from .. import comments as service
 from ..avatars import identicon_svg
 from ..comments import Author, Viewer, thread_is_closed
 from ..errors import InvalidInput, NotAllowed, NotFound, Unauthorized, error_json
-from ..extensions import db
+from ..extensions import db, loaded_past_commit
 from ..models import MAX_ID, Comment, utcnow
 from ..sites import get_site
 from ..tokens import edit_token_allows, form_token_age, make_edit_token, new_reader_token, reader_key_from_token
@@ -248,7 +248,7 @@ def post_comment():
     viewer, reader_token = _viewer_or_new_reader()
     email = viewer.user.email if viewer.user else author and author.email
     akismet, akismet_sent = _ask_akismet(site, data, author, viewer)
-    with database.loaded_past_commit():
+    with loaded_past_commit():
         comment = service.post_comment(
             site, body=body, author=author, viewer=viewer, url=data.url, thread_id=data.thread_id, title=data.title,
             parent_id=data.parent_id, notify=data.notify,

@@ -1,5 +1,5 @@
 """The stored data, one module per aggregate; import models from here."""
-from .base import MAX_ID, parse_id, utcnow
+from .base import MAX_ID, fixed_defaults, parse_id, utcnow
 from .outbox import ALERT_MODES, JOB_STATUSES, WEBHOOK_EVENTS, Job, Recipient, Subscription, UsedLink, Webhook
 from .readers import AuthToken, Identity, LoginCode, User
 from .sites import (
@@ -27,7 +27,7 @@ from .staff import (
 )
 
 __all__ = [
-    "MAX_ID", "parse_id", "utcnow",
+    "MAX_ID", "fixed_defaults", "parse_id", "utcnow",
     "AuthToken", "Identity", "LoginCode", "User",
     "COMMENT_STATUSES", "MODERATION_MODES", "AvatarImage", "Comment", "FilterToken", "RefusedOrigin", "Site",
     "Thread", "Vote", "body_digest",

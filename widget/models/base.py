@@ -19,3 +19,10 @@ def parse_id(value, high=MAX_ID):
         return None
     number = int(value)
     return number if 1 <= number <= high else None
+
+
+def fixed_defaults(table):
+    """{column name: its default} for the table's columns with a fixed (not computed) default: what the ORM's
+    flush fills in, for writes that go around it."""
+    return {column.name: column.default.arg for column in table.columns
+            if column.default is not None and column.default.is_scalar}
