@@ -146,6 +146,16 @@ def ceiling_app():
     def as_served_compressed():
         return thread_bytes(compressed, **{"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
 
+    @app.get("/frame-floor.js")
+    def frame_floor_loader():
+        # The least an embed in an iframe can do: a script from this (other) site that makes one frame
+        # holding the floor page, and nothing else.
+        script = ("const s=document.currentScript,f=document.createElement('iframe');"
+                  "f.style.cssText='display:block;width:100%;height:600px;border:0';"
+                  "f.src=new URL(s.src).origin+'/floor/'+s.dataset.thread;"
+                  "document.getElementById('parley-thread').appendChild(f);")
+        return Response(script, content_type="text/javascript", headers={"Cache-Control": "no-store"})
+
     @app.get("/floor/<name>")
     def floor(name):
         page = pages.get(f"floor-{name}")

@@ -23,14 +23,17 @@ servers answer it (the test suite runs that).
    carries the form token the comment frame hands out); Isso with moderation and its guard off; and
    the ceiling, plain Flask serving /hello, the bytes Parley answered for the 200-comment thread
    (/bytes, and a 304 for its ETag), Parley's own gzip of them (/bytes-gz), and a page with those
-   comments in its HTML (the floor, for the browser).
+   comments in its HTML (the floor, for the browser), and a script that puts that page in an iframe
+   (the iframe floor).
 3. wrk -t2 -c8 --latency on each scenario, in rounds: Parley, then Isso, then the ceiling in each,
    so that machine noise falls on all; medians over rounds. Every worker first serves a few requests
    of each kind, and after each wrk run the bench waits until the server has served what wrk left
    queued, so that no server's backlog runs while another is measured.
 4. Headless Chromium opens a blog page on 127.0.0.1 embedding the comments from localhost (another
    site, third-party cookies blocked as Chromium does by default) and times navigation start to the
-   first comment's text on screen, against the floor, in a fresh context per load (nothing cached).
+   first comment's text on screen, in a fresh context per load (nothing cached), against the floor
+   and against the iframe floor: the same blog page whose script, from localhost, makes a frame
+   holding the floor page. That is the least any embed in a cross-site iframe can do.
 
 Figures depend on the machine and what else runs on it (its core count and load are printed);
 ratios travel better. Sync workers do
@@ -712,7 +715,11 @@ class Bench:
             self.isso_pages.pages[page.uri] = host_page(page.title, isso)
             loads[key] = {"Parley": (self.origin + page.uri, PARLEY_SELECTOR),
                           "Isso": (self.isso_pages.origin + page.uri, ISSO_SELECTOR),
-                          "floor": (f"http://127.0.0.1:{self.ceiling.port}/floor/{key}", FLOOR_SELECTOR)}
+                          "floor": (f"http://127.0.0.1:{self.ceiling.port}/floor/{key}", FLOOR_SELECTOR),
+                          "iframe floor": (self.origin + f"/frame-floor/{key}", FLOOR_SELECTOR)}
+            self.parley_pages.pages[f"/frame-floor/{key}"] = host_page(page.title, (
+                f'<div id="parley-thread"></div>\n<script src="http://localhost:{self.ceiling.port}/frame-floor.js" '
+                f'data-thread="{key}" async></script>'))
         return browser_samples(loads, runs)
 
 
@@ -751,14 +758,16 @@ def table_rows(scenarios, results, browser):
     for key, size in (("big", BIG_SIZE), ("ten", TEN_SIZE)):
         if key not in browser:
             continue
-        floor = statistics.median(browser[key]["floor"])
+        floor, iframe = (statistics.median(browser[key][kind]) for kind in ("floor", "iframe floor"))
         label = f"first comment on screen, {size} comments"
         for kind, samples in browser[key].items():
             ms = statistics.median(samples)
-            rows.append((label, kind, "", f"{ms:.0f}", "", "", "", f"{ms / floor:.2f} × the floor" if kind != "floor"
-                         else "one request with the comments in it"))
+            ratio = {"floor": "one request with the comments in it",
+                     "iframe floor": f"{ms / floor:.2f} × the floor: the page's script puts it in a frame",
+                     "Parley": f"{ms / floor:.2f} × the floor, {ms / iframe:.2f} × the iframe floor"}
+            rows.append((label, kind, "", f"{ms:.0f}", "", "", "", ratio.get(kind, f"{ms / floor:.2f} × the floor")))
             data.append({"scenario": f"first_comment_{key}", "label": label, "server": kind, "median_ms": ms,
-                         "samples_ms": samples, "ratio_to_floor": ms / floor})
+                         "samples_ms": samples, "ratio_to_floor": ms / floor, "ratio_to_iframe_floor": ms / iframe})
             label = ""
     return rows, data
 
@@ -883,7 +892,8 @@ def report(args, bench, scenarios, results, browser, statuses, rounds, duration,
         notes += textwrap.dedent(f"""
             First comment on screen: ms from navigation start until the first comment's text is visible, median of
             {runs} loads in headless Chromium, the page on 127.0.0.1 and the comments from localhost, a fresh browser
-            context per load (nothing cached), third-party cookies blocked.
+            context per load (nothing cached), third-party cookies blocked. The iframe floor is the same page whose
+            script, from localhost, puts the floor page in a frame: what any embed in a cross-site iframe pays first.
         """).rstrip()
     print(notes)
     print(f"\nTook {time.monotonic() - bench.started:.0f} s.")

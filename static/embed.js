@@ -21,7 +21,8 @@
     const values = {
       site,
       origin: location.origin,
-      url: given.url ? new URL(given.url, location.href).href : option(container, "url") || location.href.split("#")[0],
+      // A relative data-parley-url is read against the page, as a link would be.
+      url: new URL(given.url || option(container, "url") || location.href.split("#")[0], location.href).href,
       thread_id: given.threadId || option(container, "thread-id"),
       title: given.title || option(container, "title") || document.title,
       theme: scheme(container),
@@ -86,8 +87,13 @@
     }
   }
 
+  // `fresh` leaves alone a container that already has its frame.
+  const mountAll = (given, fresh) => {
+    for (const container of document.querySelectorAll("#parley-thread, [data-parley-thread]"))
+      if (!fresh || !container.querySelector(FRAME)) mount(container, given);
+  };
   function load(given) {
-    for (const container of document.querySelectorAll("#parley-thread, [data-parley-thread]")) mount(container, given || {});
+    mountAll(given || {});
     fillCounts();
   }
 
@@ -126,6 +132,10 @@
   }).observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["class", "data-parley-theme"] });
 
   window.parley = { reload: load };
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", () => load());
-  else load();
+  // A container the parser has already reached gets its frame now, not after the rest of the page (its
+  // scripts and images can hold DOMContentLoaded back for long); the rest, and the counts, at that event.
+  if (document.readyState === "loading") {
+    mountAll({}, 1);
+    document.addEventListener("DOMContentLoaded", () => (mountAll({}, 1), fillCounts()));
+  } else load();
 })();

@@ -414,6 +414,35 @@ def test_counts_on_an_index_page_in_one_request(widget, page):
     assert len(widget.server.paths("/api/v1/counts")) == 1
 
 
+def test_comments_show_while_a_slow_script_later_in_the_page_still_holds_it_back(widget, page):
+    # Blog pages often load analytics or ads after the post: until those arrive the page has not finished
+    # parsing, and comments that waited for DOMContentLoaded would wait for them too.
+    widget.site()
+    widget.comment("Here before the ads.")
+    widget.comment("On another post", url=f"{widget.host.url}/other")
+    held = []
+    page.route("**/slow-ads.js", lambda route: held.append(route))
+    count = '<p><a id="count" data-parley-count="/post">Comments</a></p>'
+    later = '<script src="/slow-ads.js"></script><div data-parley-thread data-parley-url="/other"></div>'
+    page.goto(widget.serve(before=count, after=later), wait_until="commit")
+
+    frames = page.locator("iframe.parley-frame")
+    expect(page.frame_locator("#parley-thread iframe").locator(".comment-content")).to_have_text(
+        ["Here before the ads."])
+    assert page.evaluate("document.readyState") == "loading"
+    expect(frames).to_have_count(1)  # the second container is not parsed yet
+    expect(page.locator("#count")).to_have_text("Comments")
+
+    wait_until(lambda: held, message="the page's slow script to be asked for")
+    held[0].fulfill(body="window.ads = true;", content_type="text/javascript")
+    expect(page.frame_locator("[data-parley-thread] iframe").locator(".comment-content")).to_have_text(
+        ["On another post"])
+    expect(frames).to_have_count(2)
+    expect(page.locator("#count")).to_have_text("1 Comment")
+    # The first frame was not loaded a second time when the rest of the page arrived.
+    assert len(widget.server.paths("/embed/thread")) == 2
+
+
 def test_single_page_app_switches_threads_with_reload(widget, page):
     widget.site()
     widget.comment("On the first page")
