@@ -19,6 +19,7 @@ from conftest import GUEST, ORIGIN, PAGE, REDIS_URL, require_redis
 from dashboard_helpers import comment_on, create_admin, logged_in, submit
 from helpers import statements_during
 
+from widget import comments
 from widget.extensions import db
 from widget.models import Thread, utcnow
 
@@ -159,6 +160,19 @@ def test_a_thread_closing_by_its_age_shows_without_a_write(app, client, site, se
     assert stored_page(app, client)["thread"]["locked"] is False
     time.sleep(1.6)
     assert public_page(client)["thread"]["locked"] is True
+
+
+def test_a_thread_the_writing_request_holds_carries_its_new_version(app, client, site):
+    # A version bump runs as one plain UPDATE, past the ORM: a Thread the same request already loaded
+    # must still say the new version, or what it renders next would carry the old ETag.
+    comment_on(client, "first")
+    with app.app_context():
+        thread = db.session.scalar(db.select(Thread))
+        before = thread.version
+        comments.bump_thread(thread.id)
+        assert thread.version == before + 1
+        db.session.commit()
+        assert db.session.scalar(db.select(Thread.version)) == before + 1
 
 
 def test_counts_follow_each_new_comment(app, client, site):

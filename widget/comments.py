@@ -8,10 +8,12 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, UnaryExpression, and_, bindparam, func, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from . import bans, markup, memberships, names, notifications, spam, spam_filter, webhooks
 from .errors import InvalidInput, NotAllowed, NotFound
-from .extensions import db, end_reading
+from .extensions import db, end_reading, run_core
 from .models import MAX_ID, Comment, Identity, Thread, User, Vote, fixed_defaults, utcnow
 from .tokens import digest
 from .urls import normalise_url
@@ -138,14 +140,18 @@ CHANGED_THREADS = "parley_changed_threads"
 
 
 _BUMP = (update(Thread).where(Thread.id == bindparam("thread_id")).values(version=Thread.version + 1)
-         .returning(Thread.site_id))
+         .returning(Thread.site_id, Thread.version))
 
 
 def bump_thread(thread_id):
     """Mark a thread changed: its read ETag derives from the version, so every reader sees the change next."""
-    site_id = db.session.execute(_BUMP, {"thread_id": thread_id}).scalar()
-    if site_id is not None:
-        db.session.info.setdefault(CHANGED_THREADS, set()).add((site_id, thread_id))
+    row = run_core(_BUMP, {"thread_id": thread_id}).first()
+    if row is None:
+        return
+    held = db.session.identity_map.get(identity_key(Thread, thread_id))
+    if held is not None:  # a thread this request loaded (to render it, say) carries its new version
+        set_committed_value(held, "version", row.version)
+    db.session.info.setdefault(CHANGED_THREADS, set()).add((row.site_id, thread_id))
 
 
 def thread_state(site_id, key):
@@ -448,10 +454,10 @@ def _has_approved_comment(site, author, viewer):
     """Whether this author had a comment approved here: by their login, or, for a guest, by the same
     browser (reader token) with the same email. An email alone proves nothing: anyone can type it."""
     if viewer.user is not None:
-        found = db.session.scalar(_APPROVED_FOR_USER, {"site_id": site.id, "user_id": viewer.user.id})
+        found = run_core(_APPROVED_FOR_USER, {"site_id": site.id, "user_id": viewer.user.id}).scalar()
     elif viewer.reader_key:
-        found = db.session.scalar(_APPROVED_FOR_READER, {"site_id": site.id, "reader_key": viewer.reader_key,
-                                                         "email": author.email.lower()})
+        found = run_core(_APPROVED_FOR_READER, {"site_id": site.id, "reader_key": viewer.reader_key,
+                                               "email": author.email.lower()}).scalar()
     else:
         return False
     return found is not None
@@ -622,9 +628,9 @@ def _insert(comment):
         # Set even when None: an attribute never set would be read back from the database on first use.
         setattr(comment, column.key, value)
         values[column.key] = value
-    comment.id = db.session.execute(_INSERT_COMMENT, values).scalar_one()
+    comment.id = run_core(_INSERT_COMMENT, values).scalar_one()
     if comment.root_id is None:
-        db.session.execute(_SET_OWN_ROOT, {"comment_id": comment.id})
+        run_core(_SET_OWN_ROOT, {"comment_id": comment.id})
         comment.root_id = comment.id
     # Every attribute now holds what the row holds: the session takes the object as loaded, not as new.
     make_transient_to_detached(comment)

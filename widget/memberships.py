@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import audit, sites
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
-from .extensions import db
+from .extensions import db, run_core
 from .models import SITE_ROLES, DashboardAccount, Invitation, Membership, Site, User, utcnow
 from .staff import account_of, ensure_account
 from .tokens import digest
@@ -52,7 +52,7 @@ _STAFF = (db.select(User.id, User.display_name, Membership.role, DashboardAccoun
 
 def staff(site):
     """{user id: (role, display name)} of everyone who runs the site: its members, and the administrators."""
-    rows = db.session.execute(_STAFF, {"site_id": site.id})
+    rows = run_core(_STAFF, {"site_id": site.id})
     # A member's role on this site says more than being an administrator of every site.
     return {user_id: (role or "admin", name) for user_id, name, role, _ in rows}
 

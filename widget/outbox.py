@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from .extensions import db
+from .extensions import db, run_core
 from .models import Job, utcnow
 
 # The session flag the sender in this process watches, to start on a job as soon as it is committed.
@@ -50,7 +50,7 @@ def enqueue_once(kind, payload, dedupe_key, *, site_id=None, run_at=None, now=No
     """Add a job to the caller's transaction unless one with this key was ever added; whether it was."""
     values = {"kind": kind, "payload": payload, "site_id": site_id, "dedupe_key": dedupe_key,
               "run_at": run_at or now or utcnow(), "created_at": now or utcnow(), "status": "queued", "attempts": 0}
-    added = db.session.execute(_once_per_key(db.session.get_bind().dialect.name), values).first() is not None
+    added = run_core(_once_per_key(db.session.get_bind().dialect.name), values).first() is not None
     if added:
         db.session.info[QUEUED_FLAG] = True
     return added

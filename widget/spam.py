@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func
 
 from . import markup, spam_filter
-from .extensions import db
+from .extensions import db, run_core
 from .models import Ban, Comment, Site, Thread, body_digest
 
 PUBLISH, HOLD, SPAM = "publish", "hold", "spam"
@@ -95,8 +95,8 @@ def duplicate(s):
     text = s.body.strip()
     if len(text) < DUPLICATE_MIN_LENGTH:
         return None
-    earlier = db.session.scalar(_SAME_TEXT_SINCE, {"digest": body_digest(text), "site_id": s.site.id,
-                                                   "since": s.now - DUPLICATE_WINDOW})
+    earlier = run_core(_SAME_TEXT_SINCE, {"digest": body_digest(text), "site_id": s.site.id,
+                                          "since": s.now - DUPLICATE_WINDOW}).scalar()
     if earlier:
         return Finding("duplicate", HOLD, 0.7, "the same text was posted on this site in the past week")
     return None

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import bindparam
 
 from . import markup
-from .extensions import db
+from .extensions import db, run_core
 from .models import Comment, FilterToken, Thread
 
 # Phrases that mark commercial spam on a personal blog (after Antispam Bee and WordPress's lists).
@@ -142,7 +142,7 @@ _KNOWN_TOKENS = (db.select(FilterToken.token, FilterToken.ham, FilterToken.spam)
 
 def knowledge_for(site, found):
     """The site's counts for these tokens only: one query, whatever the site has learned."""
-    rows = db.session.execute(_KNOWN_TOKENS, {"site_id": site.id, "tokens": sorted(found)})
+    rows = run_core(_KNOWN_TOKENS, {"site_id": site.id, "tokens": sorted(found)})
     return Knowledge(site.filter_ham or 0, site.filter_spam or 0, {token: (ham, spam) for token, ham, spam in rows})
 
 
