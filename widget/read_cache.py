@@ -131,7 +131,6 @@ class Checker:
                     pass
             raise
 
-
     def _run_prepared(self, connection, sql, params):
         """The check as a statement prepared once per connection, run through libpq itself: a psycopg cursor
         costs more in Python than the query's round trip, on every thread read and every 304. Values come
