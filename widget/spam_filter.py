@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam
+from sqlalchemy import ARRAY, String, any_, bindparam
 
 from . import markup
 from .extensions import db, run_core
@@ -135,14 +135,22 @@ def heuristics(body, website, first_time, site_script):
 # What the site has taught it, in the database ------------------------------------------------------
 
 # Built once: on every post's path, building a statement costs SQLAlchemy more than the database's run of it.
-_KNOWN_TOKENS = (db.select(FilterToken.token, FilterToken.ham, FilterToken.spam)
-                 .where(FilterToken.site_id == bindparam("site_id"),
-                        FilterToken.token.in_(bindparam("tokens", expanding=True))))
+# PostgreSQL takes the tokens as one array, so the statement's text is the same for every post and the
+# server plans it once; an IN list of each post's own length is new text, parsed and planned each time.
+_KNOWN_TOKENS = {
+    "sqlite": (db.select(FilterToken.token, FilterToken.ham, FilterToken.spam)
+               .where(FilterToken.site_id == bindparam("site_id"),
+                      FilterToken.token.in_(bindparam("tokens", expanding=True)))),
+    "postgresql": (db.select(FilterToken.token, FilterToken.ham, FilterToken.spam)
+                   .where(FilterToken.site_id == bindparam("site_id"),
+                          FilterToken.token == any_(bindparam("tokens", type_=ARRAY(String))))),
+}
 
 
 def knowledge_for(site, found):
     """The site's counts for these tokens only: one query, whatever the site has learned."""
-    rows = run_core(_KNOWN_TOKENS, {"site_id": site.id, "tokens": sorted(found)})
+    statement = _KNOWN_TOKENS[db.session.get_bind().dialect.name]
+    rows = run_core(statement, {"site_id": site.id, "tokens": sorted(found)})
     return Knowledge(site.filter_ham or 0, site.filter_spam or 0, {token: (ham, spam) for token, ham, spam in rows})
 
 
