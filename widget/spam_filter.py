@@ -137,13 +137,11 @@ def heuristics(body, website, first_time, site_script):
 # Built once: on every post's path, building a statement costs SQLAlchemy more than the database's run of it.
 # PostgreSQL takes the tokens as one array, so the statement's text is the same for every post and the
 # server plans it once; an IN list of each post's own length is new text, parsed and planned each time.
+_SITES_TOKENS = (db.select(FilterToken.token, FilterToken.ham, FilterToken.spam)
+                 .where(FilterToken.site_id == bindparam("site_id")))
 _KNOWN_TOKENS = {
-    "sqlite": (db.select(FilterToken.token, FilterToken.ham, FilterToken.spam)
-               .where(FilterToken.site_id == bindparam("site_id"),
-                      FilterToken.token.in_(bindparam("tokens", expanding=True)))),
-    "postgresql": (db.select(FilterToken.token, FilterToken.ham, FilterToken.spam)
-                   .where(FilterToken.site_id == bindparam("site_id"),
-                          FilterToken.token == any_(bindparam("tokens", type_=ARRAY(String))))),
+    "sqlite": _SITES_TOKENS.where(FilterToken.token.in_(bindparam("tokens", expanding=True))),
+    "postgresql": _SITES_TOKENS.where(FilterToken.token == any_(bindparam("tokens", type_=ARRAY(String)))),
 }
 
 
