@@ -1,8 +1,8 @@
 """A stand-in for rest.akismet.com on loopback: speaks Akismet's REST protocol, answers as a test
 tells it to, and remembers every request it was sent."""
-import threading
 import time
 
+from helpers import serve_in_background
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -16,10 +16,9 @@ class FakeAkismet:
         self.received = []
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self):
-        self._thread.start()
+        self._thread = serve_in_background(self._server)
         return self
 
     def __exit__(self, *exc):

@@ -1,8 +1,9 @@
 """A little avatar service on loopback that answers as Gravatar does, and remembers who asked for what."""
 import hashlib
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from helpers import serve_in_background
 
 # The smallest PNG there is: one transparent pixel.
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -39,10 +40,9 @@ class AvatarService:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_port}/avatar/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def __enter__(self):
-        self._thread.start()
+        self._thread = serve_in_background(self._server)
         return self
 
     def __exit__(self, *exc):

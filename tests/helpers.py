@@ -1,10 +1,22 @@
 """Small helpers shared by tests that need to reach behind the API for set-up."""
+import threading
 from datetime import timedelta
 
 from sqlalchemy import event
 
 from widget.extensions import db
 from widget.models import Comment, Thread
+
+
+def serve_in_background(server):
+    """Run a socketserver on a daemon thread that notices shutdown() within 50 ms.
+
+    serve_forever() looks for shutdown every poll_interval, 0.5 s by default: each test that stops a
+    server would wait that long in its teardown.
+    """
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    return thread
 
 
 def age_comment(app, comment_id, minutes):

@@ -5,7 +5,6 @@ its own RSA key, and can be told to misbehave the ways real providers do.
 """
 import functools
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 
@@ -16,6 +15,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import UserInfo
 from authlib.oidc.core.grants import OpenIDCode
 from flask import Flask, jsonify, render_template_string, request
+from helpers import serve_in_background
 from joserfc.jwk import KeySet, RSAKey
 from werkzeug.serving import make_server
 
@@ -145,11 +145,9 @@ class LoopbackProvider:
         self.app = self._make_app()
         self._server = make_server(host, 0, self.app, threaded=True)
         self.issuer = f"http://{host}:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
 
     def __enter__(self):
-        self._thread.start()
+        self._thread = serve_in_background(self._server)
         return self
 
     def __exit__(self, *_exc):

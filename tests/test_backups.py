@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ORIGIN
+from helpers import serve_in_background
 from sqlalchemy import create_engine, text
 from werkzeug.serving import WSGIRequestHandler, make_server
 
@@ -28,8 +29,7 @@ class LiveServer:
         self.app = app
         self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server)
 
     def stop(self):
         self._server.shutdown()

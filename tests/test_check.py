@@ -3,12 +3,12 @@ real closed ports of this machine; a sound setup passes."""
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 from conftest import ORIGIN, REDIS_URL, require_redis
 from dashboard_helpers import create_admin
+from helpers import serve_in_background
 from processes import free_port
 from smtp_server import MailServer
 from sqlalchemy import text
@@ -33,7 +33,7 @@ def serve():
 
     def run(app, port):
         server = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serve_in_background(server)
         servers.append(server)
 
     yield run

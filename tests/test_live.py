@@ -10,6 +10,7 @@ import pytest
 import requests
 from conftest import GUEST, ORIGIN, PAGE, REDIS_URL, require_redis
 from dashboard_helpers import comment_on, submit, thread_html
+from helpers import serve_in_background
 from tcp_proxy import TcpProxy
 from test_concurrency import Gunicorn, _prepare
 from werkzeug.serving import make_server
@@ -30,8 +31,7 @@ class Server:
         self.app = app
         self._server = make_server("127.0.0.1", 0, app, threaded=threaded)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server)
 
     def stop(self):
         live.broker(self.app).stop()  # ends the streams still open, which would outlive the test's database

@@ -5,13 +5,12 @@ import hmac
 import json
 import re
 import socket
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from dashboard_helpers import accept_invitation, audit_rows, invitation_link, submit
-from helpers import row_counts, stored_comment
+from helpers import row_counts, serve_in_background, stored_comment
 
 from widget import outbound, worker
 
@@ -73,8 +72,7 @@ class Receiver:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hooks/parley"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_background(self.server)
 
     def messages(self):
         return [json.loads(r["body"]) for r in self.requests]
@@ -488,7 +486,7 @@ def test_a_trickling_answer_is_cut_off_at_the_timeout():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_background(server)
     try:
         started = time.monotonic()
         with pytest.raises(outbound.Unreachable, match="timed out"):
@@ -511,7 +509,7 @@ def test_a_long_answer_may_be_cut_instead_of_refused():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Long)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_background(server)
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     try:
         with pytest.raises(outbound.Unreachable, match="larger than"):
@@ -542,7 +540,7 @@ def test_an_ipv6_target_gets_a_bracketed_host_header():
         server = V6Server(("::1", 0), Echo)
     except OSError:
         pytest.skip("this machine has no IPv6 loopback")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_background(server)
     port = server.server_address[1]
     try:
         answer = outbound.request("POST", f"http://[::1]:{port}/", allow_private=True, content=b"{}")

@@ -3,13 +3,12 @@ the thread, its updates and removal, and what is refused. Sources are pages a re
 on loopback, so the app under test allows private addresses (one test checks that others refuse them)."""
 import re
 import socket
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import ORIGIN, PAGE
 from dashboard_helpers import submit
-from helpers import row_counts
+from helpers import row_counts, serve_in_background
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_api_document import problems
@@ -47,8 +46,7 @@ class SourceSite:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_background(self.server)
 
     def url(self, path, host="127.0.0.1"):
         return f"http://{host}:{self.port}{path}"

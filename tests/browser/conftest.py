@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import require
+from helpers import serve_in_background
 from werkzeug.serving import make_server
 
 from widget import live
@@ -34,8 +35,7 @@ class LiveServer:
         self.delays = {}  # path -> seconds to wait before answering a POST there
         self._server = make_server(host, 0, self._logged(app), threaded=True)
         self.url = f"http://{public_host}:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._thread = serve_in_background(self._server)
 
     def _logged(self, app):
         def wsgi(environ, start_response):
