@@ -6,6 +6,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
+from werkzeug.routing import Rule
 
 from widget import create_app
 from widget.extensions import db
@@ -20,6 +21,26 @@ settings.register_profile(
     derandomize=IN_CI,
 )
 settings.load_profile("parley")
+
+
+def _compile_each_url_builder_once():
+    """Every test makes its own app, and Werkzeug writes and compiles Python for each of the app's URL rules
+    again: about 65 ms an app, a minute and more of each run. A builder depends only on what is keyed here
+    (it reaches its rule's converters through the instance it is bound to), so one compile serves every app."""
+    compile_builder = Rule._compile_builder
+    builders = {}
+
+    def compile_once(self, append_unknown=True):
+        defaults = tuple(sorted((name, repr(value)) for name, value in (self.defaults or {}).items()))
+        key = (self.rule, tuple(self._trace), defaults, append_unknown)
+        if key not in builders:
+            builders[key] = compile_builder(self, append_unknown)
+        return builders[key]
+
+    Rule._compile_builder = compile_once
+
+
+_compile_each_url_builder_once()
 
 
 def require(condition, reason):
