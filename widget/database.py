@@ -95,15 +95,27 @@ def _stored_revision(engine):
         return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def _migrations(app):
+# Alembic reads and runs every migration's file to learn the revisions. The files don't change while the
+# process runs, and every app made (a worker, a command, each test) asks: read them once per folder.
+_REVISIONS: dict[str, tuple[str | None, frozenset[str]]] = {}
+
+
+def _revisions(app):
+    """(the newest revision, every revision) this code has a migration for."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+    migrate = app.extensions["migrate"].migrate
+    directory = str(migrate.directory)
+    if directory not in _REVISIONS:
+        scripts = ScriptDirectory.from_config(migrate.get_config())
+        _REVISIONS[directory] = (scripts.get_current_head(),
+                                 frozenset(script.revision for script in scripts.walk_revisions()))
+    return _REVISIONS[directory]
 
 
 def known_revisions(app):
     """Every schema revision this code has a migration for."""
-    return {script.revision for script in _migrations(app).walk_revisions()}
+    return _revisions(app)[1]
 
 
 class SchemaTooNew(RuntimeError):
@@ -119,7 +131,7 @@ def configure(app):
             engine.dispose()  # connections made before the listener get the pragmas too
         if not app.config["AUTO_MIGRATE"]:
             return  # the owner runs `db upgrade`; not even the database is touched at start
-        head = _migrations(app).get_current_head()
+        head = _revisions(app)[0]
         try:
             stored = _stored_revision(engine)
         except OperationalError as error:
