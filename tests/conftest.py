@@ -62,6 +62,16 @@ def require_redis():
         require(False, "Redis is not running on 127.0.0.1:6379")
 
 
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, leave out the tests that make their own SQLite database: the SQLite pass ran them."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return
+    repeated = [item for item in items if item.get_closest_marker("database_independent")]
+    if repeated:
+        config.hook.pytest_deselected(items=repeated)
+        items[:] = [item for item in items if item not in repeated]
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     """DATABASE_URL when given (CI runs the suite once on PostgreSQL), else a fresh SQLite file."""

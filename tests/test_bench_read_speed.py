@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import require
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "read_speed.py"
 
 
+@pytest.mark.database_independent  # the benchmark's default database
 def test_both_servers_answer_the_seeded_threads_with_every_comment():
     require(importlib.util.find_spec("isso") is not None, "Isso is not installed (requirements-dev.txt)")
     result = subprocess.run([sys.executable, str(BENCH), "--smoke"], capture_output=True, text=True, timeout=180)

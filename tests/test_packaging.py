@@ -7,6 +7,7 @@ import tomllib
 import urllib.request
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 from processes import free_port, start, stop, wait_for_health
 
@@ -47,6 +48,7 @@ def _run(args, **options):
     return result
 
 
+@pytest.mark.database_independent
 def test_the_wheel_runs_a_server_from_a_fresh_virtual_environment(tmp_path):
     source, wheels, venv, home = tmp_path / "source", tmp_path / "wheels", tmp_path / "venv", tmp_path / "server"
     home.mkdir()

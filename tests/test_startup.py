@@ -9,6 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from openapi_spec_validator import validate
 
 from widget import create_app
@@ -22,6 +23,7 @@ def _free_port():
         return probe.getsockname()[1]
 
 
+@pytest.mark.database_independent
 def test_readme_run_command_starts_a_healthy_server_on_a_fresh_sqlite_file(tmp_path):
     """`flask --app app run` on an empty database: schema made, WAL on, /healthz answers."""
     database = tmp_path / "first.sqlite3"

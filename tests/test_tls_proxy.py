@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "tls-proxy-test-secret-not-for-production"
 SITE_ORIGIN = "https://blog.example.com"
 
+pytestmark = pytest.mark.database_independent  # the proxied server has its own SQLite file
+
 
 def _nginx():
     return shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if os.path.exists(p)), None)
