@@ -3,6 +3,7 @@ the thread, its updates and removal, and what is refused. Sources are pages a re
 on loopback, so the app under test allows private addresses (one test checks that others refuse them)."""
 import re
 import socket
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -238,6 +239,22 @@ def test_a_source_that_does_not_link_is_refused_and_nothing_is_stored(app, clien
     assert status["status"] == "refused" and status["reason"] == "source does not link to target"
     after = row_counts(app)
     assert after["comments"] == before["comments"] and after["threads"] == before["threads"]
+
+
+@pytest.mark.parametrize("hostile", [
+    "<div>" * 180_000,  # elements never closed: each new one looked back at all those still open
+    "<h1>" + "a<b></b>" * 100_000 + "</h1>",  # a heading's text in a hundred thousand pieces
+    "<a" * 400_000,  # a tag never finished: html.parser read the rest again from each of its characters
+], ids=["unclosed elements", "text in pieces", "unfinished tag"])
+def test_a_source_built_to_be_slow_to_read_is_read_in_one_pass(app, client, site, source, hostile):
+    # Anyone may send a Webmention, and the sender reads up to 1 MB of the source in a web process's thread.
+    response = send(client, source.serve("/slow", post_page() + hostile))
+    assert response.status_code == 202
+    checking = threading.Thread(target=worker.run_pending, args=(app,), daemon=True)
+    checking.start()
+    checking.join(timeout=60)  # read in well under a second; the first page alone held a core for an hour
+    assert not checking.is_alive(), "the sender was still reading the source page"
+    assert client.get(response.headers["Location"]).get_json()["status"] == "verified"
 
 
 def test_a_missing_source_is_refused(app, client, site, source):

@@ -7,6 +7,7 @@ again updates the mention, or removes it when the source is gone or no longer li
 """
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -302,6 +303,25 @@ LINK_ATTRIBUTES = {"a": ("href",), "area": ("href",), "link": ("href",), "img": 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
         "wbr"}
 MAX_CAPTURE = 2_000
+MAX_UNFINISHED = 16 * 1024
+
+
+@dataclass
+class _Open:
+    """An open element, with what it inherits from the elements around it, so no tag looks back up the stack:
+    a page of a million unclosed <div>s is read in one pass, not in a million."""
+
+    tag: str
+    root: frozenset[str]  # the classes of the nearest microformat root (h-*) open here, itself included
+    in_svg: bool
+
+
+@dataclass
+class _Capture:
+    what: str
+    depth: int  # how many elements were open when it began
+    parts: list[str]
+    size: int = 0
 
 
 class _Page(HTMLParser):
@@ -313,19 +333,13 @@ class _Page(HTMLParser):
         self.links: list[str] = []
         self.base: str | None = None
         self.found: dict[str, str] = {}
-        self._open: list[tuple[str, set[str]]] = []  # open elements: (tag, classes)
-        self._captures: list[tuple[str, int, list[str]]] = []  # (what, depth it started at, text so far)
-
-    def _root(self):
-        """The classes of the nearest open microformat root (h-*), or an empty set."""
-        for _, classes in reversed(self._open):
-            if any(c.startswith("h-") for c in classes):
-                return classes
-        return set()
+        self._open: list[_Open] = []
+        self._open_tags: Counter[str] = Counter()  # how many of each tag are open: a stray end tag is seen at once
+        self._captures: list[_Capture] = []
 
     def _capture(self, what, depth):
-        if what not in self.found and all(w != what for w, _, _ in self._captures):
-            self._captures.append((what, depth, []))
+        if what not in self.found and all(c.what != what for c in self._captures):
+            self._captures.append(_Capture(what, depth, []))
 
     def handle_starttag(self, tag, attrs):
         values = dict(attrs)
@@ -338,16 +352,19 @@ class _Page(HTMLParser):
             self.found.setdefault("meta_author", values["content"][:MAX_CAPTURE])
         if tag in VOID:
             return
-        classes = set((values.get("class") or "").split())
-        root = self._root()
+        classes = frozenset((values.get("class") or "").split())
+        parent = self._open[-1] if self._open else _Open("", frozenset(), False)
+        root = parent.root  # the nearest root around this element, not counting it
         depth = len(self._open)
-        self._open.append((tag, classes))
-        in_svg = any(open_tag == "svg" for open_tag, _ in self._open)
-        if tag == "title" and not in_svg:
+        is_root = any(c.startswith("h-") for c in classes)
+        opened = _Open(tag, classes if is_root else root, parent.in_svg or tag == "svg")
+        self._open.append(opened)
+        self._open_tags[tag] += 1
+        if tag == "title" and not opened.in_svg:
             self._capture("title", depth)
         elif tag == "h1":
             self._capture("h1", depth)
-        if "p-name" in classes and "h-entry" in root and not any(c.startswith("h-") for c in classes):
+        if "p-name" in classes and "h-entry" in root and not is_root:
             self._capture("entry_name", depth)
         if "p-name" in classes and "h-card" in root and "p-author" in root:
             self._capture("author_name", depth)
@@ -356,10 +373,14 @@ class _Page(HTMLParser):
 
     def close(self):
         try:
-            super().close()
+            # What an unfinished tag left unread is read again at the close one character at a time, each
+            # time to the end: 100 kB of "<a" took 5 s (html.parser before Python 3.11.13). A real page
+            # leaves a few bytes there; a long tail that is all one unfinished tag holds nothing to keep.
+            if len(self.rawdata) <= MAX_UNFINISHED:
+                super().close()
         finally:  # elements still open at the end of the page end there
-            for what, _, parts in self._captures:
-                self.found.setdefault(what, "".join(parts))
+            for capture in self._captures:
+                self.found.setdefault(capture.what, "".join(capture.parts))
             self._captures.clear()
 
     def handle_startendtag(self, tag, attrs):
@@ -368,20 +389,22 @@ class _Page(HTMLParser):
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag):
-        if all(open_tag != tag for open_tag, _ in self._open):
+        if not self._open_tags[tag]:
             return  # a stray end tag closes nothing
         while self._open:
-            open_tag, _ = self._open.pop()
+            open_tag = self._open.pop().tag
+            self._open_tags[open_tag] -= 1
             depth = len(self._open)
-            for capture in [c for c in self._captures if c[1] >= depth]:
-                self._captures.remove(capture)
-                self.found.setdefault(capture[0], "".join(capture[2]))
+            while self._captures and self._captures[-1].depth >= depth:  # begun inside what just ended
+                capture = self._captures.pop()
+                self.found.setdefault(capture.what, "".join(capture.parts))
             if open_tag == tag:
                 break
 
     def handle_data(self, data):
-        if self._open and self._open[-1][0] in ("script", "style", "template"):
+        if self._open and self._open[-1].tag in ("script", "style", "template"):
             return
-        for _, _, parts in self._captures:
-            if sum(map(len, parts)) < MAX_CAPTURE:
-                parts.append(data[:MAX_CAPTURE])
+        for capture in self._captures:
+            if capture.size < MAX_CAPTURE:
+                capture.parts.append(data[:MAX_CAPTURE])
+                capture.size += len(capture.parts[-1])
