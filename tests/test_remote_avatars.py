@@ -106,6 +106,9 @@ def test_a_wrong_key_or_a_site_without_a_service_gets_no_picture(make_app, servi
     _, url = avatar_of(client)
     assert client.get(url[:-4] + "0000").status_code == 404
     assert client.get(url.replace("?k=", "?x=")).status_code == 404
+    for odd in ("é", "\u202e" * 50):  # beyond ASCII: still only a wrong key
+        wrong = client.get(url.split("?k=")[0] + "?k=" + odd)
+        assert (wrong.status_code, wrong.get_json()["error"]["code"]) == (404, "unknown_avatar")
     assert client.get("/api/v1/comments/99999999/avatar?k=x").get_json()["error"]["code"] == "unknown_avatar"
     app.test_cli_runner().invoke(args=["site", "set", "blog", "avatars", "generated"])
     assert client.get(url).status_code == 404

@@ -402,8 +402,10 @@ def comment_avatar(comment_id):
     shown = comment is not None and comment.user_id is None and comment.status != "deleted"
     email = comment.author_email if shown and comment is not None else None
     key = request.args.get("k", "")[:100]
-    if not (comment is not None and service and email
-            and hmac.compare_digest(key, remote_avatars.key_for(current_app.secret_key, service, email))):
+    # As bytes: compare_digest refuses str with characters beyond ASCII (a TypeError, so a 500) instead of
+    # saying they differ.
+    expected = remote_avatars.key_for(current_app.secret_key, service, email) if service and email else ""
+    if not (comment is not None and service and email and hmac.compare_digest(key.encode(), expected.encode())):
         raise NotFound("no such avatar", code="unknown_avatar")
     config = current_app.config
     found = remote_avatars.picture(key, email, config[f"{service.upper()}_URL"],
