@@ -334,6 +334,30 @@ def test_entity_declarations_are_refused(runner, site, tmp_path):
     assert result.exit_code != 0 and "DOCTYPE or entities" in result.output
 
 
+@pytest.mark.parametrize("byte_order", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("kind, document", [
+    ("wordpress", "<rss><channel><title>&b;</title></channel></rss>"),
+    ("disqus", '<disqus xmlns="http://disqus.com"><post><message>&b;</message></post></disqus>'),
+], ids=["wordpress", "disqus"])
+def test_entity_declarations_are_refused_in_utf_16_too(app, runner, site, tmp_path, kind, document, byte_order):
+    # In UTF-16 "<!DOCTYPE" is not those bytes: the declaration must be refused where it is parsed.
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_bytes(("\ufeff" + f'<?xml version="1.0" encoding="utf-16"?>\n<!DOCTYPE x [<!ENTITY a "{"A" * 1000}">'
+                      '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n' + document).encode(byte_order))
+    result = run(runner, kind, bomb)
+    assert result.exit_code != 0 and "DOCTYPE or entities" in result.output
+    assert table_sizes(app) == (0, 0, 0)
+
+
+def test_an_export_written_in_utf_16_imports_as_in_utf_8(app, runner, site, tmp_path):
+    utf16 = tmp_path / "disqus-utf16.xml"
+    utf16.write_text(DISQUS.read_text(encoding="utf-8").replace('encoding="utf-8"', 'encoding="utf-16"', 1),
+                     encoding="utf-16")
+    imported(runner, "disqus", utf16, "--map-url", MOVE)
+    from_utf16 = {key: comment["body"] for key, comment in stored(app).items()}
+    assert len(from_utf16) > 3 and any("é" in body or "ü" in body or "—" in body for body in from_utf16.values())
+
+
 def test_resumable_batches_keep_what_they_committed_and_a_rerun_completes(app, runner, site, tmp_path):
     cut = tmp_path / "cut.xml"
     text = WXR.read_text(encoding="utf-8")
