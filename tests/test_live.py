@@ -255,6 +255,34 @@ def test_streams_beyond_the_bound_are_refused_until_one_ends(make_app, serve):
     second.close()
 
 
+def test_one_address_cannot_take_every_stream(make_app, serve):
+    app = make_app(**QUICK | {"LIVE_MAX_CONNECTIONS": 4, "LIVE_MAX_PER_ADDRESS": 2, "LIVE_HEARTBEAT_SECONDS": 0.2,
+                              "PROXY_COUNT": 1})
+    add_site(app)
+    server = serve(app)
+    greedy, other = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.2"}
+    held = [Stream(server, headers=greedy), Stream(server, headers=greedy)]
+    assert [stream.response.status_code for stream in held] == [200, 200]
+    third = Stream(server, headers=greedy)
+    assert third.response.status_code == 429
+    assert third.response.json()["error"]["code"] == "too_many_streams_from_you"
+    assert int(third.response.headers["Retry-After"]) > 0
+    # Another reader is not shut out: the process still has streams for them.
+    neighbour = Stream(server, headers=other)
+    assert neighbour.response.status_code == 200
+    # A stream the address gives up is its own to open again, once the server notices at a heartbeat.
+    held.pop().close()
+    deadline = time.monotonic() + 5
+    while True:
+        again = Stream(server, headers=greedy)
+        if again.response.status_code == 200:
+            break
+        assert again.response.status_code == 429 and time.monotonic() < deadline
+        time.sleep(0.1)
+    for stream in (again, neighbour, *held):
+        stream.close()
+
+
 # What the stream announces -------------------------------------------------------------------------
 
 def test_a_new_comment_is_announced(post, listen):

@@ -138,12 +138,15 @@ class Config:
     # every LIVE_POLL_SECONDS, so a missed announcement (Redis restarting, workers without Redis) only comes late.
     # A stream holds a worker thread: at most LIVE_MAX_CONNECTIONS per process (keep it below the server's
     # thread count), each sends a heartbeat comment and ends after LIVE_MAX_SECONDS, and the browser comes
-    # back about LIVE_RETRY_SECONDS later.
+    # back about LIVE_RETRY_SECONDS later. One address holds at most LIVE_MAX_PER_ADDRESS of a process's
+    # streams, so that one client cannot take them all (a reader's tabs, or a household behind one address,
+    # stay well within it).
     LIVE_CHANNEL = None
     LIVE_POLL_SECONDS = 15
     LIVE_HEARTBEAT_SECONDS = 20
     LIVE_MAX_SECONDS = 300
     LIVE_MAX_CONNECTIONS = 50
+    LIVE_MAX_PER_ADDRESS = 10
     LIVE_RETRY_SECONDS = 5
 
 

@@ -11,6 +11,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 
 from flask import current_app, has_app_context
 from sqlalchemy import event
@@ -51,6 +52,9 @@ class Broker:
         self.redis_url = config["REDIS_URL"]
         self.channel = config.get("LIVE_CHANNEL") or f"{config['RATELIMIT_KEY_PREFIX']}:live"
         self.slots = threading.BoundedSemaphore(int(config["LIVE_MAX_CONNECTIONS"]))
+        self.per_address = int(config["LIVE_MAX_PER_ADDRESS"])
+        self.by_address: Counter[str] = Counter()  # slots held by each client address
+        self.addresses_lock = threading.Lock()
         self.closing = threading.Event()
         self._me = uuid.uuid4().hex  # this broker's own announcements come back from Redis: skip them
         self._lock = threading.Lock()
@@ -207,16 +211,29 @@ def broker(app):
     return app.extensions["parley_live"]
 
 
-def take_slot(app):
-    """One of the process's LIVE_MAX_CONNECTIONS stream slots: a function that gives it back (once), or None."""
-    slots = broker(app).slots
-    if not slots.acquire(blocking=False):
-        return None
+class AddressFull(Exception):
+    """This client address holds LIVE_MAX_PER_ADDRESS of the process's streams already."""
+
+
+def take_slot(app, address):
+    """One of the process's LIVE_MAX_CONNECTIONS stream slots: a function that gives it back (once), or None when
+    the process has none left. Raises AddressFull when `address` holds its LIVE_MAX_PER_ADDRESS already."""
+    live = broker(app)
+    with live.addresses_lock:
+        if live.by_address[address] >= live.per_address:
+            raise AddressFull()
+        if not live.slots.acquire(blocking=False):
+            return None
+        live.by_address[address] += 1
     given_back = threading.Lock()
 
     def give_back():
         if given_back.acquire(blocking=False):
-            slots.release()
+            with live.addresses_lock:
+                live.by_address[address] -= 1
+                if not live.by_address[address]:
+                    del live.by_address[address]
+            live.slots.release()
     return give_back
 
 

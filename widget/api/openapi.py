@@ -134,6 +134,9 @@ def openapi_document():
                 "200": {"description": "The stream.", "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                 "204": {"description": "This server runs one request at a time per worker, which a stream would "
                                        "hold: no live updates here (EventSource stops asking)."},
+                "429": _json(schema.ErrorJSON, "This client's address holds as many of the process's streams as "
+                                               "one address may (`too_many_streams_from_you`); Retry-After says "
+                                               "when to try again."),
                 "503": _json(schema.ErrorJSON, "As many streams are open as this server process takes "
                                                "(`too_many_streams`), or the database cannot be reached; "
                                                "Retry-After says when to try again."),

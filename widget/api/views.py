@@ -180,7 +180,14 @@ def live_thread():
         response = current_app.response_class(status=204)
         response.cache_control.no_store = True
         return response
-    give_back = live.take_slot(current_app)
+    try:
+        give_back = live.take_slot(current_app, request.remote_addr or "")
+    except live.AddressFull:
+        # One client holding every stream would shut the other readers out of live updates.
+        response = error_json(429, "too_many_streams_from_you", "this address has as many live streams open as "
+                                                                 "it may; the page works without live updates")
+        response.headers["Retry-After"] = str(current_app.config["LIVE_MAX_SECONDS"])
+        return response
     if give_back is None:
         # Not a failure with a traceback but a full server: said in the log, with the request's id, as every 5xx.
         current_app.logger.warning("503 too_many_streams: this process holds PARLEY_LIVE_MAX_CONNECTIONS (%s) "
