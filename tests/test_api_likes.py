@@ -1,4 +1,6 @@
 """Likes: one per reader, counted, reflected in liked_by_me."""
+import threading
+
 from conftest import ORIGIN
 
 
@@ -52,3 +54,25 @@ def test_like_from_a_foreign_origin_is_refused(post, client):
     response = client.post(f"/api/v1/comments/{comment_id}/like", headers={"Origin": "https://evil.example"})
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "origin_not_allowed"
+
+
+def test_one_readers_unlikes_sent_at_once_take_off_one_like(app, post, client, read):
+    # Each request saw the like and took one off: on PostgreSQL a reader could push any comment below zero.
+    comment_id = post().get_json()["comment"]["id"]
+    url = f"/api/v1/comments/{comment_id}/like"
+    headers = {"X-Reader-Token": client.post(url, headers={"Origin": ORIGIN}).get_json()["reader_token"]}
+
+    def unlike(start, answers):
+        start.wait()
+        answers.append(app.test_client().delete(url, headers=headers).status_code)
+
+    for _ in range(6):
+        start, answers = threading.Barrier(4), []
+        senders = [threading.Thread(target=unlike, args=(start, answers)) for _ in range(4)]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(30)
+        assert answers == [200] * 4
+        assert read().get_json()["comments"][0]["likes"] == 0
+        assert client.post(url, headers=headers).get_json()["likes"] == 1
