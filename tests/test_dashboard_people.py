@@ -1,5 +1,6 @@
 """People on a site: invitations to join it, each author's history, and bans."""
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -36,6 +37,33 @@ def test_invitations_expire_and_can_be_withdrawn(app, admin):
     assert submit(admin, f"/dashboard/sites/blog/invitations/{second_id}/revoke").status_code == 302
     assert app.test_client().get(second).status_code == 404
     assert app.test_client().get("/dashboard/invitations/" + "x" * 43).status_code == 404
+
+
+def test_one_link_accepted_by_several_new_accounts_at_once_makes_one_member(app, admin):
+    # Someone who intercepted the link races the invitee: on PostgreSQL every one of them became a member.
+    from widget.extensions import db
+    from widget.models import Membership
+
+    link = invitation_link(admin, "blog", role="owner")
+    browsers = [app.test_client() for _ in range(4)]
+    tokens = [csrf_token(browser, link) for browser in browsers]
+    start, answers = threading.Barrier(len(browsers)), []
+
+    def accept(browser, token, number):
+        start.wait()
+        answers.append(browser.post(link, data={"csrf_token": token, "email": f"racer{number}@example.com",
+                                                "name": f"Racer {number}", "password": PASSWORD,
+                                                "confirm": PASSWORD}).status_code)
+
+    racers = [threading.Thread(target=accept, args=(browser, token, number))
+              for number, (browser, token) in enumerate(zip(browsers, tokens, strict=True))]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(30)
+    assert sorted(answers) == [302] + [409] * (len(browsers) - 1)
+    with app.app_context():
+        assert db.session.scalars(db.select(Membership.role)).all() == ["owner"]  # the server's admin holds none
 
 
 def test_existing_account_accepts_an_invitation_with_its_password(app, admin, runner):

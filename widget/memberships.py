@@ -2,8 +2,9 @@
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, or_
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, sites
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -150,6 +151,15 @@ def accept(invitation, user, now=None):
     """Give the user the invited role (keeping a stronger one they already hold); the link is spent."""
     now = now or utcnow()
     site = invitation.site
+    # Spend the link first, in one statement: of two acceptances at once (two new accounts racing on one
+    # link) only the one whose UPDATE finds it unspent goes on.
+    claimed = db.session.execute(
+        update(Invitation).where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None),
+                                 Invitation.revoked_at.is_(None))
+        .values(accepted_at=now, accepted_by_id=user.id).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        raise Conflict("this invitation was accepted already", code="invitation_used")
     ensure_account(user, now)
     current = db.session.scalar(db.select(Membership).where(Membership.site_id == site.id,
                                                             Membership.user_id == user.id))
@@ -159,7 +169,8 @@ def accept(invitation, user, now=None):
         db.session.add(current)
     elif RANK[invitation.role] > RANK[current.role]:
         current.role = invitation.role
-    invitation.accepted_at, invitation.accepted_by_id = now, user.id
+    set_committed_value(invitation, "accepted_at", now)
+    set_committed_value(invitation, "accepted_by_id", user.id)
     site.updated_at = now  # the widget's pages show staff badges: cached copies must go stale
     db.session.flush()
     audit.record(user, site, "member.join", "user", user.id, before=before, after={"role": current.role}, now=now)
