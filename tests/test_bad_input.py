@@ -51,6 +51,11 @@ BAD_COMMENTS = {
     "email missing": (_author(email=...), 400, "missing_email"),
     "email invalid": (_author(email="not-an-email"), 400, "invalid_email"),
     "email with spaces": (_author(email="a b@example.org"), 400, "invalid_email"),
+    # Address-header syntax: each would be stored as another address, and mailed to the one inside.
+    "email with a display name": (_author(email="a<victim@example.org>"), 400, "invalid_email"),
+    "email quoted": (_author(email='"x"<victim@example.org>'), 400, "invalid_email"),
+    "email list": (_author(email="c,victim@example.org"), 400, "invalid_email"),
+    "email group": (_author(email="g:victim@example.org;"), 400, "invalid_email"),
     "email too long": (_author(email="a" * 250 + "@example.org"), 400, "email_too_long"),
     "website javascript": (_author(website="javascript:alert(1)"), 400, "invalid_website"),
     "website data": (_author(website="data:text/html,<script>alert(1)</script>"), 400, "invalid_website"),

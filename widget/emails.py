@@ -7,7 +7,10 @@ from email import policy, utils
 from email.message import EmailMessage
 
 MAX_LENGTH = 254  # RFC 5321's limit on a forward path
-PATTERN = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$")
+# No characters of an address header's syntax (a display name, a group, a list): "a<victim@example.com>" would
+# be stored, and throttled, as its own address while the mail went to the victim's.
+_PART = r'[^@\s\x00-\x1f<>()\[\],;:"\\]'
+PATTERN = re.compile(rf"^{_PART}{{1,64}}@{_PART}+\.{_PART}+$")
 
 
 def is_email(value):
