@@ -51,6 +51,25 @@ def test_posting_is_limited_per_address_and_says_when_to_try_again(limited):
     assert stored_bodies(app) == {"Comment 0", "Comment 1", "Comment 2"}
 
 
+def test_an_ipv6_client_is_counted_by_its_64_block_not_by_each_address_in_it(limited):
+    # A client holds a whole /64 and can take a fresh address from it for every request.
+    app = limited(RATELIMIT_COMMENTS="3 per minute")
+    client = app.test_client()
+
+    def post_from(address, body):
+        return client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": body, "author": GUEST},
+                           headers=HEADERS, environ_base={"REMOTE_ADDR": address})
+
+    answers = [post_from(f"2001:db8:1:2::{n:x}", f"Rotated {n}").status_code for n in range(1, 4)]
+    assert answers == [201, 201, 201]
+    assert_limited(post_from("2001:db8:1:2:ffff:ffff:ffff:fffe", "Another address, same block"), "comments")
+    assert post_from("2001:db8:1:3::1", "The next block is someone else").status_code == 201
+    # An IPv4 reader reaching an IPv6 socket is counted as the IPv4 address it is.
+    assert [post_from(address, f"From {address}").status_code
+            for address in ("192.0.2.7", "::ffff:192.0.2.7", "192.0.2.7")] == [201, 201, 201]
+    assert_limited(post_from("::ffff:192.0.2.7", "Fourth from it"), "comments")
+
+
 def test_a_flood_of_posts_and_likes_from_one_address_is_held_back_and_loses_nothing_accepted(limited):
     app = limited()  # the server's defaults
     client = app.test_client()

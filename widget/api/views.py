@@ -181,7 +181,7 @@ def live_thread():
         response.cache_control.no_store = True
         return response
     try:
-        give_back = live.take_slot(current_app, request.remote_addr or "")
+        give_back = live.take_slot(current_app, rate_limits.client_address())
     except live.AddressFull:
         # One client holding every stream would shut the other readers out of live updates.
         response = error_json(429, "too_many_streams_from_you", "this address has as many live streams open as "

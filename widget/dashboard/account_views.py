@@ -11,6 +11,7 @@ from ..errors import InvalidInput, NotAllowed, ParleyError
 from ..extensions import db
 from ..models import Identity
 from ..web import providers
+from ..web.rate_limits import client_address
 from . import bp, social
 from .access import current_account, safe_next
 
@@ -22,7 +23,7 @@ def _password_login(email, password):
                                config["LOGIN_FAILURES_ACCOUNT_WIDE"], timedelta(minutes=config["LOGIN_WINDOW_MINUTES"]))
     device = staff.device_from_token(current_app.secret_key, request.cookies.get(social.DEVICE_COOKIE),
                                      max_age=int(timedelta(days=config["LOGIN_DEVICE_DAYS"]).total_seconds()))
-    return staff.password_login(email, password, address=request.remote_addr, secret_key=current_app.secret_key,
+    return staff.password_login(email, password, address=client_address(), secret_key=current_app.secret_key,
                                 limits=limits, device=device, hash_method=config["PASSWORD_HASH_METHOD"])
 
 

@@ -4,6 +4,7 @@ Each app gets its own Limiter: the extension keeps its storage and settings on t
 a shared one would count every app's requests together. With REDIS_URL the counters live in
 Redis and hold across workers and machines; without it, in each process's memory.
 """
+import ipaddress
 import time
 
 from flask import current_app, request
@@ -35,8 +36,21 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def client_address():
-    """The address limits count by: the peer, or the one PROXY_COUNT trusted proxies name."""
-    return request.remote_addr or "unknown"
+    """What limits count by: the peer's address, or the one trusted proxies name; for IPv6, its /64.
+
+    One client holds a whole IPv6 /64 (often more) and may take a new address from it for each request:
+    counted by address, it would never meet a limit.
+    """
+    address = request.remote_addr or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return address
 
 
 def reader_identity():
