@@ -60,6 +60,7 @@ def test_a_misspelt_environment_is_refused(tmp_path, monkeypatch):
 
 def test_a_production_server_logs_its_settings_with_secrets_masked(tmp_path):
     server, port = _gunicorn(tmp_path, PARLEY_SECRET_KEY=GOOD_SECRET, PARLEY_SMTP_HOST="mail.example.com",
+                             PARLEY_PUBLIC_URL="https://comments.example.com",
                              PARLEY_SMTP_USER="parley", PARLEY_SMTP_PASSWORD="smtp-password-1234",
                              PARLEY_GITHUB_CLIENT_ID="Ov23li-public-id",
                              PARLEY_GITHUB_CLIENT_SECRET="github-secret-9876")
@@ -90,6 +91,17 @@ def test_development_and_tests_need_no_secret_but_production_does(tmp_path, monk
     with pytest.raises(UnsafeConfiguration, match="PARLEY_SECRET_KEY is not set"):
         create_app(config | {"ENV": "production"})
     assert create_app(config | {"ENV": "production", "SECRET_KEY": GOOD_SECRET}).config["ENV"] == "production"
+
+
+def test_a_production_server_that_sends_email_needs_its_public_url(tmp_path, monkeypatch):
+    # Else the links in emails, a moderator's approve link among them, come from the Host header of the
+    # request that caused them: a commenter's "Host: attacker.example" would send the token there.
+    monkeypatch.setenv("PARLEY_INSTANCE_PATH", str(tmp_path))
+    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}", "AUTO_MIGRATE": False,
+              "ENV": "production", "SECRET_KEY": GOOD_SECRET, "SMTP_HOST": "mail.example.com"}
+    with pytest.raises(UnsafeConfiguration, match="PARLEY_SMTP_HOST is set without PARLEY_PUBLIC_URL"):
+        create_app(config)
+    assert create_app(config | {"PUBLIC_URL": "https://comments.example.com"}).config["ENV"] == "production"
 
 
 def test_the_demo_is_off_unless_asked_for(tmp_path, monkeypatch):

@@ -41,6 +41,11 @@ def production_problems(config, secret_key_given):
                         "set a long random value")
     if config.get("SMTP_USER") and not config.get("SMTP_PASSWORD"):
         problems.append("PARLEY_SMTP_USER is set without PARLEY_SMTP_PASSWORD")
+    if config.get("SMTP_HOST") and not config.get("PUBLIC_URL"):
+        # Without it the links in emails (a moderator's approve link among them) would come from the Host
+        # header of the request that caused the email, which whoever sends a comment chooses.
+        problems.append("PARLEY_SMTP_HOST is set without PARLEY_PUBLIC_URL, the origin the links in emails use "
+                        "(e.g. https://comments.example.com)")
     return problems
 
 
