@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, sites
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -156,7 +155,7 @@ def accept(invitation, user, now=None):
     claimed = db.session.execute(
         update(Invitation).where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None),
                                  Invitation.revoked_at.is_(None))
-        .values(accepted_at=now, accepted_by_id=user.id).execution_options(synchronize_session=False))
+        .values(accepted_at=now, accepted_by_id=user.id))
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         raise Conflict("this invitation was accepted already", code="invitation_used")
@@ -169,8 +168,6 @@ def accept(invitation, user, now=None):
         db.session.add(current)
     elif RANK[invitation.role] > RANK[current.role]:
         current.role = invitation.role
-    set_committed_value(invitation, "accepted_at", now)
-    set_committed_value(invitation, "accepted_by_id", user.id)
     site.updated_at = now  # the widget's pages show staff badges: cached copies must go stale
     db.session.flush()
     audit.record(user, site, "member.join", "user", user.id, before=before, after={"role": current.role}, now=now)
