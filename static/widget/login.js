@@ -178,8 +178,9 @@ export function createLogin({ api, store, providers, lang, onChange, announce })
     abandon();
     if (!window.crypto?.subtle) return onChange(user, t("error.login_insecure"));
     const secret = base64url(crypto.getRandomValues(new Uint8Array(32)));
-    // Opened before any await, while the click still counts as the reader's gesture.
-    const popup = window.open("about:blank", "parley-login", "popup,width=520,height=680");
+    // Opened before any await, while the click still counts as the reader's gesture. Unnamed ("_blank"):
+    // the host page can look up a named window that its frame opened, and navigate it to a look-alike.
+    const popup = window.open("about:blank", "_blank", "popup,width=520,height=680");
     const url = `${chosen.url}&s=${await sha256Hex(secret)}`;
     const current = { secret, started: Date.now(), timer: null, listener: null, watch: 0, closed: false, popup };
     current.listener = (event) => {

@@ -289,3 +289,24 @@ def test_site_that_takes_only_logged_in_readers_shows_no_guest_fields(login_widg
     frame.locator("#parley-comment").fill("Trying without logging in.")
     frame.locator("#parley-form [type=submit]").click()
     expect(frame.locator("#parley-form-error")).to_have_text("Please log in to comment.")
+
+
+def test_host_page_cannot_take_over_the_login_window_by_its_name(login_widget, provider, page):
+    """The host page opens a window by the login popup's name to steer it to a look-alike login page."""
+    login_widget.site()
+    frame = login_widget.open(page)
+    with page.expect_popup() as opened:
+        frame.get_by_role("button", name="Log in with Test ID").click()
+    login_window = opened.value
+    login_window.wait_for_url("**/authorize?**")
+    phishing = f"{login_widget.host.url}/phishing"
+    login_widget.pages["/phishing"] = "<!doctype html><title>Log in</title><p>Type your password here"
+    # A name lookup that finds the login window returns it, and the host page navigates it; otherwise
+    # window.open makes a new window of that name, which gets the page instead.
+    page.evaluate("""(url) => { window.open("", "parley-login").location.href = url; }""", phishing)
+    deadline = time.monotonic() + 10
+    while not any(p.url == phishing for p in page.context.pages) and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert any(p.url == phishing for p in page.context.pages), "the host page's window never opened"
+    assert "/authorize?" in login_window.url
+    expect(login_window.locator("input[name=name]")).to_be_visible()
