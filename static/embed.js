@@ -8,6 +8,7 @@
   const base = script.src.replace(/[^/?#]*([?#].*)?$/, "");
   const site = script.getAttribute("data-parley-site");
   const FRAME = "iframe.parley-frame";
+  const frames = () => document.querySelectorAll(FRAME);
 
   const option = (element, name) =>
     element.getAttribute(`data-parley-${name}`) || script.getAttribute(`data-parley-${name}`);
@@ -55,12 +56,42 @@
           (frame.style.height = 0, frame.before(p.message), console.error(p.fix || p.message))), 2e3);
   }
 
-  // "auto" follows the host page's declared color-scheme (CSS or <meta>): a page that declares no dark
-  // scheme paints light, one that declares only dark paints dark; one that offers both follows the reader.
+  // data-parley-theme="light|dark" is taken as given. Otherwise ("auto", or no attribute) the widget takes
+  // the theme that reads on what the page paints behind the comments, so that a pasted snippet is readable
+  // anywhere: the light one (transparent) where its text (#1e1e1e) reads at 4.5:1, that is on a luminance
+  // of 0.233 and up, else the dark one, which paints its own background. Over a picture or a gradient the
+  // page's own text colour there tells: light text, dark theme. Where the page paints nothing, its declared
+  // color-scheme (CSS or <meta>) decides: none or light paints light, dark paints dark, and "light dark"
+  // follows the reader's system, as the page does.
   function scheme(container) {
     const theme = option(container, "theme");
-    const page = getComputedStyle(container).colorScheme + (document.querySelector("meta[name=color-scheme]") || {}).content;
-    return theme !== "auto" ? theme : /dark/.test(page) ? (/light/.test(page) ? theme : "dark") : "light";
+    if (/^(light|dark)$/.test(theme)) return theme;
+    const style = getComputedStyle(container);
+    const page = style.colorScheme + (document.querySelector("meta[name=color-scheme]") || {}).content;
+    const auto = /dark/.test(page) ? (/light/.test(page) ? "auto" : "dark") : "light";
+    const layers = [style.getPropertyValue("--parley-background")];
+    for (let element = container; element; element = element.parentElement) {
+      const { backgroundColor, backgroundImage } = getComputedStyle(element);
+      if (backgroundImage != "none") return paint([style.color]).luminance > 0.18 ? "dark" : "light";
+      layers.unshift(backgroundColor);
+    }
+    if (!paint(layers).alpha) return auto;
+    const dark = auto == "dark" || (auto == "auto" && matchMedia("(prefers-color-scheme: dark)").matches);
+    return paint([dark ? "#121212" : "#fff", ...layers]).luminance < 0.233 ? "dark" : "light";
+  }
+
+  // CSS colours in any syntax painted over each other on a 1×1 canvas, as the browser paints them: the
+  // result's alpha, and its luminance as WCAG 2 defines it. A colour the canvas cannot read is skipped.
+  function paint(colours) {
+    const pen = document.createElement("canvas").getContext("2d");
+    for (const colour of colours) {
+      pen.fillStyle = "#0000";
+      pen.fillStyle = colour;
+      pen.fillRect(0, 0, 1, 1);
+    }
+    const [r, g, b, alpha] = pen.getImageData(0, 0, 1, 1).data;
+    const linear = (c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+    return { alpha, luminance: 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b) };
   }
 
   function fillCounts() {
@@ -100,11 +131,13 @@
   addEventListener("message", (event) => {
     const message = event.data && event.data.parley;
     if (event.origin !== server || !message || message.v !== 1) return;
-    const frame = [...document.querySelectorAll(FRAME)].find((f) => f.contentWindow === event.source);
+    const frame = [...frames()].find((f) => f.contentWindow === event.source);
     if (!frame) return;
     frame.said = 1;
-    if (message.type === "resize") frame.style.height = `${Math.max(0, message.height | 0)}px`;
-    if (message.type === "resize" && typeof message.title === "string") frame.title = message.title;
+    if (message.type === "resize") {
+      frame.style.height = `${Math.max(0, message.height | 0)}px`;
+      if (typeof message.title === "string") frame.title = message.title;
+    }
     if (message.type === "scroll") {
       const top = frame.getBoundingClientRect().top + (message.top | 0);
       if (message.force || top < 0 || top + (message.height | 0) > innerHeight) scrollTo(0, scrollY + top - 24);
@@ -113,7 +146,7 @@
 
   addEventListener("hashchange", () => {
     const id = target();
-    if (id) for (const frame of document.querySelectorAll(FRAME)) send(frame, { type: "highlight", id: +id });
+    if (id) for (const frame of frames()) send(frame, { type: "highlight", id: +id });
   });
 
   // Name the site's Webmention endpoint for parsers that run scripts (a page that names one keeps it);
@@ -125,11 +158,15 @@
     (document.head || document.documentElement).appendChild(link);
   }
 
-  // A page that changes its scheme (a class, or data-parley-theme) changes the widget's; the frame
-  // ignores a theme it already has and a frame without one (null).
-  new MutationObserver(() => {
-    for (const frame of document.querySelectorAll(FRAME)) send(frame, { type: "theme", theme: scheme(frame.parentNode) });
-  }).observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["class", "data-parley-theme"] });
+  // A page that changes its scheme or its colours (a class, or data-parley-theme) changes the widget's, and
+  // so does a stylesheet that came after the frame was made (this script may run first); the frame ignores
+  // a theme it already has.
+  const rescheme = () => {
+    for (const frame of frames()) send(frame, { type: "theme", theme: scheme(frame.parentNode) });
+  };
+  new MutationObserver(rescheme)
+    .observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["class", "data-parley-theme"] });
+  addEventListener("load", rescheme);
 
   window.parley = { reload: load };
   // A container the parser has already reached gets its frame now, not after the rest of the page (its

@@ -52,6 +52,46 @@ def test_auto_follows_the_host_pages_own_scheme(widget, browser, head, expected)
     context.close()
 
 
+def _contrast(first, second):
+    def luminance(rgb):
+        linear = [c / 255 / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+@pytest.mark.parametrize("body_style, before, after, expected", [
+    ("background: #1b1b1b; color: #ddd;", "", "", "dark"),  # a dark blog that declares no color-scheme
+    ("background: oklch(25% 0.02 260); color: #eee;", "", "", "dark"),
+    ("background: linear-gradient(#111, #222); color: #eee;", "", "", "dark"),  # a picture: the page's text tells
+    ("background: #336699; color: #fff;", "", "", "dark"),  # neither light nor dark enough for the light text
+    ("", '<div style="background: rgba(0, 0, 0, .85); color: #eee; padding: 1px">', "</div>", "dark"),
+    ("background: #f5f0e1; color: #333;", "", "", "light"),
+    ("", "", "", "light"),
+], ids=["dark-blog", "oklch", "gradient", "mid-blue", "dark-section", "beige", "plain"])
+def test_the_snippet_pasted_unchanged_is_readable_on_any_page(widget, browser, body_style, before, after,
+                                                              expected):
+    widget.site()
+    widget.comment("Readable wherever it is pasted.", name="Ada")
+    context, page = reader(browser, scheme="light")
+    widget.open(page, body_style=body_style, before=before, after=after)
+    inner = widget_frame(page)
+    expect(page.frame_locator("iframe.parley-frame").locator("html")).to_have_attribute("data-theme", expected)
+    # What the reader sees: the frame's text colour against the pixel painted behind it (host and frame).
+    text = [int(c) for c in inner.evaluate("() => getComputedStyle(document.body).color").strip("rgb()").split(",")]
+    behind = _pixel(page, page.locator("iframe.parley-frame").screenshot(), 3, 3)
+    assert _contrast(text, behind) >= 4.5, (text, behind)
+    context.close()
+
+
+def test_a_theme_the_site_names_wins_over_the_page(widget, browser):
+    widget.site()
+    context, page = reader(browser, scheme="dark")
+    widget.open(page, container=' data-parley-theme="light"', body_style="background: #1b1b1b; color: #ddd;")
+    assert drawn(widget_frame(page)) == ["light", LIGHT_TEXT]
+    context.close()
+
+
 def test_a_page_that_switches_its_scheme_switches_the_widget_without_a_reload(widget, browser):
     widget.site()
     context, page = reader(browser)
