@@ -26,7 +26,7 @@
       url: new URL(given.url || option(container, "url") || location.href.split("#")[0], location.href).href,
       thread_id: given.threadId || option(container, "thread-id"),
       title: given.title || option(container, "title") || document.title,
-      theme: scheme(container),
+      ...scheme(container),
       lang,
       highlight: target(),
     };
@@ -56,42 +56,27 @@
           (frame.style.height = 0, frame.before(p.message), console.error(p.fix || p.message))), 2e3);
   }
 
-  // data-parley-theme="light|dark" is taken as given. Otherwise ("auto", or no attribute) the widget takes
-  // the theme that reads on what the page paints behind the comments, so that a pasted snippet is readable
-  // anywhere: the light one (transparent) where its text (#1e1e1e) reads at 4.5:1, that is on a luminance
-  // of 0.233 and up, else the dark one, which paints its own background. Over a picture or a gradient the
-  // page's own text colour there tells: light text, dark theme. Where the page paints nothing, its declared
-  // color-scheme (CSS or <meta>) decides: none or light paints light, dark paints dark, and "light dark"
-  // follows the reader's system, as the page does.
+  // data-parley-theme="light|dark" is taken as given. Otherwise ("auto", or no attribute) the frame learns
+  // the page's declared color-scheme (CSS or <meta>: none or light paints light, dark paints dark, and
+  // "light dark" follows the reader), and what the page paints behind the comments, to pick whichever theme
+  // reads on it: the background colours under the container, innermost first, and over a picture or a
+  // gradient the page's text colour there.
   function scheme(container) {
     const theme = option(container, "theme");
-    if (/^(light|dark)$/.test(theme)) return theme;
-    const style = getComputedStyle(container);
-    const page = style.colorScheme + (document.querySelector("meta[name=color-scheme]") || {}).content;
-    const auto = /dark/.test(page) ? (/light/.test(page) ? "auto" : "dark") : "light";
-    const layers = [style.getPropertyValue("--parley-background")];
+    if (/^(light|dark)$/.test(theme)) return { theme };
+    const page = getComputedStyle(container).colorScheme + (document.querySelector("meta[name=color-scheme]") || {}).content;
+    const layers = [];
     for (let element = container; element; element = element.parentElement) {
-      const { backgroundColor, backgroundImage } = getComputedStyle(element);
-      if (backgroundImage != "none") return paint([style.color]).luminance > 0.18 ? "dark" : "light";
-      layers.unshift(backgroundColor);
+      const style = getComputedStyle(element);
+      if (style.backgroundImage != "none") {
+        layers.push("text " + style.color);
+        break;
+      }
+      if (!/[,/] 0\)$/.test(style.backgroundColor)) layers.push(style.backgroundColor);
     }
-    if (!paint(layers).alpha) return auto;
-    const dark = auto == "dark" || (auto == "auto" && matchMedia("(prefers-color-scheme: dark)").matches);
-    return paint([dark ? "#121212" : "#fff", ...layers]).luminance < 0.233 ? "dark" : "light";
-  }
-
-  // CSS colours in any syntax painted over each other on a 1×1 canvas, as the browser paints them: the
-  // result's alpha, and its luminance as WCAG 2 defines it. A colour the canvas cannot read is skipped.
-  function paint(colours) {
-    const pen = document.createElement("canvas").getContext("2d");
-    for (const colour of colours) {
-      pen.fillStyle = "#0000";
-      pen.fillStyle = colour;
-      pen.fillRect(0, 0, 1, 1);
-    }
-    const [r, g, b, alpha] = pen.getImageData(0, 0, 1, 1).data;
-    const linear = (c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
-    return { alpha, luminance: 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b) };
+    // "|" ends the list, so that a page that paints nothing still says so (and its frame can still follow
+    // a colour the page paints later).
+    return { theme: /dark/.test(page) ? (/light/.test(page) ? "auto" : "dark") : "light", behind: layers.join("|") + "|" };
   }
 
   function fillCounts() {
@@ -162,7 +147,7 @@
   // so does a stylesheet that came after the frame was made (this script may run first); the frame ignores
   // a theme it already has.
   const rescheme = () => {
-    for (const frame of frames()) send(frame, { type: "theme", theme: scheme(frame.parentNode) });
+    for (const frame of frames()) send(frame, { type: "theme", ...scheme(frame.parentNode) });
   };
   new MutationObserver(rescheme)
     .observe(document.documentElement, { attributes: true, subtree: true, attributeFilter: ["class", "data-parley-theme"] });

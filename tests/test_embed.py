@@ -212,6 +212,27 @@ def test_theme_language_and_style_options(embed):
                                "font": "Georgia, 'Times New Roman', serif"}
 
 
+def test_a_page_that_paints_dark_behind_the_comments_gets_the_dark_theme(embed, client):
+    assert 'data-theme="dark"' in embed(theme="light", behind="rgb(27, 27, 27)|").get_data(as_text=True)
+    assert 'data-theme="light"' in embed(theme="light", behind="rgb(245, 240, 225)|").get_data(as_text=True)
+    # The theme the site names is the loader's alone to send: without colours, it stands.
+    assert 'data-theme="light"' in embed(theme="light").get_data(as_text=True)
+    # What a frame asks when its page changes colours later.
+    answer = client.get("/embed/theme", query_string={"theme": "light", "behind": "oklch(0.2 0 0)|"})
+    assert answer.status_code == 200 and answer.get_json() == {"theme": "dark"}
+    assert "public" in answer.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("behind", ["x" * 5000, "|" * 1999, "rgb(" * 400, "\ud7ff|é|", "text ", "text text text",
+                                    "rgba(1, 2, 3, -5)|", "oklch(1e308 1e308 1e308)|", "lab(-1e308 0 0)|"])
+def test_hostile_page_colours_get_a_page_and_a_theme(embed, client, behind):
+    page = embed(theme="light", behind=behind)
+    assert page.status_code == 200
+    assert re.search(r'data-theme="(light|dark)"', page.get_data(as_text=True))
+    answer = client.get("/embed/theme", query_string={"theme": "dark", "behind": behind})
+    assert answer.status_code == 200 and answer.get_json()["theme"] in ("light", "dark")
+
+
 @pytest.mark.parametrize("accent, accent_dark, expected", [
     ("#b4451f", None, "light-dark(#b4451f, #cf8870)"),  # reads on white; lightened for the dark scheme
     ("#b4451f", "#ff9966", "light-dark(#b4451f, #ff9966)"),  # the site's own dark accent, readable as it is

@@ -24,9 +24,30 @@ export function connectToHost(parentOrigin, { title, onHighlight }) {
     if (message?.v === 1 && message.type === "highlight" && Number.isInteger(message.id)) onHighlight(message.id);
     // The host page changed its scheme: follow it without a reload.
     if (message?.v === 1 && message.type === "theme" && /^(light|dark|auto)$/.test(message.theme)) {
-      document.documentElement.dataset.theme = message.theme;
+      follow(message.theme, message.behind);
     }
   });
+
+  // The server chose this page's first theme from the colours the host paints behind it (the loader sends
+  // them where the site named no theme); when they change, it says which theme reads on the new ones.
+  const given = new URLSearchParams(window.location.search);
+  let look = `${given.get("theme")} ${given.get("behind")}`;
+  function follow(theme, behind) {
+    if (typeof behind !== "string") {
+      document.documentElement.dataset.theme = theme;
+      return;
+    }
+    const asked = `${theme} ${behind}`;
+    if (asked === look) return;
+    look = asked;
+    const query = new URLSearchParams({ theme, behind, background: given.get("background") || "" });
+    fetch(`theme?${query}`)
+      .then((response) => response.json())
+      .then((answer) => {
+        if (look === asked && /^(light|dark|auto)$/.test(answer.theme)) document.documentElement.dataset.theme = answer.theme;
+      })
+      .catch(() => {});  // the theme it has stays
+  }
 
   return {
     /** Bring an element into view: the frame never scrolls, so the host page has to. */

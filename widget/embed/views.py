@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from .. import comments as service
 from .. import i18n
 from ..avatars import identicon_symbol
-from ..colours import scheme_accents
+from ..colours import scheme_accents, theme_for_page
 from ..comments import Viewer
 from ..compression import SplicedPage
 from ..errors import InvalidInput
@@ -33,6 +33,7 @@ from ..web.serializers import page_json
 from . import assets, bp
 
 THEMES = ("light", "dark", "auto")
+MAX_BEHIND = 2000  # the colours a page paints behind its comments, as the loader reads them
 # Where the per-request form token goes in a stored page: unguessable, so no comment can contain it.
 FORM_TOKEN_HOLE = f"parley-form-token-{secrets.token_hex(16)}"
 EMBED_PAGES_BYTES = 32 * 1024 * 1024  # rendered iframe pages kept per worker
@@ -208,15 +209,25 @@ def _embed_params():
         raise Refused(400, "refused.bad_request", detail=error.message) from None
     if url is None and thread_id is None:
         raise Refused(400, "refused.no_page")
-    theme = request.args.get("theme", "light")
     highlight = request.args.get("highlight", "")
+    style = _style_params()
     return Embed(
-        site=site, origin=origin, url=url, thread_id=thread_id, title=title,
-        theme=theme if theme in THEMES else "light",
+        site=site, origin=origin, url=url, thread_id=thread_id, title=title, theme=_theme(style),
         lang=i18n.negotiate(lang, request.accept_languages),
         highlight=int(highlight) if re.fullmatch(r"\d{1,10}", highlight) else None,
-        style=_style_params(),
+        style=style,
     )
+
+
+def _theme(style):
+    """The theme asked for; where the host page's colours came along (the site named no theme), the one
+    that reads on them."""
+    theme = request.args.get("theme", "light")
+    theme = theme if theme in THEMES else "light"
+    behind = request.args.get("behind")
+    if behind is None or len(behind) > MAX_BEHIND:
+        return theme
+    return theme_for_page(theme, behind, style.get("background"))
 
 
 def inline_json(data):
@@ -355,6 +366,16 @@ def thread():
     response.cache_control.no_cache = True
     response.vary.update(["Accept-Encoding", "Accept-Language"])
     return secure_html(response, widget_policy(_assets().inline_css_hash, embed.site.origins))
+
+
+@bp.get("/embed/theme")
+def theme():
+    """{theme} for colours a host page changed to after its frame was made (the frame asks; see frame.js)."""
+    response = current_app.response_class(json.dumps({"theme": _theme(_style_params())}),
+                                          mimetype="application/json")
+    response.cache_control.public = True
+    response.cache_control.max_age = YEAR
+    return response
 
 
 # Errors ------------------------------------------------------------------------------
