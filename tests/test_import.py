@@ -606,6 +606,14 @@ def test_a_compressed_line_too_long_to_hold_is_refused_before_it_fills_the_memor
             packed.write(b"a" * 2**20)
     assert bomb.stat().st_size < 100_000
     result = run(runner, "remark42", bomb)
+    assert result.exit_code != 0
+    assert "the compressed file unpacks to more than 100 times its size, which no export does" in result.output
+
+
+def test_a_line_too_long_to_hold_is_refused(runner, site, tmp_path):
+    long = tmp_path / "backup.jsonl"
+    long.write_bytes(b'{"version": 1, "padding": "' + b"a" * (16 * 2**20 + 1) + b'"}\n')
+    result = run(runner, "remark42", long)
     assert result.exit_code != 0 and "line 1: longer than 16 MB, which no export has" in result.output
 
 

@@ -6,6 +6,7 @@ a summary. Each comment is keyed by its source and its id there, so a second run
 """
 import io
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -39,7 +40,11 @@ MAX_BODY = 100_000
 # Parents looked up lately, by (thread id, id in the file); past this many the oldest are forgotten and
 # looked up in the database again if needed, so memory stays the same whatever the file's size.
 CACHE_SIZE = 20_000
+# Progress is told every so many records, and at least every so many seconds of work whatever the file holds:
+# a background job shows it and renews its lease with it (a job silent for its lease's length is taken up
+# again by another sender).
 PROGRESS_EVERY = 500
+PROGRESS_SECONDS = 1.0
 ANONYMOUS = "Anonymous"
 COMMENTS = cast(Table, Comment.__table__)
 THREADS = cast(Table, Thread.__table__)
@@ -156,13 +161,17 @@ def run_import(kind, source, site, options, progress: Progress | None = None) ->
     summary = ImportSummary(kind, options.dry_run)
     writer = _Writer(site, kind, options, summary)
     report = progress or (lambda done, total: None)
+    batched = bool(options.batch_size) and not options.dry_run
+    ticker = _Ticker(report, writer.commit if batched else None)
     try:
-        with _records(kind, source, base_url) as (records, position, total):
+        with _records(kind, source, base_url, ticker.tick) as (records, position, total):
+            ticker.position, ticker.total = position, total
             for number, record in enumerate(records, 1):
-                writer.take(record)
                 if number % PROGRESS_EVERY == 0:
                     report(position(), total)
-                if options.batch_size and not options.dry_run and writer.since_commit >= options.batch_size:
+                ticker.tick()
+                writer.take(record)
+                if batched and writer.since_commit >= options.batch_size:
                     writer.commit()
             writer.finish()
             report(position() if total is None else total, total)
@@ -181,23 +190,45 @@ def run_import(kind, source, site, options, progress: Progress | None = None) ->
     return summary
 
 
-class _Counting(io.RawIOBase):
-    """A file that counts the bytes read from it, for progress."""
+class _Ticker:
+    """Tells the progress every PROGRESS_SECONDS of work, and commits with it when the import commits as it goes.
 
-    def __init__(self, file):
-        self.file, self.count = file, 0
+    Called between records, and as the file is read between two of them however long that takes, so
+    that the writer is always between records when it commits."""
+
+    def __init__(self, report, commit):
+        self.report, self.commit = report, commit
+        self.position: Callable[[], int] = lambda: 0
+        self.total: int | None = None
+        self.last = time.monotonic()
+
+    def tick(self):
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            self.report(self.position(), self.total)
+            if self.commit is not None:
+                self.commit()  # the progress, and a background job's renewed lease, reach others with it
+
+
+class _Counting(io.RawIOBase):
+    """A file that counts the bytes read from it, for progress, and calls `tick()` as it is read."""
+
+    def __init__(self, file, tick):
+        self.file, self.count, self.tick = file, 0, tick
 
     def readable(self):
         return True
 
     def readinto(self, buffer):
+        self.tick()
         size = self.file.readinto(buffer)
         self.count += size
         return size
 
 
 @contextmanager
-def _records(kind, source, base_url):
+def _records(kind, source, base_url, tick):
     """(records, position(), total) for the source; position and total in bytes, or rows for Isso."""
     if kind == "isso":
         total = isso.count(source)
@@ -214,7 +245,7 @@ def _records(kind, source, base_url):
         raw = open(source, "rb")  # noqa: SIM115 - closed below, after the records are read
     except OSError as error:
         raise FormatError(f"cannot read {source}: {error.strerror}") from None
-    counting = _Counting(raw)
+    counting = _Counting(raw, tick)
     try:
         yield reader(io.BufferedReader(counting, 256 * 1024)), lambda: counting.count, os.fstat(raw.fileno()).st_size
     finally:
@@ -269,6 +300,14 @@ class _NewComment:
         return found[0] if found else None
 
 
+# Statements run for many rows at once (executemany), built once.
+_HANG = (update(COMMENTS).where(COMMENTS.c.id == bindparam("child"))
+         .values(parent_id=bindparam("parent"), pinned=False))
+_MOVE_BRANCH = (update(COMMENTS).where(COMMENTS.c.thread_id == bindparam("thread"),
+                                       COMMENTS.c.root_id == bindparam("branch"))
+                .values(root_id=bindparam("root"), depth=COMMENTS.c.depth + bindparam("offset")))
+
+
 class _Writer:
     """Writes the records of one import, keeping in memory only what stays small."""
 
@@ -282,6 +321,10 @@ class _Writer:
         # (thread id, parent's id in the file) -> replies stored before it, at the top level for now.
         self.waiting: dict[tuple[int, str], list[int]] = {}
         self.new_roots: list[int] = []  # top-level comments whose root_id is yet to be set to their id
+        # Replies hung under their parent since the last commit, whose branch is yet to follow them:
+        # reply id -> (thread id, the root and depth of its parent as stored). See _adopt.
+        self.hung: dict[int, tuple[int, int, int]] = {}
+        self.parents: list[dict[str, int]] = []  # {"child", "parent"} of each, to be stored with it
         self.since_commit = 0
         self.insert_comment = _NewComment()
         self.insert_thread = THREADS.insert().returning(THREADS.c.id)
@@ -448,16 +491,47 @@ class _Writer:
         return found
 
     def _adopt(self, thread_id, child, parent, root, depth):
-        """Hang a reply stored before its parent (at the top level) under it, with the replies it has since."""
-        if root == child:
+        """Hang a reply stored before its parent (at the top level) under it, with the replies it has since.
+
+        The reply's branch keeps its rows as they are (their root the reply, their depths counted from it)
+        and the reply is noted as now lying under `root` at `depth`: `_settle` moves every branch once, at
+        the next commit, however many times the branches were hung under one another in between. (Moving
+        them at once made a file that lists each reply before its parent cost quadratic time.)
+        """
+        if self._final(root)[0] == child:
             self.summary.orphans += 1  # the parent is the reply's own descendant: a loop in the file
             return
+        self.hung[child] = (thread_id, root, depth)
+        self.parents.append({"child": child, "parent": parent})
+
+    def _final(self, root):
+        """(the top-level comment a branch's root now lies under, how much deeper it lies), shortening the
+        path for the next look-up."""
+        path = []
+        while root in self.hung:
+            path.append(root)
+            root = self.hung[root][1]
+        offset = 0
+        for branch in reversed(path):
+            thread_id, _, depth = self.hung[branch]
+            offset += depth
+            self.hung[branch] = (thread_id, root, offset)
+        return root, (self.hung[path[0]][2] if path else 0)
+
+    def _settle(self):
+        """Give every comment its real root and depth: each branch hung under another moves, once."""
         self._set_roots()
-        # Everything under the reply has it as its root: one statement moves the whole branch.
-        db.session.execute(update(COMMENTS).where(COMMENTS.c.thread_id == thread_id, COMMENTS.c.root_id == child)
-                           .values(root_id=root, depth=COMMENTS.c.depth + depth))
-        db.session.execute(update(COMMENTS).where(COMMENTS.c.id == child).values(parent_id=parent, pinned=False))
-        self.known.clear()  # cached roots and depths under the reply are stale now
+        if not self.hung:
+            return
+        db.session.execute(_HANG, self.parents)
+        moves = []
+        for branch in list(self.hung):
+            root, offset = self._final(branch)
+            moves.append({"thread": self.hung[branch][0], "branch": branch, "root": root, "offset": offset})
+        db.session.execute(_MOVE_BRANCH, moves)
+        self.hung.clear()
+        self.parents.clear()
+        self.known.clear()  # cached roots and depths under those branches are stale now
 
     def _set_roots(self):
         if self.new_roots:
@@ -467,14 +541,14 @@ class _Writer:
     # Ends ----------------------------------------------------------------------------------------
 
     def commit(self):
-        self._set_roots()
+        self._settle()
         db.session.commit()
         self.summary.batches += 1
         self.since_commit = 0
         self.bumped.clear()  # a thread that gets more in the next batch changes again for its readers
 
     def finish(self):
-        self._set_roots()
+        self._settle()
         # Whoever still waits has no parent in the file (or a loop): they stay at the top level.
         self.summary.orphans += sum(len(children) for children in self.waiting.values())
         self.waiting.clear()
