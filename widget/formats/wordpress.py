@@ -27,16 +27,43 @@ COMMENT_FIELDS = {"comment_id", "comment_author", "comment_author_email", "comme
 STATUSES = {"1": "approved", "0": "pending", "spam": "spam", "trash": "deleted", "post-trashed": "deleted"}
 COMMENT_TYPES = {"", "comment"}
 MENTION_TYPES = {"pingback", "trackback", "webmention"}
-_BLOCK_TAG = re.compile(r"<(p|div|blockquote|ul|ol|pre|table|h[1-6])[\s>]", re.IGNORECASE)
+# The block elements of WordPress's wpautop(): text between them becomes paragraphs of its own.
+_BLOCKS = (r"(?:table|thead|tfoot|caption|col|colgroup|tbody|tr|td|th|div|dl|dd|dt|ul|ol|li|pre|form|map|area|"
+           r"blockquote|address|math|style|p|h[1-6]|hr|fieldset|legend|section|article|aside|hgroup|header|footer|"
+           r"nav|figure|figcaption|details|menu|summary)")
+_BLOCK_START = re.compile(rf"<{_BLOCKS}[\s/>]", re.IGNORECASE)
+_BLOCK_END = re.compile(rf"</{_BLOCKS}>", re.IGNORECASE)
+_BLOCK_EDGE = re.compile(rf"^</?{_BLOCKS}[\s/>]", re.IGNORECASE)
+_ENDS_BLOCK = re.compile(rf"</{_BLOCKS}>$", re.IGNORECASE)
+_BREAK_AFTER_BLOCK = re.compile(rf"(</?{_BLOCKS}(?:\s[^<>]*)?/?>)<br>", re.IGNORECASE)
+_BREAK_BEFORE_BLOCK = re.compile(rf"<br>(\n</?{_BLOCKS}[\s/>])", re.IGNORECASE)
+_PRE = re.compile(r"<pre[\s>].*?</pre>", re.IGNORECASE | re.DOTALL)
+# Past this the comment is left out for its length anyway (imports.MAX_BODY): not worth shaping.
+_LONGEST = 200_000
 
 
 def autop(text):
-    """HTML for a comment as WordPress shows it: blank lines part paragraphs, a newline is a line break."""
+    """HTML for a comment as WordPress shows it (wpautop): text parted by blank lines, or by block elements, is
+    paragraphs, and a newline within one is a line break; block elements and <pre> stay as they are."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not text or _BLOCK_TAG.search(text):
+    if not text or len(text) > _LONGEST:
         return text
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-    return "".join("<p>" + p.replace("\n", "<br>\n") + "</p>" for p in paragraphs)
+    kept: list[str] = []
+
+    def keep(match):
+        kept.append(match[0])
+        return f"\n\n<pre>\x00{len(kept) - 1}\x00</pre>\n\n"
+    text = _PRE.sub(keep, text)
+    text = _BLOCK_END.sub(lambda m: m[0] + "\n\n", _BLOCK_START.sub(lambda m: "\n\n" + m[0], text))
+    parts = []
+    for part in re.split(r"\n\s*\n", text):
+        part = part.strip()
+        if part:
+            # A part that starts or ends a block element is left as it is; any other is a paragraph.
+            parts.append(part if _BLOCK_EDGE.match(part) or _ENDS_BLOCK.search(part) else f"<p>{part}</p>")
+    html = "\n".join(parts).replace("\n", "<br>\n")
+    html = _BREAK_BEFORE_BLOCK.sub(r"\1", _BREAK_AFTER_BLOCK.sub(r"\1", html))
+    return re.sub(r"<pre>\x00(\d+)\x00</pre>", lambda m: kept[int(m[1])], html)
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
@@ -109,8 +136,8 @@ def read(file):
     for event, tag, value, depth in events(file, MAX_DEPTH, text_depth=4, described="a WordPress export"):
         if event == "namespace":
             # As WordPress's importer does: the document says what the wp prefix stands for.
-            if value == "wp" and tag not in NAMESPACES:
-                raise FormatError(f"not a WordPress export: xmlns:wp is {tag!r}; WordPress exports declare "
+            if tag == "wp" and value not in NAMESPACES:
+                raise FormatError(f"not a WordPress export: xmlns:wp is {value!r}; WordPress exports declare "
                                   "http://wordpress.org/export/1.0/ to 1.2/ (or https)")
             continue
         wxr = namespace(tag) in NAMESPACES
