@@ -97,17 +97,17 @@ def test_blank_lines_cost_no_more_than_their_bytes(app, runner, site, tmp_path):
 
 
 def test_replies_listed_before_their_parents_import_in_linear_time(app, runner, site, tmp_path):
-    bomb = child_first(tmp_path / "chain.xml", 2000)
+    bomb = child_first(tmp_path / "chain.xml", 3000)
     result, seconds, _memory = measured(lambda: run(runner, "wordpress", bomb), memory=False)
     assert result.exit_code == 0, result.output
-    assert "Imported 2000 comments" in result.output
+    assert "Imported 3000 comments" in result.output
     assert seconds < SECONDS
-    # And the chain is whole: comment 2000 at the top, comment 1 at the bottom, 2000 deep.
+    # And the chain is whole: comment 3000 at the top, comment 1 at the bottom, 3000 deep.
     comments = stored(app)
-    top, bottom = comments["wordpress:2000"], comments["wordpress:1"]
+    top, bottom = comments["wordpress:3000"], comments["wordpress:1"]
     assert (top["parent_id"], top["root_id"], top["depth"]) == (None, top["id"], 1)
     assert (bottom["parent_id"], bottom["root_id"], bottom["depth"]) == (
-        comments["wordpress:2"]["id"], top["id"], 2000)
+        comments["wordpress:2"]["id"], top["id"], 3000)
     assert {comment["root_id"] for comment in comments.values()} == {top["id"]}
 
 
