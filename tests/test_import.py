@@ -174,7 +174,8 @@ def test_dry_run_writes_nothing_and_says_the_same(app, runner, site):
     assert table_sizes(app) == (0, 0, 0)
     assert dry.startswith("Dry run, nothing was written: would import 10 comments")
     real = imported(runner, "wordpress", WXR, "--map-url", MOVE)
-    assert dry.split("would import ")[1] == real.split("Imported ")[1]
+    # The same, but for the number a real run gets to undo it by.
+    assert dry.split("would import ")[1] == real.split("Imported ")[1].split("This is import ")[0]
 
 
 @pytest.mark.parametrize("rule", [MOVE, "http://old.example.com -> https://blog.example.com",
@@ -606,6 +607,14 @@ def test_a_compressed_line_too_long_to_hold_is_refused_before_it_fills_the_memor
             packed.write(b"a" * 2**20)
     assert bomb.stat().st_size < 100_000
     result = run(runner, "remark42", bomb)
+    assert result.exit_code != 0
+    assert "the compressed file unpacks to more than 100 times its size, which no export does" in result.output
+
+
+def test_a_line_too_long_to_hold_is_refused(runner, site, tmp_path):
+    long = tmp_path / "backup.jsonl"
+    long.write_bytes(b'{"version": 1, "padding": "' + b"a" * (16 * 2**20 + 1) + b'"}\n')
+    result = run(runner, "remark42", long)
     assert result.exit_code != 0 and "line 1: longer than 16 MB, which no export has" in result.output
 
 
@@ -626,7 +635,8 @@ def test_run_import_reports_progress_and_returns_a_summary(app, site):
     assert summary.as_dict() == {
         "kind": "wordpress", "dry_run": False, "threads_created": 2, "threads_found": 0, "comments": 10,
         "statuses": {"approved": 7, "pending": 1, "spam": 1, "deleted": 1}, "mentions": 1,
-        "skipped": {"empty body": 1}, "orphans": 1, "foreign_origins": []}
+        "skipped": {"empty body": 1}, "orphans": 1, "foreign_origins": [], "moved": 0, "batch": summary.batch}
+    assert summary.batch is not None
 
 
 def test_import_help_lists_every_source(runner):
@@ -638,3 +648,53 @@ def test_import_help_lists_every_source(runner):
 def test_import_into_an_unknown_site(runner):
     result = run(runner, "wordpress", WXR, site="ghost")
     assert result.exit_code != 0 and "no site" in result.output
+
+
+# WordPress's own test export, in its shape ----------------------------------------------------
+
+PANTRY = DATA / "wordpress-https-1.1.xml"
+FLOUR = "https://blog.example.com/2019/04/weighing-flour/"
+PANTRY_MOVE = "https://pantry.example.net/→https://blog.example.com/"
+
+
+def test_an_export_declaring_the_wxr_namespace_with_https_imports(app, runner, site, read):
+    # As WordPress's theme test data does (xmlns:wp="https://wordpress.org/export/1.2/"); here with WXR 1.1.
+    output = imported(runner, "wordpress", PANTRY, "--map-url", PANTRY_MOVE)
+    assert "Imported 5 comments (4 approved, 1 pending), 1 of them mentions." in output
+    thread = page(read, FLOUR)
+    assert thread["thread"]["title"] == "Weighing flour – a table"
+    jonas, mention = thread["comments"]
+    assert mention["author"]["name"] == "breadweekly.example.org"  # a pingback: the page that links here
+    # Listed child first, nested parent first.
+    [marta] = jonas["replies"]
+    [priya] = marta["replies"]
+    assert (marta["author"]["name"], priya["author"]["name"], priya["depth"]) == ("Marta", "Priya", 3)
+
+
+def test_tables_and_definition_lists_in_comments_keep_their_structure(app, runner, site, read):
+    imported(runner, "wordpress", PANTRY, "--map-url", PANTRY_MOVE)
+    html = page(read, FLOUR)["comments"][0]["html"]
+    # Each row an item, each cell labelled with its column's header; each term in bold, its definitions a list.
+    assert ('<ul><li><strong>Flour:</strong> <a href="https://jonas.example.net/rye" rel="nofollow ugc noopener">'
+            "Rye</a> — <strong>Grams per cup:</strong> 102 — Sifted first.</li><li><strong>Flour:</strong> Spelt — "
+            "<strong>Grams per cup:</strong> 110 — Straight from the bag.</li></ul>") in html
+    assert ("<p><strong>Autolyse</strong></p>\n<ul><li>Flour and water resting before the salt.</li></ul>"
+            "<p><strong>Levain</strong></p>\n<ul><li>The starter, fed and ready.</li><li>Also called a leaven.</li>"
+            "</ul>") in html.replace("\n</li>", "</li>")
+    # Text between block elements is a paragraph of its own, as WordPress shows it, not run into its neighbours.
+    assert "<p><strong>My numbers</strong></p>\n<h2>Weights</h2>\n<p>Measured on a kitchen scale:</p>" in html
+    assert "<p>Thanks for the post!</p>\n<p>Second paragraph, with<br>\na line break.</p>" in html
+    # The Markdown kept for edits says the same.
+    body = stored(app)["wordpress:501"]["body"]
+    assert "- **Flour:** [Rye](https://jonas.example.net/rye) — **Grams per cup:** 102 — Sifted first." in body
+    assert "**Levain**\n\n- The starter, fed and ready.\n- Also called a leaven." in body
+
+
+@pytest.mark.parametrize("declared", ["http://wordpress.org/export/1.3/", "https://example.com/export/1.2/"])
+def test_a_wp_namespace_wordpress_never_wrote_is_named(runner, site, tmp_path, declared):
+    other = tmp_path / "other.xml"
+    other.write_text(PANTRY.read_text(encoding="utf-8").replace("https://wordpress.org/export/1.1/\"", f"{declared}\""),
+                     encoding="utf-8")
+    result = run(runner, "wordpress", other)
+    assert result.exit_code != 0
+    assert f"not a WordPress export: xmlns:wp is '{declared}'; WordPress exports declare" in result.output

@@ -352,6 +352,42 @@ def import_json(file, **options):
     _run_import("json", file, **options)
 
 
+@import_group.command("list")
+@click.option("--site", "site_id", required=True, help="The site whose imports to list.")
+def import_list(site_id):
+    """Every import run into a site, newest first: its number (for undo), when, what, and what is left of it."""
+    try:
+        site = sites.get_site(site_id)
+    except ParleyError as error:
+        _fail(error)
+    found = imports.batches_of(site)
+    if not found:
+        click.echo(f"No imports into {site.public_id} yet.")
+    for batch, remaining in found:
+        state = f"undone {batch.undone_at:%Y-%m-%d %H:%M}" if batch.undone_at else f"{remaining} comments"
+        label = imports.LABELS.get(batch.kind, "before batches were kept")
+        click.echo(f"{batch.id:>6}  {batch.created_at:%Y-%m-%d %H:%M}  {label}: {batch.source} "
+                   f"(by {batch.run_by})  {state}")
+
+
+@import_group.command("undo")
+@click.argument("batch", type=click.IntRange(min=1))
+@click.option("--site", "site_id", required=True, help="The site the import was run into.")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed, and remove nothing.")
+def import_undo(batch, site_id, dry_run):
+    """Take back one import (its number is in `import list`): the comments it added, and the pages it made.
+
+    Replies that readers posted since to imported comments stay, under the imported comment made a
+    "deleted" placeholder.
+    """
+    try:
+        done = imports.undo(sites.get_site(site_id), batch, dry_run=dry_run)
+    except ParleyError as error:
+        _fail(error)
+    for line in done.lines():
+        click.echo(line)
+
+
 @bp.cli.command("export")
 @click.option("--site", "site_id", required=True, help="The site to export.")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",

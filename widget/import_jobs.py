@@ -40,6 +40,7 @@ STATES = {"waiting": "Waiting", "running": "Running", "retrying": "Will retry", 
 # The summary names the command line's options; on the dashboard they are fields of the form.
 OPTION_WORDS = (("(add them, or use --map-url)", "(add them in Settings, or rewrite their addresses)"),
                 ("(--pingbacks skip)", "(left out, as asked)"))
+UNDO_WORDS = re.compile(r"to take back what it added, run import undo \d+\.$")
 
 
 class ImportInvalid(InvalidInput):
@@ -115,7 +116,8 @@ def queue_import(actor, site, choice, stored, file_name, size, now=None):
     """Queue the import of an uploaded file (`stored` in the upload folder) into `site`; returns the job."""
     now = now or utcnow()
     payload = asdict(choice) | {"stored": stored, "file_name": file_name, "size": size, "started_at": None,
-                                "progress": None, "summary": None, "lines": None}
+                                "progress": None, "summary": None, "lines": None,
+                                "by": actor.display_name if actor is not None else "dashboard"}
     job = outbox.enqueue(KIND, payload, site_id=site.id, now=now)
     audit.record(actor, site, "site.import", "site", site.id, now=now, after={
         "source": imports.LABELS[choice.kind], "file": file_name, "bytes": size, "dry_run": choice.dry_run,
@@ -158,7 +160,8 @@ def run_job(job, secret_key, folder, lease_seconds):
     options = imports.ImportOptions(
         secret_key=secret_key, dry_run=dry_run, pingbacks=payload["pingbacks"], base_url=payload["base_url"],
         map_urls=(imports.parse_url_rule(payload["map_url"]),) if payload["map_url"] else (),
-        batch_size=None if dry_run else BATCH_SIZE)
+        batch_size=None if dry_run else BATCH_SIZE, source_name=payload["file_name"],
+        run_by=payload.get("by") or "dashboard")
     lease = timedelta(seconds=lease_seconds)
     job.payload = payload | {"started_at": _iso(utcnow()), "progress": None}
     if dry_run:
@@ -195,7 +198,7 @@ def summary_lines(summary):
     for line in summary.lines():
         for option, words in OPTION_WORDS:
             line = line.replace(option, words)
-        shown.append(line)
+        shown.append(UNDO_WORDS.sub("Undo, in the list of imports on this page, takes back what it added.", line))
     return shown
 
 

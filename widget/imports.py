@@ -6,6 +6,7 @@ a summary. Each comment is keyed by its source and its id there, so a second run
 """
 import io
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -14,16 +15,26 @@ from html import escape
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy import Table, bindparam, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import bans, markup, names
 from .comments import bump_thread, thread_key
 from .emails import is_email
-from .errors import InvalidInput
+from .errors import InvalidInput, NotFound
 from .extensions import db
 from .formats import Entry, FormatError, Note, Page, disqus, isso, parley, remark42, wordpress
-from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, body_digest, fixed_defaults, utcnow
+from .models import (
+    COMMENT_STATUSES,
+    MAX_ID,
+    Comment,
+    ImportBatch,
+    Subscription,
+    Thread,
+    body_digest,
+    fixed_defaults,
+    utcnow,
+)
 from .tokens import digest
 from .urls import is_web_url, normalise_url, origin_of
 
@@ -39,7 +50,11 @@ MAX_BODY = 100_000
 # Parents looked up lately, by (thread id, id in the file); past this many the oldest are forgotten and
 # looked up in the database again if needed, so memory stays the same whatever the file's size.
 CACHE_SIZE = 20_000
+# Progress is told every so many records, and at least every so many seconds of work whatever the file holds:
+# a background job shows it and renews its lease with it (a job silent for its lease's length is taken up
+# again by another sender).
 PROGRESS_EVERY = 500
+PROGRESS_SECONDS = 1.0
 ANONYMOUS = "Anonymous"
 COMMENTS = cast(Table, Comment.__table__)
 THREADS = cast(Table, Thread.__table__)
@@ -92,6 +107,8 @@ class ImportOptions:
     # skipped), so a long import on SQLite lets new comments in between; a failed run leaves what it committed,
     # and a rerun completes it.
     batch_size: int | None = None
+    source_name: str | None = None  # the file's name as the owner knows it (default: the path's last part)
+    run_by: str = "command line"  # who runs it, as the list of imports names them
 
 
 @dataclass
@@ -109,13 +126,17 @@ class ImportSummary:
     # Origins of imported pages that the site does not list: the widget there won't show them.
     foreign_origins: list[str] = field(default_factory=list)
     batches: int = 0  # commits made before the last one, with batch_size
+    # Comments of an earlier run found on another page than this run maps theirs to, moved there with every reply
+    # in their branch (readers' replies included): rows moved.
+    moved: int = 0
+    batch: int | None = None  # the ImportBatch of this run (none for a dry run)
 
     def as_dict(self):
         """The summary as JSON-ready data (for a background job to keep)."""
         return {"kind": self.kind, "dry_run": self.dry_run, "threads_created": self.threads_created,
                 "threads_found": self.threads_found, "comments": self.comments, "statuses": dict(self.statuses),
                 "mentions": self.mentions, "skipped": dict(self.skipped), "orphans": self.orphans,
-                "foreign_origins": self.foreign_origins}
+                "foreign_origins": self.foreign_origins, "moved": self.moved, "batch": self.batch}
 
     def lines(self):
         """The summary in words, a line each."""
@@ -125,6 +146,9 @@ class ImportSummary:
                     if self.comments else "")
                  + (f", {self.mentions} of them mentions" if self.mentions else "") + ".",
                  f"Threads: {self.threads_created} created, {self.threads_found} found."]
+        if self.moved:
+            shown.append(f"{'Would move' if self.dry_run else 'Moved'} {self.moved} comments, with the replies to "
+                         "them, from the pages an earlier import put them on to the pages this one maps them to.")
         if self.skipped:
             shown.append(f"Skipped: {sum(self.skipped.values())}")
             shown += [f"  {reason}: {n}" for reason, n in sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0]))]
@@ -133,6 +157,8 @@ class ImportSummary:
         if self.foreign_origins:
             shown.append(f"Pages on origins this site does not list (add them, or use --map-url): "
                          f"{', '.join(self.foreign_origins)}")
+        if self.batch is not None and self.comments:
+            shown.append(f"This is import {self.batch}: to take back what it added, run import undo {self.batch}.")
         return shown
 
 
@@ -154,15 +180,24 @@ def run_import(kind, source, site, options, progress: Progress | None = None) ->
         raise InvalidInput("an Isso import needs the site's address (--base-url https://blog.example.com)",
                            code="missing_base_url")
     summary = ImportSummary(kind, options.dry_run)
-    writer = _Writer(site, kind, options, summary)
+    batch = ImportBatch(site_id=site.id, kind=kind, source=_cut(options.source_name or os.path.basename(source), 300),
+                        run_by=_cut(options.run_by, 200), options=_options_of(options))
+    db.session.add(batch)
+    db.session.flush()
+    summary.batch = None if options.dry_run else batch.id
+    writer = _Writer(site, kind, options, summary, batch.id)
     report = progress or (lambda done, total: None)
+    batched = bool(options.batch_size) and not options.dry_run
+    ticker = _Ticker(report, writer.commit if batched else None)
     try:
-        with _records(kind, source, base_url) as (records, position, total):
+        with _records(kind, source, base_url, ticker.tick) as (records, position, total):
+            ticker.position, ticker.total = position, total
             for number, record in enumerate(records, 1):
-                writer.take(record)
                 if number % PROGRESS_EVERY == 0:
                     report(position(), total)
-                if options.batch_size and not options.dry_run and writer.since_commit >= options.batch_size:
+                ticker.tick()
+                writer.take(record)
+                if batched and writer.since_commit >= options.batch_size:
                     writer.commit()
             writer.finish()
             report(position() if total is None else total, total)
@@ -177,27 +212,56 @@ def run_import(kind, source, site, options, progress: Progress | None = None) ->
     if options.dry_run:
         db.session.rollback()
     else:
+        batch.summary = summary.as_dict()
         db.session.commit()
     return summary
 
 
-class _Counting(io.RawIOBase):
-    """A file that counts the bytes read from it, for progress."""
+def _options_of(options):
+    """What the owner chose, as the list of imports shows it."""
+    return {"map_url": [f"{rule.old}→{rule.new}" for rule in options.map_urls], "pingbacks": options.pingbacks,
+            "base_url": options.base_url}
 
-    def __init__(self, file):
-        self.file, self.count = file, 0
+
+class _Ticker:
+    """Tells the progress every PROGRESS_SECONDS of work, and commits with it when the import commits as it goes.
+
+    Called between records, and as the file is read between two of them however long that takes, so
+    that the writer is always between records when it commits."""
+
+    def __init__(self, report, commit):
+        self.report, self.commit = report, commit
+        self.position: Callable[[], int] = lambda: 0
+        self.total: int | None = None
+        self.last = time.monotonic()
+
+    def tick(self):
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            self.report(self.position(), self.total)
+            if self.commit is not None:
+                self.commit()  # the progress, and a background job's renewed lease, reach others with it
+
+
+class _Counting(io.RawIOBase):
+    """A file that counts the bytes read from it, for progress, and calls `tick()` as it is read."""
+
+    def __init__(self, file, tick):
+        self.file, self.count, self.tick = file, 0, tick
 
     def readable(self):
         return True
 
     def readinto(self, buffer):
+        self.tick()
         size = self.file.readinto(buffer)
         self.count += size
         return size
 
 
 @contextmanager
-def _records(kind, source, base_url):
+def _records(kind, source, base_url, tick):
     """(records, position(), total) for the source; position and total in bytes, or rows for Isso."""
     if kind == "isso":
         total = isso.count(source)
@@ -214,7 +278,7 @@ def _records(kind, source, base_url):
         raw = open(source, "rb")  # noqa: SIM115 - closed below, after the records are read
     except OSError as error:
         raise FormatError(f"cannot read {source}: {error.strerror}") from None
-    counting = _Counting(raw)
+    counting = _Counting(raw, tick)
     try:
         yield reader(io.BufferedReader(counting, 256 * 1024)), lambda: counting.count, os.fstat(raw.fileno()).st_size
     finally:
@@ -228,7 +292,7 @@ def _cut(text, length):
 # The columns an import writes; the others keep their defaults.
 COMMENT_COLUMNS = ("thread_id", "parent_id", "root_id", "depth", "status", "kind", "body", "html", "author_name",
                    "author_email", "author_website", "source_url", "created_at", "edited_at", "likes", "pinned",
-                   "ip_hash", "import_key", "body_digest")
+                   "ip_hash", "import_key", "body_digest", "import_site_id", "import_batch_id")
 
 
 class _NewComment:
@@ -247,7 +311,7 @@ class _NewComment:
         names = (*COMMENT_COLUMNS, *self.defaults)
         statement = (insert(COMMENTS)
                      .values({name: bindparam(name, type_=COMMENTS.c[name].type) for name in names})
-                     .on_conflict_do_nothing(index_elements=["thread_id", "import_key"]).returning(COMMENTS.c.id))
+                     .on_conflict_do_nothing(index_elements=["import_site_id", "import_key"]).returning(COMMENTS.c.id))
         compiled = statement.compile(dialect=dialect)
         self.sql = str(compiled)
         self.order = compiled.positiontup  # None for named parameter styles (psycopg's)
@@ -269,11 +333,19 @@ class _NewComment:
         return found[0] if found else None
 
 
+# Statements run for many rows at once (executemany), built once.
+_HANG = (update(COMMENTS).where(COMMENTS.c.id == bindparam("child"))
+         .values(parent_id=bindparam("parent"), pinned=False))
+_MOVE_BRANCH = (update(COMMENTS).where(COMMENTS.c.thread_id == bindparam("thread"),
+                                       COMMENTS.c.root_id == bindparam("branch"))
+                .values(root_id=bindparam("root"), depth=COMMENTS.c.depth + bindparam("offset")))
+
+
 class _Writer:
     """Writes the records of one import, keeping in memory only what stays small."""
 
-    def __init__(self, site, kind, options, summary):
-        self.site_id, self.origins = site.id, set(site.origins or [])
+    def __init__(self, site, kind, options, summary, batch_id):
+        self.site_id, self.origins, self.batch_id = site.id, set(site.origins or []), batch_id
         self.prefix, self.options, self.summary = KEY_PREFIX[kind], options, summary
         self.pages: dict[str, Page | int | None] = {}  # ref in the file -> its page, then its thread id
         self.bumped: set[int] = set()
@@ -282,12 +354,17 @@ class _Writer:
         # (thread id, parent's id in the file) -> replies stored before it, at the top level for now.
         self.waiting: dict[tuple[int, str], list[int]] = {}
         self.new_roots: list[int] = []  # top-level comments whose root_id is yet to be set to their id
+        # Replies hung under their parent since the last commit, whose branch is yet to follow them:
+        # reply id -> (thread id, the root and depth of its parent as stored). See _adopt.
+        self.hung: dict[int, tuple[int, int, int]] = {}
+        self.parents: list[dict[str, int]] = []  # {"child", "parent"} of each, to be stored with it
         self.since_commit = 0
         self.insert_comment = _NewComment()
         self.insert_thread = THREADS.insert().returning(THREADS.c.id)
-        self.find_parent = (db.select(COMMENTS.c.id, func.coalesce(COMMENTS.c.root_id, COMMENTS.c.id), COMMENTS.c.depth)
-                            .where(COMMENTS.c.thread_id == bindparam("thread"),
-                                   COMMENTS.c.import_key == bindparam("key")))
+        # A key is unique in the site: the comment it names may be on another thread than this run maps it to.
+        self.find_key = (db.select(COMMENTS.c.id, func.coalesce(COMMENTS.c.root_id, COMMENTS.c.id), COMMENTS.c.depth,
+                                   COMMENTS.c.thread_id, COMMENTS.c.import_batch_id)
+                         .where(COMMENTS.c.import_site_id == self.site_id, COMMENTS.c.import_key == bindparam("key")))
 
     # Records -------------------------------------------------------------------------------------
 
@@ -326,13 +403,15 @@ class _Writer:
         if parent_ref is not None:
             parent = self._parent(thread_id, parent_ref)
         row.update(thread_id=thread_id, import_key=f"{self.prefix}:{entry.ref}", parent_id=parent and parent[0],
-                   root_id=parent and parent[1], depth=parent[2] + 1 if parent else 1)
+                   root_id=parent and parent[1], depth=parent[2] + 1 if parent else 1, import_site_id=self.site_id,
+                   import_batch_id=self.batch_id)
         if parent is not None:
             row["pinned"] = False  # only top-level comments are pinned
         row["body_digest"] = body_digest(row["body"])
         new_id = self.insert_comment.run(row)
         if new_id is None:
             self.summary.skipped["already imported"] += 1
+            self._found(thread_id, entry.ref, row["import_key"])
             return
         root, depth = (parent[1], parent[2] + 1) if parent else (new_id, 1)
         if parent is None:
@@ -350,6 +429,25 @@ class _Writer:
         self.summary.mentions += row["kind"] == "mention"
         if len(self.new_roots) >= 1000:
             self._set_roots()
+
+    def _found(self, thread_id, ref, key):
+        """A comment imported before: if an earlier run put it on another page than this one maps it to, its
+        branch moves here, readers' replies in it too. (The owner ran the import again to correct --map-url;
+        adding it a second time on the new page is what they did not want.)"""
+        found = db.session.execute(self.find_key, {"key": key}).first()
+        if found is None or found.import_batch_id == self.batch_id:
+            return  # the file names one id twice: the first one stays where it is
+        comment_id, root, depth, old_thread = found.id, found[1], found.depth, found.thread_id
+        if old_thread != thread_id:
+            moved = db.session.execute(update(COMMENTS).where(COMMENTS.c.thread_id == old_thread,
+                                                              COMMENTS.c.root_id == root)
+                                       .values(thread_id=thread_id))
+            self.summary.moved += moved.rowcount  # type: ignore[attr-defined]
+            for changed in (old_thread, thread_id):
+                if changed not in self.bumped:
+                    self.bumped.add(changed)
+                    bump_thread(changed)
+        self._remember((thread_id, ref), (comment_id, root, depth))
 
     def _row(self, entry):
         """The comment's columns from the record, cleaned; or (None, why it is left out)."""
@@ -416,7 +514,7 @@ class _Writer:
         else:
             thread_id = db.session.execute(self.insert_thread, {
                 "site_id": self.site_id, "key": key, "url": mapped, "url_hash": mapped and digest(mapped),
-                "title": title, "locked": page.locked,
+                "title": title, "locked": page.locked, "import_batch_id": self.batch_id,
                 "created_at": page.created_at or first_comment_at or utcnow()}).scalar()
             self.summary.threads_created += 1
         origin = mapped and origin_of(mapped)
@@ -443,21 +541,53 @@ class _Writer:
         """(id, root id, depth) of the comment with this id in the file on this thread, or None."""
         found = self.known.get((thread_id, ref))
         if found is None:
-            row = db.session.execute(self.find_parent, {"thread": thread_id, "key": f"{self.prefix}:{ref}"}).first()
-            found = tuple(row) if row is not None else None
+            row = db.session.execute(self.find_key, {"key": f"{self.prefix}:{ref}"}).first()
+            # On another page it is no parent here (a file whose replies name a comment of another page).
+            found = (row.id, row[1], row.depth) if row is not None and row.thread_id == thread_id else None
         return found
 
     def _adopt(self, thread_id, child, parent, root, depth):
-        """Hang a reply stored before its parent (at the top level) under it, with the replies it has since."""
-        if root == child:
+        """Hang a reply stored before its parent (at the top level) under it, with the replies it has since.
+
+        The reply's branch keeps its rows as they are (their root the reply, their depths counted from it)
+        and the reply is noted as now lying under `root` at `depth`: `_settle` moves every branch once, at
+        the next commit, however many times the branches were hung under one another in between. (Moving
+        them at once made a file that lists each reply before its parent cost quadratic time.)
+        """
+        if self._final(root)[0] == child:
             self.summary.orphans += 1  # the parent is the reply's own descendant: a loop in the file
             return
+        self.hung[child] = (thread_id, root, depth)
+        self.parents.append({"child": child, "parent": parent})
+
+    def _final(self, root):
+        """(the top-level comment a branch's root now lies under, how much deeper it lies), shortening the
+        path for the next look-up."""
+        path = []
+        while root in self.hung:
+            path.append(root)
+            root = self.hung[root][1]
+        offset = 0
+        for branch in reversed(path):
+            thread_id, _, depth = self.hung[branch]
+            offset += depth
+            self.hung[branch] = (thread_id, root, offset)
+        return root, (self.hung[path[0]][2] if path else 0)
+
+    def _settle(self):
+        """Give every comment its real root and depth: each branch hung under another moves, once."""
         self._set_roots()
-        # Everything under the reply has it as its root: one statement moves the whole branch.
-        db.session.execute(update(COMMENTS).where(COMMENTS.c.thread_id == thread_id, COMMENTS.c.root_id == child)
-                           .values(root_id=root, depth=COMMENTS.c.depth + depth))
-        db.session.execute(update(COMMENTS).where(COMMENTS.c.id == child).values(parent_id=parent, pinned=False))
-        self.known.clear()  # cached roots and depths under the reply are stale now
+        if not self.hung:
+            return
+        db.session.execute(_HANG, self.parents)
+        moves = []
+        for branch in list(self.hung):
+            root, offset = self._final(branch)
+            moves.append({"thread": self.hung[branch][0], "branch": branch, "root": root, "offset": offset})
+        db.session.execute(_MOVE_BRANCH, moves)
+        self.hung.clear()
+        self.parents.clear()
+        self.known.clear()  # cached roots and depths under those branches are stale now
 
     def _set_roots(self):
         if self.new_roots:
@@ -467,14 +597,14 @@ class _Writer:
     # Ends ----------------------------------------------------------------------------------------
 
     def commit(self):
-        self._set_roots()
+        self._settle()
         db.session.commit()
         self.summary.batches += 1
         self.since_commit = 0
         self.bumped.clear()  # a thread that gets more in the next batch changes again for its readers
 
     def finish(self):
-        self._set_roots()
+        self._settle()
         # Whoever still waits has no parent in the file (or a loop): they stay at the top level.
         self.summary.orphans += sum(len(children) for children in self.waiting.values())
         self.waiting.clear()
@@ -484,3 +614,106 @@ def _website(value):
     value = (value or "").strip()
     return bool(value) and len(value) <= 500 and is_web_url(value)
 
+
+
+# Listing and undoing ---------------------------------------------------------------------------
+
+@dataclass
+class Undone:
+    """What undoing an import did (or, on a dry run, would do)."""
+
+    batch: int
+    dry_run: bool = False
+    removed: int = 0  # comments deleted
+    # Imported comments that readers have replied to since: kept as "deleted" placeholders holding the replies.
+    kept: int = 0
+    threads_removed: int = 0  # threads the import made that nothing is left on
+
+    def lines(self):
+        shown = [f"{'Dry run, nothing was changed: would remove' if self.dry_run else 'Removed'} {self.removed} "
+                 f"comments of import {self.batch}, and {self.threads_removed} pages it had made."]
+        if self.kept:
+            shown.append(f"{self.kept} imported comments have replies posted here since: "
+                         f"{'they would stay' if self.dry_run else 'they stay'} as deleted placeholders, "
+                         "holding those replies in place.")
+        return shown
+
+
+def batches_of(site, limit=50):
+    """The site's imports, newest first, each with how many of its comments are still there."""
+    remaining = (db.select(func.count()).where(COMMENTS.c.import_batch_id == ImportBatch.id)
+                 .correlate(ImportBatch).scalar_subquery())
+    return db.session.execute(db.select(ImportBatch, remaining).where(ImportBatch.site_id == site.id)
+                              .order_by(ImportBatch.id.desc()).limit(limit)).all()
+
+
+def batch_of(site, batch_id):
+    """The site's import with this number; NotFound for any other, another site's above all."""
+    batch = db.session.get(ImportBatch, batch_id) if 0 < batch_id <= MAX_ID else None
+    if batch is None or batch.site_id != site.id:
+        raise NotFound(f"site {site.public_id} has no import {batch_id}", code="unknown_import")
+    return batch
+
+
+def undo(site, batch_id, dry_run=False, now=None) -> Undone:
+    """Take back what one import added to `site`: its comments and the threads it made that end up empty.
+
+    Comments posted here since in reply to imported ones are never deleted: the imported comments they hang
+    under stay, as "deleted" placeholders (as a reader's deleted comment with replies does). Comments moved by
+    a later run are removed wherever they are now. Every thread touched changes version, so caches, counts and
+    feeds follow at once.
+    """
+    batch = batch_of(site, batch_id)
+    if batch.undone_at is not None:
+        raise InvalidInput(f"import {batch_id} was undone already, on {batch.undone_at:%Y-%m-%d %H:%M} UTC",
+                           code="import_undone")
+    done = Undone(batch.id, dry_run)
+    ours = db.select(COMMENTS.c.root_id).where(COMMENTS.c.import_batch_id == batch.id)
+    # The branches that hold comments of others (readers' replies, another import's): their imported
+    # comments on the way from each such comment to its root must stay.
+    mixed = (db.select(COMMENTS.c.root_id).where(COMMENTS.c.root_id.in_(ours),
+                                                 or_(COMMENTS.c.import_batch_id.is_(None),
+                                                     COMMENTS.c.import_batch_id != batch.id)).distinct())
+    rows = db.session.execute(db.select(COMMENTS.c.id, COMMENTS.c.parent_id, COMMENTS.c.import_batch_id)
+                              .where(COMMENTS.c.root_id.in_(mixed))).all()
+    parents = {row.id: row.parent_id for row in rows}
+    imported = {row.id for row in rows if row.import_batch_id == batch.id}
+    keep: set[int] = set()
+    for row in rows:
+        if row.id in imported:
+            continue
+        parent = row.parent_id
+        while parent is not None and parent in imported and parent not in keep:
+            keep.add(parent)
+            parent = parents.get(parent)
+    threads = set(db.session.scalars(db.select(COMMENTS.c.thread_id).where(COMMENTS.c.import_batch_id == batch.id)
+                                     .distinct()))
+    done.kept = len(keep)
+    done.removed = db.session.scalar(db.select(func.count()).where(COMMENTS.c.import_batch_id == batch.id)) - done.kept
+    for chunk in _chunks(sorted(keep)):
+        db.session.execute(update(COMMENTS).where(COMMENTS.c.id.in_(chunk)).values(
+            status="deleted", html="", import_key=None, import_site_id=None, import_batch_id=None, pinned=False))
+    # Unlinked first: deleting a long chain of replies would cascade one level per reply, and SQLite stops
+    # cascades 1,000 deep.
+    db.session.execute(update(COMMENTS).where(COMMENTS.c.import_batch_id == batch.id).values(parent_id=None))
+    db.session.execute(COMMENTS.delete().where(COMMENTS.c.import_batch_id == batch.id))
+    empty = (db.select(THREADS.c.id).where(THREADS.c.import_batch_id == batch.id)
+             .where(~db.exists().where(COMMENTS.c.thread_id == THREADS.c.id))
+             .where(~db.exists().where(Subscription.thread_id == THREADS.c.id)))
+    gone = set(db.session.scalars(empty))
+    done.threads_removed = len(gone)
+    for chunk in _chunks(sorted(gone)):
+        db.session.execute(THREADS.delete().where(THREADS.c.id.in_(chunk)))
+    for thread_id in sorted(threads - gone):
+        bump_thread(thread_id)
+    if dry_run:
+        db.session.rollback()
+        return done
+    batch.undone_at = now or utcnow()
+    db.session.commit()
+    return done
+
+
+def _chunks(ids, size=500):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]

@@ -2,6 +2,7 @@
 import re
 from functools import lru_cache
 from html import escape, unescape
+from html.parser import HTMLParser
 
 import nh3
 from markdown_it import MarkdownIt
@@ -75,8 +76,165 @@ _EMPHASIS_NAMES = {"b": "strong", "i": "em"}
 
 
 def from_html(html):
-    """Safe HTML for a body that arrives as HTML (an imported comment): the same allow-list and link rules."""
+    """Safe HTML for a body that arrives as HTML (an imported comment): the same allow-list and link rules.
+
+    Tables and definition lists, which the allow-list (and Markdown) lack, become lists first, so that their
+    cells and terms stay apart instead of running into one another."""
+    if _STRUCTURES.search(html):
+        html = _flattened(html)
     return _clean(_OLD_EMPHASIS.sub(lambda m: f"<{m[1]}{_EMPHASIS_NAMES[m[2].lower()]}", html))
+
+
+_STRUCTURES = re.compile(r"<(table|dl)[\s>]", re.IGNORECASE)
+_CELL_SEPARATOR = " — "
+
+
+class _Table:
+    def __init__(self):
+        self.rows: list[list[tuple[bool, str]]] = []  # each row's cells: (is a header cell, its HTML)
+        self.row: list[tuple[bool, str]] | None = None
+        self.header = False  # inside <thead>
+        self.caption: str | None = None
+
+    def html(self):
+        """The table as a list, a row an item: with a header row, each cell is labelled with its header."""
+        rows = [row for row in self.rows if any(html.strip() for _, html in row)]
+        head: list[str] = []
+        if rows and all(is_head for is_head, _ in rows[0]):
+            head = [html.strip() for _, html in rows.pop(0)]
+        items = []
+        for row in rows:
+            cells = []
+            for n, (_, html) in enumerate(row):
+                if not html.strip():
+                    continue
+                label = head[n] if n < len(head) else ""
+                cells.append(f"<strong>{label}:</strong> {html.strip()}" if label else html.strip())
+            items.append(f"<li>{_CELL_SEPARATOR.join(cells)}</li>")
+        caption = f"<p>{self.caption.strip()}</p>" if self.caption and self.caption.strip() else ""
+        return caption + (f"<ul>{''.join(items)}</ul>" if items else "")
+
+
+class _Flattener(HTMLParser):
+    """HTML passed through as it is, but for tables (a list of rows) and definition lists (each term in bold,
+    its definitions a list under it)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=False)
+        self.sinks: list[list[str]] = [[]]  # where what is read goes: the page, a cell, a caption, or nowhere
+        self.tables: list[_Table] = []
+        self.cells: list[tuple[bool, bool]] = []  # of each open table: (a cell is open, it is a header cell)
+        self.lists: list[str | None] = []  # of each open <dl>: the item open in it ("dt", "dd") or None
+
+    def _emit(self, text):
+        self.sinks[-1].append(text)
+
+    def _close_cell(self):
+        if self.tables and self.cells[-1][0]:
+            html = "".join(self.sinks.pop())
+            self.tables[-1].row = self.tables[-1].row if self.tables[-1].row is not None else []
+            self.tables[-1].row.append((self.cells[-1][1], html))
+            self.cells[-1] = (False, False)
+
+    def _close_row(self):
+        self._close_cell()
+        table = self.tables[-1]
+        if table.row is not None:
+            table.rows.append(table.row)
+            table.row = None
+
+    def _close_item(self):
+        item = self.lists[-1]
+        if item == "dt":
+            self._emit("</strong></p>")
+        elif item == "dd":
+            self._emit("</li></ul>")
+        self.lists[-1] = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append(_Table())
+            self.cells.append((False, False))
+            self.sinks.append([])  # what lies between a table's cells is not kept
+        elif self.tables and tag in ("td", "th"):
+            self._close_cell()
+            if self.tables[-1].row is None:
+                self.tables[-1].row = []
+            self.cells[-1] = (True, tag == "th" or self.tables[-1].header)
+            self.sinks.append([])
+        elif self.tables and tag == "tr":
+            self._close_row()
+            self.tables[-1].row = []
+        elif self.tables and tag == "thead":
+            self.tables[-1].header = True
+        elif self.tables and tag == "caption":
+            self.sinks.append([])
+        elif self.tables and tag in ("tbody", "tfoot", "colgroup", "col"):
+            pass
+        elif tag == "dl":
+            self.lists.append(None)
+        elif self.lists and tag in ("dt", "dd"):
+            if tag == "dd" and self.lists[-1] == "dd":
+                self._emit("</li><li>")
+            else:
+                self._close_item()
+                self._emit("<p><strong>" if tag == "dt" else "<ul><li>")
+            self.lists[-1] = tag
+        else:
+            self._emit(self.get_starttag_text() or "")
+
+    def handle_startendtag(self, tag, attrs):
+        self._emit(self.get_starttag_text() or "")
+
+    def handle_endtag(self, tag):
+        if self.tables and tag == "table":
+            self._close_row()
+            self.sinks.pop()
+            self.cells.pop()
+            self._emit(self.tables.pop().html())
+        elif self.tables and tag in ("td", "th"):
+            self._close_cell()
+        elif self.tables and tag == "tr":
+            self._close_row()
+        elif self.tables and tag == "thead":
+            self._close_row()
+            self.tables[-1].header = False
+        elif self.tables and tag == "caption" and len(self.sinks) > 1:
+            self.tables[-1].caption = "".join(self.sinks.pop())
+        elif self.tables and tag in ("tbody", "tfoot", "colgroup", "col"):
+            pass
+        elif self.lists and tag == "dl":
+            self._close_item()
+            self.lists.pop()
+        elif self.lists and tag == "dt" and self.lists[-1] == "dt":
+            self._close_item()
+        elif self.lists and tag in ("dt", "dd"):
+            pass  # a definition's list stays open for the next one; it closes at the next term or the end
+        else:
+            self._emit(f"</{tag}>")
+
+    def handle_data(self, data):
+        self._emit(escape(data, quote=False))
+
+    def handle_entityref(self, name):
+        self._emit(f"&{name};")
+
+    def handle_charref(self, name):
+        self._emit(f"&#{name};")
+
+    def close(self):
+        super().close()
+        while self.tables:
+            self.handle_endtag("table")
+        while self.lists:
+            self.handle_endtag("dl")
+
+
+def _flattened(html):
+    parser = _Flattener()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.sinks[0])
 
 
 # A tag of cleaned HTML (nh3's serialisation): attribute values are always double-quoted, so a ">" inside

@@ -6,9 +6,10 @@ import shutil
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, stream_with_context, url_for
 from flask_login import login_required
 
-from .. import exports, import_jobs, imports
+from .. import audit, exports, import_jobs, imports
+from ..errors import InvalidInput
 from ..extensions import db
-from . import bp, wants_json
+from . import bp, sentence, wants_json
 from .access import actor, site_for
 
 EMPTY_FORM = {"kind": "", "map_from": "", "map_to": "", "pingbacks": "keep", "base_url": "", "dry_run": False}
@@ -19,6 +20,7 @@ def _page(site, form, errors, status):
     jobs = [(job, import_jobs.describe(job)) for job in import_jobs.jobs_of(site)]
     max_bytes = current_app.config["IMPORT_MAX_BYTES"]
     return render_template("dashboard/import.html", site=site, form=form, errors=errors, jobs=jobs,
+                           batches=imports.batches_of(site),
                            kinds=imports.KINDS, labels=imports.LABELS, sources=import_jobs.SOURCES,
                            max_bytes=max_bytes, max_size=import_jobs.size_text(max_bytes)), status
 
@@ -94,6 +96,25 @@ def import_page(site_id):
 def import_status(site_id, job_id):
     site = site_for(site_id, "manage")
     return jsonify(import_jobs.describe(import_jobs.job_of(site, job_id)))
+
+
+@bp.post("/sites/<site_id>/import/batches/<int:batch_id>/undo")
+@login_required
+def undo_import(site_id, batch_id):
+    site = site_for(site_id, "manage")
+    dry_run = request.form.get("dry_run") == "yes"
+    try:
+        done = imports.undo(site, batch_id, dry_run=dry_run)
+    except InvalidInput as failure:
+        flash(sentence(failure.message), "error")
+    else:
+        if not dry_run:
+            audit.record(actor(), site, "site.import_undo", "site", site.id,
+                         after={"import": batch_id, "removed": done.removed, "kept": done.kept,
+                                "threads_removed": done.threads_removed})
+            db.session.commit()
+        flash(" ".join(done.lines()), "success")
+    return redirect(url_for("dashboard.import_page", site_id=site.public_id, _anchor="batches-heading"), 303)
 
 
 @bp.get("/sites/<site_id>/export")

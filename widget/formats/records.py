@@ -2,6 +2,11 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+# A page address longer than this cannot be stored (nor is one): its page is left out. Titles are cut to
+# 300 characters when stored; this much is kept of one while the file is read.
+MAX_URL = 2048
+MAX_TITLE = 2000
+
 
 class FormatError(Exception):
     """The file is not what it claims to be; the message says where."""

@@ -10,24 +10,60 @@ import html
 import re
 from datetime import datetime
 
-from .records import Entry, FormatError, Page
-from .xml_stream import children_text, elements, local, namespace
+from .records import MAX_TITLE, MAX_URL, Entry, FormatError, Page
+from .xml_stream import events, local, namespace
 
-_WXR = re.compile(r"^http://wordpress\.org/export/1\.\d+/$")
+# The wp namespace of WXR 1.0 to 1.2, as WordPress's importer reads it: written with http, or https as
+# some exports (WordPress's own theme test data among them) declare it.
+NAMESPACES = frozenset(f"{scheme}://wordpress.org/export/1.{minor}/" for scheme in ("http", "https")
+                       for minor in (0, 1, 2))
+# rss > channel > item > wp:comment > wp:commentmeta > wp:meta_key is as deep as WordPress writes.
+MAX_DEPTH = 8
+ITEM_FIELDS = {"title", "link", "post_id", "post_date_gmt"}
+COMMENT_FIELDS = {"comment_id", "comment_author", "comment_author_email", "comment_author_url",
+                  "comment_author_IP", "comment_date", "comment_date_gmt", "comment_content", "comment_approved",
+                  "comment_type", "comment_parent"}
 # comment_approved: 1, 0, spam, trash, or post-trashed (the comment of a post sent to the bin).
 STATUSES = {"1": "approved", "0": "pending", "spam": "spam", "trash": "deleted", "post-trashed": "deleted"}
 COMMENT_TYPES = {"", "comment"}
 MENTION_TYPES = {"pingback", "trackback", "webmention"}
-_BLOCK_TAG = re.compile(r"<(p|div|blockquote|ul|ol|pre|table|h[1-6])[\s>]", re.IGNORECASE)
+# The block elements of WordPress's wpautop(): text between them becomes paragraphs of its own.
+_BLOCKS = (r"(?:table|thead|tfoot|caption|col|colgroup|tbody|tr|td|th|div|dl|dd|dt|ul|ol|li|pre|form|map|area|"
+           r"blockquote|address|math|style|p|h[1-6]|hr|fieldset|legend|section|article|aside|hgroup|header|footer|"
+           r"nav|figure|figcaption|details|menu|summary)")
+_BLOCK_START = re.compile(rf"<{_BLOCKS}[\s/>]", re.IGNORECASE)
+_BLOCK_END = re.compile(rf"</{_BLOCKS}>", re.IGNORECASE)
+_BLOCK_EDGE = re.compile(rf"^</?{_BLOCKS}[\s/>]", re.IGNORECASE)
+_ENDS_BLOCK = re.compile(rf"</{_BLOCKS}>$", re.IGNORECASE)
+_BREAK_AFTER_BLOCK = re.compile(rf"(</?{_BLOCKS}(?:\s[^<>]*)?/?>)<br>", re.IGNORECASE)
+_BREAK_BEFORE_BLOCK = re.compile(rf"<br>(\n</?{_BLOCKS}[\s/>])", re.IGNORECASE)
+_PRE = re.compile(r"<pre[\s>].*?</pre>", re.IGNORECASE | re.DOTALL)
+# Past this the comment is left out for its length anyway (imports.MAX_BODY): not worth shaping.
+_LONGEST = 200_000
 
 
 def autop(text):
-    """HTML for a comment as WordPress shows it: blank lines part paragraphs, a newline is a line break."""
+    """HTML for a comment as WordPress shows it (wpautop): text parted by blank lines, or by block elements, is
+    paragraphs, and a newline within one is a line break; block elements and <pre> stay as they are."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not text or _BLOCK_TAG.search(text):
+    if not text or len(text) > _LONGEST:
         return text
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-    return "".join("<p>" + p.replace("\n", "<br>\n") + "</p>" for p in paragraphs)
+    kept: list[str] = []
+
+    def keep(match):
+        kept.append(match[0])
+        return f"\n\n<pre>\x00{len(kept) - 1}\x00</pre>\n\n"
+    text = _PRE.sub(keep, text)
+    text = _BLOCK_END.sub(lambda m: m[0] + "\n\n", _BLOCK_START.sub(lambda m: "\n\n" + m[0], text))
+    parts = []
+    for part in re.split(r"\n\s*\n", text):
+        part = part.strip()
+        if part:
+            # A part that starts or ends a block element is left as it is; any other is a paragraph.
+            parts.append(part if _BLOCK_EDGE.match(part) or _ENDS_BLOCK.search(part) else f"<p>{part}</p>")
+    html = "\n".join(parts).replace("\n", "<br>\n")
+    html = _BREAK_BEFORE_BLOCK.sub(r"\1", _BREAK_AFTER_BLOCK.sub(r"\1", html))
+    return re.sub(r"<pre>\x00(\d+)\x00</pre>", lambda m: kept[int(m[1])], html)
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
@@ -41,10 +77,6 @@ def _date(value):
     if not _DATE.fullmatch(value):
         raise ValueError(value)
     return datetime.fromisoformat(value)
-
-
-def _is_wxr(tag):
-    return bool(_WXR.match(namespace(tag)))
 
 
 class _Item:
@@ -98,24 +130,37 @@ def _entry(item, fields):
 def read(file):
     """Pages and entries of a WXR file, in file order."""
     item: _Item | None = None
+    comment: dict[str, str] | None = None  # the fields of the <wp:comment> being read
     items = 0
     seen_wxr = False
-    for event, element, depth in elements(file, keep_below=4):
-        if depth == 1 and event == "start" and element.tag != "rss":
-            raise FormatError(f"not a WordPress export: the root element is <{local(element.tag)}>, expected <rss>")
+    for event, tag, value, depth in events(file, MAX_DEPTH, text_depth=4, described="a WordPress export"):
+        if event == "namespace":
+            # As WordPress's importer does: the document says what the wp prefix stands for.
+            if tag == "wp" and value not in NAMESPACES:
+                raise FormatError(f"not a WordPress export: xmlns:wp is {value!r}; WordPress exports declare "
+                                  "http://wordpress.org/export/1.0/ to 1.2/ (or https)")
+            continue
+        wxr = namespace(tag) in NAMESPACES
+        seen_wxr = seen_wxr or wxr
         if event == "start":
-            if depth == 3 and element.tag == "item":
+            if depth == 1 and tag != "rss":
+                raise FormatError(f"not a WordPress export: the root element is <{local(tag)}>, expected <rss>")
+            if depth == 3 and tag == "item":
                 items += 1
                 item = _Item(items)
+            elif depth == 4 and item is not None and wxr and local(tag) == "comment":
+                comment = {}
             continue
-        if depth == 3 and element.tag == "item" and item is not None:
+        name = local(tag)
+        if depth == 3 and tag == "item" and item is not None:
             yield from _finish(item)
             item = None
+        elif depth == 5 and comment is not None and name in COMMENT_FIELDS:
+            comment[name] = value.strip()
         elif depth == 4 and item is not None:
-            name = local(element.tag)
-            seen_wxr = seen_wxr or _is_wxr(element.tag)
-            if name == "comment" and _is_wxr(element.tag):
-                entry = _entry(item, children_text(element))
+            if comment is not None and wxr and name == "comment":
+                entry = _entry(item, comment)
+                comment = None
                 if item.page is None and "link" not in item.fields:
                     item.waiting.append(entry)
                     continue
@@ -124,10 +169,8 @@ def read(file):
                     yield item.page
                 entry.page_ref = item.page.ref
                 yield entry
-            elif (name in ("title", "link") and not namespace(element.tag)) or _is_wxr(element.tag):
-                item.fields.setdefault(name, (element.text or "").strip())
-        elif depth == 3:
-            seen_wxr = seen_wxr or _is_wxr(element.tag)
+            elif name in ITEM_FIELDS and (wxr or (name in ("title", "link") and not namespace(tag))):
+                item.fields.setdefault(name, value.strip())
     if not seen_wxr:
         raise FormatError("not a WordPress export: no element in the WXR namespace (http://wordpress.org/export/1.2/)")
 
@@ -139,9 +182,10 @@ def _page(item):
     except ValueError:
         created = None
     ref = fields.get("post_id") or f"item-{item.number}"
+    link = fields.get("link") or None
     # Titles in RSS are HTML-escaped text: "Don&#8217;t" is "Don’t".
-    return Page(ref=ref, url=fields.get("link") or None, title=html.unescape(fields.get("title", "")) or None,
-                created_at=created)
+    return Page(ref=ref, url=link if link and len(link) <= MAX_URL else None,
+                title=html.unescape(fields.get("title", "")[:MAX_TITLE]) or None, created_at=created)
 
 
 def _finish(item):

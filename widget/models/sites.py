@@ -82,6 +82,22 @@ class AvatarImage(Model):
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class ImportBatch(Model):
+    """One run of an import into a site: what it added can be listed and taken back (`import undo`)."""
+
+    __tablename__ = "import_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # wordpress, disqus, isso, remark42, json; or "earlier"
+    source: Mapped[str] = mapped_column(String(300))  # the file's name, as the owner knows it
+    run_by: Mapped[str] = mapped_column(String(200))  # who ran it: "command line", or the dashboard account's name
+    options: Mapped[dict | None] = mapped_column(JSON, default=None)  # map_url, pingbacks, base_url
+    summary: Mapped[dict | None] = mapped_column(JSON, default=None)  # ImportSummary.as_dict() once it ended
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class Thread(Model):
     __tablename__ = "threads"
     __table_args__ = (UniqueConstraint("site_id", "key"), Index("ix_threads_site_url_hash", "site_id", "url_hash"))
@@ -100,6 +116,9 @@ class Thread(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Who wrote the page: their comments carry a "post author" badge. Set from the dashboard.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    # The import that made the thread: undoing it removes the thread too, if nothing else is left on it.
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"),
+                                                        default=None)
 
     site: Mapped[Site] = relationship()
 
@@ -115,8 +134,9 @@ class Comment(Model):
         Index("ix_comments_thread_parent", "thread_id", "parent_id"),
         Index("ix_comments_thread_root", "thread_id", "root_id"),
         Index("ix_comments_thread_created", "thread_id", "created_at"),
-        # One row per comment brought from elsewhere: an import run twice adds nothing.
-        UniqueConstraint("thread_id", "import_key", name="uq_comments_thread_import_key"),
+        # One row per comment brought from elsewhere, per site: an import run twice adds nothing, even when
+        # its pages are mapped to other addresses the second time.
+        UniqueConstraint("import_site_id", "import_key", name="uq_comments_site_import_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -170,6 +190,10 @@ class Comment(Model):
     source_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     # "<source>:<its id there>" ("wordpress:1234") for an imported comment; None for one posted here.
     import_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    # An imported comment's site (its thread's), which its import_key is unique in; and the import that added it.
+    import_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), default=None)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"),
+                                                        default=None, index=True)
 
     thread: Mapped[Thread] = relationship()
 
