@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.http import parse_options_header
 
-from . import markup, memberships, names, notifications, outbound, outbox, webhooks
+from . import charsets, markup, memberships, names, notifications, outbound, outbox, webhooks
 from .comments import bump_thread, delete_comment, find_thread, get_or_create_thread, thread_key
 from .errors import InvalidInput, NotFound
 from .extensions import db
@@ -230,17 +230,17 @@ def read_source(body, content_type, url, target):
     return SourcePage(links=False)
 
 
-META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]{1,40})""", re.I)
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]{1,40})""", re.I)
 
 
 def _decode(body, charset, sniff):
-    if not charset and sniff:
+    """The source's text: in the encoding its Content-Type names, else (HTML) its <meta>, else UTF-8; only
+    WHATWG labels count, so no page can pick a slow or odd Python codec (punycode took minutes a megabyte)."""
+    if charsets.codec(charset) is None and sniff:
         found = META_CHARSET.search(body[:1024])
-        charset = found.group(1).decode("ascii") if found else None
-    try:
-        return body.decode(charset or "utf-8", errors="replace")
-    except (LookupError, ValueError):  # a charset Python does not know, or one that is no text encoding
-        return body.decode("utf-8", errors="replace")
+        if found:
+            return charsets.decode(body, found.group(1).decode("ascii"), in_meta=True)
+    return charsets.decode(body, charset)
 
 
 def _same_page(value, base, target_key):
