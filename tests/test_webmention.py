@@ -330,7 +330,10 @@ def strict(make_app, site):
     return make_app(ALLOW_PRIVATE_TARGETS=False)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "10.0.0.8", "169.254.169.254", "localhost"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "10.0.0.8", "169.254.169.254", "localhost",
+                                  # With a trailing dot, in every spelling a resolver reads: never a name to look up.
+                                  "127.0.0.1.", "127.0.0.1..", "127.1.", "0x7f000001.", "2130706433.", "0177.0.0.1.",
+                                  "1.1.1.1."])
 def test_a_private_source_is_refused_at_once(strict, source, host):
     client = strict.test_client()
     response = send(client, source.url("/post", host=host))
