@@ -69,14 +69,17 @@ def _once_per_key(dialect_name):
     return _ONCE_PER_KEY[dialect_name]
 
 
-def claim(worker, now, lease_seconds, skip_kinds=()):
-    """The next due job, claimed for `lease_seconds` by `worker` and committed as claimed, or None.
+def claim(worker, now, lease_seconds, skip_kinds=(), kinds=None):
+    """The next due job (of `kinds` when given), claimed for `lease_seconds` by `worker` and committed as
+    claimed, or None.
 
     The claim is one conditional UPDATE: of two senders racing for a job, exactly one changes the row.
     """
     due = (db.select(Job.id)
            .where(Job.status == "queued", Job.run_at <= now, or_(Job.locked_until.is_(None), Job.locked_until < now))
            .order_by(Job.run_at, Job.id).limit(20))
+    if kinds is not None:
+        due = due.where(Job.kind.in_(list(kinds)))
     if skip_kinds:
         due = due.where(Job.kind.not_in(list(skip_kinds)))
     for job_id in list(db.session.scalars(due)):
