@@ -403,13 +403,13 @@ def test_a_source_trickling_its_headers_is_cut_at_the_deadline_and_holds_up_noth
 
 def test_a_source_that_times_out_twice_is_refused_not_tried_for_hours(app, client, site, source):
     app.config["OUTBOUND_TIMEOUT_SECONDS"] = 0.5
-    app.config["OUTBOX_RETRY_FIRST_SECONDS"] = 0.01
+    app.config["OUTBOX_RETRY_FIRST_SECONDS"] = 0.3
     location = client.post("/webmention/blog", data={"source": source.url("/trickle"), "target": PAGE}
                            ).headers["Location"]
     worker.run_pending(app)
     first = client.get(location).get_json()
     assert first["status"] == "queued" and "timed out after 0.5 s" in first["reason"]
-    time.sleep(0.05)
+    time.sleep(0.4)  # the retry's backoff
     worker.run_pending(app)
     second = client.get(location).get_json()
     assert (second["status"], second["reason"]) == (
@@ -507,3 +507,17 @@ def test_a_redirect_to_an_address_with_a_trailing_dot_is_refused_at_once(app, cl
         status = checked(app, client, redirect)
         assert (status["status"], status["reason"]) == (
             "refused", f"{spelling} is an IP address written with a trailing dot"), spelling
+
+
+def test_worker_once_does_what_is_due_in_every_lane_at_once(app, admin, runner, source, receiver):
+    from test_webhooks import HOOKS, add_hook, hook_id, jobs
+
+    app.config["OUTBOUND_TIMEOUT_SECONDS"] = 1
+    assert add_hook(admin, receiver.url).status_code == 302
+    assert admin.post("/webmention/blog", data={"source": source.url("/trickle"), "target": PAGE}).status_code == 202
+    assert submit(admin, f"{HOOKS}/test", {"webhook": str(hook_id(app, receiver.url))}).status_code == 302
+    result = runner.invoke(args=["worker", "--once"])
+    assert result.exit_code == 0 and result.output == "Did 2 jobs.\n"
+    assert [job["result"] for job in jobs(app)] == ["HTTP 200"]
+    _wait_for(lambda: source.cut_at, seconds=5)  # the source notices within half a second
+    assert receiver.arrived[0] < source.cut_at[0]  # delivered while the source still trickled

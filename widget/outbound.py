@@ -128,7 +128,7 @@ def _lookup(host, port, deadline):
     def look():
         try:
             outcome["found"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except Exception as error:  # handed to the caller's thread  # noqa: BLE001
+        except Exception as error:  # raised again in the caller's thread
             outcome["error"] = error
 
     thread = threading.Thread(target=look, name="parley-dns", daemon=True)
