@@ -69,9 +69,9 @@ def bombs():
     """{name: (body, Content-Encoding)}, each 1 GiB of zeros once decoded."""
     gzipped = _gzip_of_zeros(GIB)
     return {
+        "deflate": (_zlib_of_zeros(GIB), "deflate"),
         "br": (_brotli_of_zeros(GIB), "br"),
         "gzip, gzip": (gzip.compress(gzipped, 9), "gzip, gzip"),
-        "deflate": (_zlib_of_zeros(GIB), "deflate"),
         "deflate, gzip, br": (brotli.compress(gzip.compress(_zlib_of_zeros(GIB), 9)), "deflate, gzip, br"),
     }
 
@@ -80,11 +80,11 @@ def bombs():
 
 class Source:
     """A Webmention source on loopback: pages (any status, body and headers, answered after `delay` s), and
-    /trickle, which sends its status line and then one header byte every half second, for up to a minute,
+    /trickle, which sends its status line and then one header byte every `trickle_every` seconds, 120 of them,
     remembering when it was cut off. It keeps the headers of every request."""
 
     def __init__(self):
-        self.pages, self.cut_at, self.requests = {}, [], []
+        self.pages, self.cut_at, self.requests, self.trickle_every = {}, [], [], 0.5
         self.trickling, self.closing = threading.Event(), threading.Event()
         source = self
 
@@ -106,6 +106,10 @@ class Source:
                 except OSError:
                     pass  # the reader had enough
 
+            def do_POST(self):  # noqa: N802  (a webhook's delivery)
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.do_GET()
+
             def trickle(self):
                 source.trickling.set()
                 try:
@@ -113,7 +117,7 @@ class Source:
                     for _ in range(120):
                         self.wfile.write(b"a")
                         self.wfile.flush()
-                        if source.closing.wait(0.5) or self.reader_left():
+                        if source.closing.wait(source.trickle_every) or self.reader_left():
                             break
                 except OSError:
                     pass
@@ -521,3 +525,17 @@ def test_worker_once_does_what_is_due_in_every_lane_at_once(app, admin, runner, 
     assert [job["result"] for job in jobs(app)] == ["HTTP 200"]
     _wait_for(lambda: source.cut_at, seconds=5)  # the source notices within half a second
     assert receiver.arrived[0] < source.cut_at[0]  # delivered while the source still trickled
+
+
+def test_a_webhook_receiver_trickling_its_headers_is_cut_at_the_deadline(app, admin, source):
+    from test_webhooks import HOOKS, add_hook, hook_id, jobs
+
+    app.config["WEBHOOK_TIMEOUT_SECONDS"] = 1
+    source.trickle_every = 0.2  # well within any timeout per read
+    assert add_hook(admin, source.url("/trickle")).status_code == 302
+    assert submit(admin, f"{HOOKS}/test", {"webhook": str(hook_id(app, source.url("/trickle")))}).status_code == 302
+    started = time.monotonic()
+    worker.run_pending(app)
+    assert time.monotonic() - started < 10  # not the 24 s the receiver would take
+    [job] = jobs(app)
+    assert (job["status"], job["result"]) == ("queued", "timed out after 1 s")
