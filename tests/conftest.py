@@ -136,10 +136,12 @@ def _empty_tables():
 @pytest.fixture(autouse=True)
 def no_sender_outlives_its_test():
     """A background sender left running would go on polling a database the next test empties, or one that is
-    gone, and print its errors after the run; a test that starts one stops it (make_app's apps are stopped)."""
+    gone (a PostgreSQL database a fixture dropped), and print its errors after the run: a test that starts one
+    stops it (make_app's apps are stopped), or makes its apps with BACKGROUND_SENDER off."""
+    before = set(threading.enumerate())
     yield
-    running = [thread.name for thread in threading.enumerate() if thread.name.startswith("parley-sender")]
-    assert not running, f"sender threads still running after the test: {running}"
+    left = [thread.name for thread in set(threading.enumerate()) - before if thread.name.startswith("parley-sender")]
+    assert not left, f"sender threads still running after the test: {left}"
 
 
 @pytest.fixture

@@ -34,8 +34,9 @@ LANES: dict[str, tuple[str, ...] | None] = {
     "webhook": ("webhook",),
     "import": (import_jobs.KIND,),
 }
-# Each waiting lane's event: set when this process commits a job, so that its lane starts on it at once.
-_wakes: set[threading.Event] = set()
+# Each waiting lane's event, and its lane: set when this process commits a job of the lane's kinds, so that
+# the lane starts on it at once.
+_wakes: dict[threading.Event, str] = {}
 
 
 class Obsolete(Exception):
@@ -261,8 +262,8 @@ def run_due(app, worker=None):
 def _run_lane(app, lane, stop, worker):
     """One lane's loop: its jobs at once when queued in this process, else every OUTBOX_POLL_SECONDS."""
     poll = float(app.config["OUTBOX_POLL_SECONDS"])
-    wake = threading.Event()
-    _wakes.add(wake)
+    woken = threading.Event()
+    _wakes[woken] = lane
     try:
         while not stop.is_set():
             try:
@@ -271,10 +272,10 @@ def _run_lane(app, lane, stop, worker):
                 log.exception("the outbox sender's %s lane could not run", lane)
                 busy = False
             if not busy:
-                wake.wait(poll)
-                wake.clear()
+                woken.wait(poll)
+                woken.clear()
     finally:
-        _wakes.discard(wake)
+        _wakes.pop(woken, None)
 
 
 def _start_lanes(app, stop, worker=None):
@@ -304,14 +305,24 @@ def run_forever(app, stop=None, worker=None):
     _join(lanes)
 
 
-def wake():
-    for lane_wake in list(_wakes):
-        lane_wake.set()
+def _lane_of(kind):
+    """The lane that takes a kind of job: the one naming it, else the one taking the rest."""
+    named = [lane for lane, kinds in LANES.items() if kinds and kind in kinds]
+    return named[0] if named else next(lane for lane, kinds in LANES.items() if kinds is None)
+
+
+def wake(kinds=None):
+    """Wake this process's waiting lanes: all of them, or those that take one of `kinds`."""
+    lanes = None if kinds is None else {_lane_of(kind) for kind in kinds}
+    for lane_wake, lane in list(_wakes.items()):
+        if lanes is None or lane in lanes:
+            lane_wake.set()
 
 
 def _after_commit(session):
-    if session.info.pop(outbox.QUEUED_FLAG, False):
-        wake()
+    kinds = session.info.pop(outbox.QUEUED_FLAG, None)
+    if kinds:
+        wake(kinds)
 
 
 _listening = False
