@@ -1,6 +1,7 @@
 """Fixtures: an app on a fresh database per test session, emptied after every test."""
 import os
 import socket
+import threading
 import uuid
 
 import pytest
@@ -8,7 +9,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from werkzeug.routing import Rule
 
-from widget import create_app
+from widget import create_app, worker
 from widget.extensions import db
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -110,6 +111,8 @@ def make_app(database_url, tmp_path):
 
     yield make
     for app in apps:
+        # A sender's lanes must end before their database is emptied and closed under them.
+        assert worker.stop_in_background(app), "a lane of the app's background sender did not stop"
         if read_cache := app.extensions.get("parley.read_cache"):
             read_cache.close()
         with app.app_context():
@@ -128,6 +131,17 @@ def _empty_tables():
         connection.execute(db.update(Comment).values(parent_id=None))
         for table in reversed(db.metadata.sorted_tables):
             connection.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def no_sender_outlives_its_test():
+    """A background sender left running would go on polling a database the next test empties, or one that is
+    gone (a PostgreSQL database a fixture dropped), and print its errors after the run: a test that starts one
+    stops it (make_app's apps are stopped), or makes its apps with BACKGROUND_SENDER off."""
+    before = set(threading.enumerate())
+    yield
+    left = [thread.name for thread in set(threading.enumerate()) - before if thread.name.startswith("parley-sender")]
+    assert not left, f"sender threads still running after the test: {left}"
 
 
 @pytest.fixture

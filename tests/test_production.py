@@ -107,7 +107,9 @@ def test_a_production_server_that_sends_email_needs_its_public_url(tmp_path, mon
 def test_the_demo_is_off_unless_asked_for(tmp_path, monkeypatch):
     monkeypatch.delenv("PARLEY_DEMO", raising=False)
     monkeypatch.setenv("PARLEY_INSTANCE_PATH", str(tmp_path))
-    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}", "SECRET_KEY": GOOD_SECRET}
+    # No background sender: one started by these requests would outlive the test.
+    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}", "SECRET_KEY": GOOD_SECRET,
+              "BACKGROUND_SENDER": False}
     assert create_app(config).test_client().get("/demo").status_code == 404
     monkeypatch.setenv("PARLEY_DEMO", "true")
     assert create_app(config).test_client().get("/demo").status_code == 200

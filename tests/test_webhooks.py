@@ -299,6 +299,10 @@ def test_an_owner_sets_up_webhooks(app, admin, receiver):
     ("http://[::ffff:127.0.0.1]/", "private, loopback or reserved"),
     ("http://169.254.169.254/latest/meta-data/", "private, loopback or reserved"),
     ("http://10.1.2.3/", "private, loopback or reserved"),
+    ("http://127.0.0.1.:{port}/", "127.0.0.1. is an IP address written with a trailing dot"),
+    ("http://127.1./", "127.1. is an IP address written with a trailing dot"),
+    ("http://0x7f000001./", "0x7f000001. is an IP address written with a trailing dot"),
+    ("http://2130706433./", "2130706433. is an IP address written with a trailing dot"),
 ])
 def test_private_targets_are_refused_by_the_form(app, admin, receiver, url, message):
     app.config["ALLOW_PRIVATE_TARGETS"] = False

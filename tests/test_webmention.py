@@ -4,6 +4,7 @@ on loopback, so the app under test allows private addresses (one test checks tha
 import re
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -257,6 +258,18 @@ def test_a_source_built_to_be_slow_to_read_is_read_in_one_pass(app, client, site
     assert client.get(response.headers["Location"]).get_json()["status"] == "verified"
 
 
+def test_a_source_naming_punycode_as_its_charset_is_read_as_utf8_without_burning_minutes(app, client, site, source):
+    # Python's punycode codec takes quadratic time: this page cost 10 s of CPU (its full megabyte, minutes).
+    # Only the Encoding Standard's labels name an encoding; any other is read as UTF-8, as browsers do.
+    body = f'<a href="{PAGE}">a reply</a>-'.encode() + b"a" * 400_000
+    response = send(client, source.serve("/puny", body, content_type="text/html; charset=punycode"))
+    assert response.status_code == 202
+    started = time.thread_time()
+    worker.run_pending(app)
+    assert time.thread_time() - started < 2
+    assert client.get(response.headers["Location"]).get_json()["status"] == "verified"
+
+
 def test_a_missing_source_is_refused(app, client, site, source):
     status = sent_and_checked(app, client, source.url("/never-written"))
     assert status == {"status": "refused", "reason": "source not found (HTTP 404)",
@@ -317,7 +330,10 @@ def strict(make_app, site):
     return make_app(ALLOW_PRIVATE_TARGETS=False)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "10.0.0.8", "169.254.169.254", "localhost"])
+@pytest.mark.parametrize("host", ["127.0.0.1", "[::1]", "10.0.0.8", "169.254.169.254", "localhost",
+                                  # With a trailing dot, in every spelling a resolver reads: never a name to look up.
+                                  "127.0.0.1.", "127.0.0.1..", "127.1.", "0x7f000001.", "2130706433.", "0177.0.0.1.",
+                                  "1.1.1.1."])
 def test_a_private_source_is_refused_at_once(strict, source, host):
     client = strict.test_client()
     response = send(client, source.url("/post", host=host))
@@ -506,3 +522,20 @@ def test_title_and_author_come_from_microformats_then_the_page():
         odd = read_source(f'<title>Odd</title><a href="{PAGE}">\xff</a>'.encode("latin-1"),
                           f"text/html; charset={charset}", "https://friend.example/", PAGE)
         assert odd.links and odd.title == "Odd"
+
+
+@pytest.mark.parametrize("body, content_type, title", [
+    (b"<title>\x80 Caf\xe9</title>", "text/html; charset=latin1", "€ Café"),  # latin1 is windows-1252 on the web
+    (b"<title>\x80 Caf\xe9</title>", "text/html; charset=US-ASCII", "€ Café"),
+    (b"<title>\xa4</title>", "text/html; charset= ISO_8859-15:1988 ", "\ufffd"),  # not a label: UTF-8
+    (b"<title>\xa4</title>", "text/html; charset=l9", "€"),
+    (b'<meta charset="x-user-defined"><title>\x80</title>', "text/html", "€"),  # windows-1252 in a <meta>
+    (b'<meta charset="utf-16"><title>caf\xc3\xa9</title>', "text/html", "café"),  # a <meta> read was no UTF-16
+    ("<title>café</title>".encode("utf-16-le"), "text/html; charset=utf-16", "café"),
+    (b"<title>\x8a\xbf</title>", "text/html; charset=shift_jis", "漢"),
+    (b'<meta charset="rot13"><title>nop</title>', "text/html", "nop"),
+    (b"\xef\xbb\xbf<title>caf\xc3\xa9</title>", "text/html; charset=windows-1251", "café"),  # a BOM wins
+    (b"<title>+AGEAYgBj-</title>", "text/html; charset=utf-7", "+AGEAYgBj-"),  # no web encoding
+])
+def test_only_the_encoding_standards_labels_choose_how_a_source_is_read(body, content_type, title):
+    assert read_source(body, content_type, "https://friend.example/", PAGE).title == title

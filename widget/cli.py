@@ -235,13 +235,13 @@ def erase_reader(email, user_id, anonymise, yes):
 @bp.cli.command("worker")
 @click.option("--once", is_flag=True, help="Do what is due now, then stop.")
 def run_worker(once):
-    """Send the outbox: emails, webhook deliveries and Webmention checks.
+    """Send the outbox: emails, webhook deliveries, Webmention checks and imports, each kind in its own lane.
 
     For servers run with PARLEY_BACKGROUND_SENDER=false; any number of workers may run at once.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if once:
-        click.echo(f"Did {worker.run_pending(app)} jobs.")
+        click.echo(f"Did {worker.run_due(app)} jobs.")
         return
     stop = threading.Event()
 

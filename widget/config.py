@@ -113,7 +113,12 @@ class Config:
     LIBRAVATAR_URL = "https://seccdn.libravatar.org/avatar/"
     AVATAR_CACHE_SECONDS = 86_400
     AVATAR_CACHE_MAX = 5_000
+    # The deadline of one exchange with another server, whole: DNS, connecting, TLS, the headers, the body and
+    # every redirect. A webhook delivery and a Webmention's fetch of its source may each have their own
+    # (None: this one); the sender keeps each kind of job in its own lane, so no deadline holds up another kind.
     OUTBOUND_TIMEOUT_SECONDS = 10
+    WEBHOOK_TIMEOUT_SECONDS = None
+    WEBMENTION_TIMEOUT_SECONDS = None
     # Imports uploaded in the dashboard: the largest file taken, and the folder where each waits for its job
     # (by default "imports" in the instance folder; a `flask worker` on another machine must see the same
     # folder). A file is deleted when its import ends.

@@ -11,7 +11,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from .extensions import db, run_core
 from .models import Job, utcnow
 
-# The session flag the sender in this process watches, to start on a job as soon as it is committed.
+# The session's note of the kinds of job it queued, which the sender in this process watches, to start on a
+# job as soon as it is committed (in the lane that takes its kind).
 QUEUED_FLAG = "parley_outbox_queued"
 _ENQUEUED = ("kind", "payload", "site_id", "dedupe_key", "run_at", "created_at", "status", "attempts")
 _ONCE_PER_KEY: dict[str, Any] = {}
@@ -42,7 +43,7 @@ def enqueue(kind, payload, *, site_id=None, run_at=None, now=None):
     """Add a job to the caller's transaction, and return it."""
     job = Job(kind=kind, payload=payload, site_id=site_id, run_at=run_at or now or utcnow(), created_at=now or utcnow())
     db.session.add(job)
-    db.session.info[QUEUED_FLAG] = True
+    db.session.info.setdefault(QUEUED_FLAG, set()).add(kind)
     return job
 
 
@@ -52,7 +53,7 @@ def enqueue_once(kind, payload, dedupe_key, *, site_id=None, run_at=None, now=No
               "run_at": run_at or now or utcnow(), "created_at": now or utcnow(), "status": "queued", "attempts": 0}
     added = run_core(_once_per_key(db.session.get_bind().dialect.name), values).first() is not None
     if added:
-        db.session.info[QUEUED_FLAG] = True
+        db.session.info.setdefault(QUEUED_FLAG, set()).add(kind)
     return added
 
 
@@ -69,14 +70,17 @@ def _once_per_key(dialect_name):
     return _ONCE_PER_KEY[dialect_name]
 
 
-def claim(worker, now, lease_seconds, skip_kinds=()):
-    """The next due job, claimed for `lease_seconds` by `worker` and committed as claimed, or None.
+def claim(worker, now, lease_seconds, skip_kinds=(), kinds=None):
+    """The next due job (of `kinds` when given), claimed for `lease_seconds` by `worker` and committed as
+    claimed, or None.
 
     The claim is one conditional UPDATE: of two senders racing for a job, exactly one changes the row.
     """
     due = (db.select(Job.id)
            .where(Job.status == "queued", Job.run_at <= now, or_(Job.locked_until.is_(None), Job.locked_until < now))
            .order_by(Job.run_at, Job.id).limit(20))
+    if kinds is not None:
+        due = due.where(Job.kind.in_(list(kinds)))
     if skip_kinds:
         due = due.where(Job.kind.not_in(list(skip_kinds)))
     for job_id in list(db.session.scalars(due)):

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.http import parse_options_header
 
-from . import markup, memberships, names, notifications, outbound, outbox, webhooks
+from . import charsets, markup, memberships, names, notifications, outbound, outbox, webhooks
 from .comments import bump_thread, delete_comment, find_thread, get_or_create_thread, thread_key
 from .errors import InvalidInput, NotFound
 from .extensions import db
@@ -29,6 +29,9 @@ MAX_URL = 2048
 # the first megabyte of the page, which holds the link on any reasonable one.
 MAX_REDIRECTS = 5
 MAX_SOURCE_BYTES = 1_000_000
+# A source cut at its deadline cost the sender all of it: it gets one more try later (its server may have
+# been busy), not the twelve other failures get, which a host slow on purpose would turn into hours.
+TIMED_OUT_ATTEMPTS = 2
 ACCEPT = "text/html, application/xhtml+xml;q=0.9, application/json;q=0.8, text/plain;q=0.7, */*;q=0.1"
 MAX_TITLE = 300
 MAX_AUTHOR = 100
@@ -109,9 +112,14 @@ def verify(job, allow_private, timeout, now=None):
     source, target, site_id, base = payload["source"], payload["target"], payload["site_id"], payload.get("base")
     # No transaction (nor SQLite's write lock) is held while another server takes its time to answer.
     db.session.commit()
-    answer = outbound.request("GET", source, allow_private=allow_private, timeout=timeout,
-                              headers={"Accept": ACCEPT}, max_bytes=MAX_SOURCE_BYTES, max_redirects=MAX_REDIRECTS,
-                              cut=True)
+    try:
+        answer = outbound.request("GET", source, allow_private=allow_private, timeout=timeout,
+                                  headers={"Accept": ACCEPT}, max_bytes=MAX_SOURCE_BYTES,
+                                  max_redirects=MAX_REDIRECTS, cut=True)
+    except outbound.TimedOut as late:
+        if job.attempts >= TIMED_OUT_ATTEMPTS:
+            raise outbox.GiveUp(f"the source {late} on attempt {job.attempts}: not tried again") from None
+        raise outbox.Retry(f"the source {late}") from None
     site = db.session.get(Site, site_id)
     if site is None:
         raise outbox.GiveUp("the site is gone")
@@ -230,17 +238,17 @@ def read_source(body, content_type, url, target):
     return SourcePage(links=False)
 
 
-META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]{1,40})""", re.I)
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]{1,40})""", re.I)
 
 
 def _decode(body, charset, sniff):
-    if not charset and sniff:
+    """The source's text: in the encoding its Content-Type names, else (HTML) its <meta>, else UTF-8; only
+    WHATWG labels count, so no page can pick a slow or odd Python codec (punycode took minutes a megabyte)."""
+    if charsets.codec(charset) is None and sniff:
         found = META_CHARSET.search(body[:1024])
-        charset = found.group(1).decode("ascii") if found else None
-    try:
-        return body.decode(charset or "utf-8", errors="replace")
-    except (LookupError, ValueError):  # a charset Python does not know, or one that is no text encoding
-        return body.decode("utf-8", errors="replace")
+        if found:
+            return charsets.decode(body, found.group(1).decode("ascii"), in_meta=True)
+    return charsets.decode(body, charset)
 
 
 def _same_page(value, base, target_key):

@@ -1,9 +1,15 @@
 """The outbox's sender: claims due jobs and does them (renders and sends emails, delivers webhooks,
-checks Webmentions, runs imports uploaded in the dashboard), in a thread of each server process or as
-`flask --app app worker`."""
+checks Webmentions, runs imports uploaded in the dashboard), in threads of each server process or as
+`flask --app app worker`.
+
+Jobs run in lanes, one thread each, each claiming only its own kinds: a Webmention source that
+takes its whole deadline to answer, a slow webhook receiver or a long import holds up its own lane,
+never the emails of every site.
+"""
 import logging
 import os
 import threading
+import time
 import uuid
 from urllib.parse import urlsplit
 
@@ -20,7 +26,17 @@ from .outbound import Refused, Unreachable
 
 log = logging.getLogger(__name__)
 BATCH = 100
-_wake = threading.Event()
+# Each lane's kinds of job; the mail lane takes emails, the notifications that fan out to them, and any
+# kind no other lane names.
+LANES: dict[str, tuple[str, ...] | None] = {
+    "mail": None,
+    "fetch": ("webmention",),  # pages that strangers name: the least trusted, the likeliest to be slow
+    "webhook": ("webhook",),
+    "import": (import_jobs.KIND,),
+}
+# Each waiting lane's event, and its lane: set when this process commits a job of the lane's kinds, so that
+# the lane starts on it at once.
+_wakes: dict[threading.Event, str] = {}
 
 
 class Obsolete(Exception):
@@ -145,14 +161,18 @@ def _digest(app, job, _smtp):
     return notifications.fan_out_digest(job.payload["site_id"], job.payload.get("base"), utcnow())
 
 
+def _budget(app, kind):
+    """The deadline of one job's whole exchange with another server, in seconds."""
+    return float(app.config[f"{kind.upper()}_TIMEOUT_SECONDS"] or app.config["OUTBOUND_TIMEOUT_SECONDS"])
+
+
 def _webhook(app, job, _smtp):
-    return webhooks.deliver(job, allow_private=app.config["ALLOW_PRIVATE_TARGETS"],
-                            timeout=float(app.config["OUTBOUND_TIMEOUT_SECONDS"]))
+    return webhooks.deliver(job, allow_private=app.config["ALLOW_PRIVATE_TARGETS"], timeout=_budget(app, "webhook"))
 
 
 def _webmention(app, job, _smtp):
     return webmentions.verify(job, allow_private=app.config["ALLOW_PRIVATE_TARGETS"],
-                              timeout=float(app.config["OUTBOUND_TIMEOUT_SECONDS"]))
+                              timeout=_budget(app, "webmention"))
 
 
 def _import(app, job, _smtp):
@@ -167,12 +187,23 @@ RETRY = (outbox.Retry, SmtpUnavailable, Unreachable)
 GIVE_UP = (outbox.GiveUp, SmtpRefused, Refused)
 
 
-def run_pending(app, worker=None, limit=BATCH, stop=None):
-    """Do up to `limit` due jobs, one claim at a time (until `stop` is set); returns how many were taken."""
+def _lane_kinds(lane):
+    """(kinds, skip_kinds): what a lane claims; every kind for no lane."""
+    if lane is None:
+        return None, set()
+    if LANES[lane] is None:
+        return None, {kind for kinds in LANES.values() if kinds for kind in kinds}
+    return LANES[lane], set()
+
+
+def run_pending(app, worker=None, limit=BATCH, stop=None, lane=None):
+    """Do up to `limit` due jobs (of one lane's kinds, or all), one claim at a time (until `stop` is set);
+    returns how many were taken."""
     worker = worker or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     backoff = _backoff(app)
     lease = float(app.config["OUTBOX_LEASE_SECONDS"])
-    taken, skip = 0, set[str]()
+    taken = 0
+    kinds, skip = _lane_kinds(lane)
     settings = SmtpSettings.from_config(app.config)
     if not settings.host:
         skip.add("email")  # with no SMTP server configured, emails wait (spending no attempts) until there is one
@@ -182,7 +213,7 @@ def run_pending(app, worker=None, limit=BATCH, stop=None):
         smtp = SmtpConnection(settings)
         try:
             while taken < limit and not (stop and stop.is_set()):
-                job = outbox.claim(worker, utcnow(), lease, skip_kinds=skip)
+                job = outbox.claim(worker, utcnow(), lease, skip_kinds=skip, kinds=kinds)
                 if job is None:
                     break
                 taken += 1
@@ -212,30 +243,86 @@ def run_pending(app, worker=None, limit=BATCH, stop=None):
     return taken
 
 
-def run_forever(app, stop=None, worker=None):
-    """Send until `stop` is set: at once for jobs queued in this process, else every OUTBOX_POLL_SECONDS."""
-    stop = stop or threading.Event()
+def run_due(app, worker=None):
+    """Do what is due now, every lane at once, and return how many jobs were taken (`worker --once`)."""
     worker = worker or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    counts = dict.fromkeys(LANES, 0)
+
+    def run(lane):
+        counts[lane] = run_pending(app, f"{worker}-{lane}", lane=lane)
+
+    threads = [threading.Thread(target=run, args=(lane,), name=f"parley-sender-{lane}") for lane in LANES]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts.values())
+
+
+def _run_lane(app, lane, stop, worker):
+    """One lane's loop: its jobs at once when queued in this process, else every OUTBOX_POLL_SECONDS."""
     poll = float(app.config["OUTBOX_POLL_SECONDS"])
+    woken = threading.Event()
+    _wakes[woken] = lane
+    try:
+        while not stop.is_set():
+            try:
+                busy = run_pending(app, f"{worker}-{lane}", stop=stop, lane=lane) == BATCH
+            except Exception:  # the database is away, say: wait and try again
+                log.exception("the outbox sender's %s lane could not run", lane)
+                busy = False
+            if not busy:
+                woken.wait(poll)
+                woken.clear()
+    finally:
+        _wakes.pop(woken, None)
+
+
+def _start_lanes(app, stop, worker=None):
+    worker = worker or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     _listen_for_commits()
-    while not stop.is_set():
-        try:
-            busy = run_pending(app, worker, stop=stop) == BATCH
-        except Exception:  # the database is away, say: wait and try again
-            log.exception("the outbox sender could not run")
-            busy = False
-        if not busy:
-            _wake.wait(poll)
-            _wake.clear()
+    threads = [threading.Thread(target=_run_lane, args=(app, lane, stop, worker), name=f"parley-sender-{lane}",
+                                daemon=True) for lane in LANES]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
-def wake():
-    _wake.set()
+def _join(threads, timeout=None):
+    """Wait for the threads (`timeout` seconds in all, if given); whether every one ended."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for thread in threads:
+        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+    return not any(thread.is_alive() for thread in threads)
+
+
+def run_forever(app, stop=None, worker=None):
+    """Send, a thread per lane, until `stop` is set; then let each lane finish the job under way."""
+    stop = stop or threading.Event()
+    lanes = _start_lanes(app, stop, worker)
+    stop.wait()
+    wake()
+    _join(lanes)
+
+
+def _lane_of(kind):
+    """The lane that takes a kind of job: the one naming it, else the one taking the rest."""
+    named = [lane for lane, kinds in LANES.items() if kinds and kind in kinds]
+    return named[0] if named else next(lane for lane, kinds in LANES.items() if kinds is None)
+
+
+def wake(kinds=None):
+    """Wake this process's waiting lanes: all of them, or those that take one of `kinds`."""
+    lanes = None if kinds is None else {_lane_of(kind) for kind in kinds}
+    for lane_wake, lane in list(_wakes.items()):
+        if lanes is None or lane in lanes:
+            lane_wake.set()
 
 
 def _after_commit(session):
-    if session.info.pop(outbox.QUEUED_FLAG, False):
-        _wake.set()
+    kinds = session.info.pop(outbox.QUEUED_FLAG, None)
+    if kinds:
+        wake(kinds)
 
 
 _listening = False
@@ -248,7 +335,7 @@ def _listen_for_commits():
         _listening = True
 
 
-_started: dict[tuple[int, int], threading.Thread] = {}
+_started: dict[tuple[int, int], list[threading.Thread]] = {}
 _start_lock = threading.Lock()
 
 
@@ -262,19 +349,17 @@ def start_in_background(app):
             return
         with _start_lock:
             if key not in _started:
-                thread = threading.Thread(target=run_forever, args=(app, stop), name="parley-sender", daemon=True)
-                _started[key] = thread
-                thread.start()
+                _started[key] = _start_lanes(app, stop)
 
     app.before_request(ensure_started)
 
 
 def stop_in_background(app, timeout=10.0):
-    """Stop this process's sender of the app, finishing the job under way (tests, a clean shutdown)."""
+    """Stop every lane of this process's sender of the app, each finishing the job under way (tests, a clean
+    shutdown); whether all ended within `timeout` seconds."""
     stop = app.extensions.get("parley_sender_stop")
-    thread = _started.pop((os.getpid(), id(app)), None)
+    threads = _started.pop((os.getpid(), id(app)), [])
     if stop is not None:
         stop.set()
-        _wake.set()
-    if thread is not None:
-        thread.join(timeout)
+        wake()
+    return _join(threads, timeout)

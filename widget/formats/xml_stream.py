@@ -9,7 +9,7 @@ import codecs
 import re
 from xml.parsers import expat
 
-from ..encodings import whatwg_codec
+from .. import charsets
 from .records import FormatError
 
 CHUNK = 64 * 1024
@@ -55,7 +55,12 @@ def _codec(start):
     if start.startswith(b"\x00<\x00?"):
         return "utf-16-be"
     declared = _DECLARED.match(start)
-    return (whatwg_codec(declared[1].decode("ascii")) if declared else None) or "utf-8"
+    label = declared[1].decode("ascii") if declared else ""
+    codec = charsets.codec(label) or "utf-8"
+    if codec in (charsets.REPLACEMENT, charsets.X_USER_DEFINED):
+        # Encodings browsers keep for old web pages only: no export is written in one.
+        raise FormatError(f"the file declares the {label} encoding, which no export uses")
+    return codec
 
 
 def _utf8_chunks(file):
