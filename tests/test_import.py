@@ -359,6 +359,23 @@ def test_an_export_written_in_utf_16_imports_as_in_utf_8(app, runner, site, tmp_
     assert len(from_utf16) > 3 and any("é" in body or "ü" in body or "—" in body for body in from_utf16.values())
 
 
+@pytest.mark.parametrize("label, outcome", [
+    ("punycode", "imported"),  # no WHATWG label, and Python's punycode decoder is quadratic: read as UTF-8
+    ("latin1", "imported"),  # the Standard reads it as windows-1252
+    ("iso-2022-kr", "refused"),  # a label the Standard decodes to nothing but U+FFFD
+])
+def test_an_export_names_its_encoding_only_by_a_web_label(app, runner, site, tmp_path, label, outcome):
+    named = tmp_path / f"{label}.xml"
+    named.write_text(DISQUS.read_text(encoding="utf-8").replace('encoding="utf-8"', f'encoding="{label}"', 1),
+                     encoding="utf-8" if label != "latin1" else "cp1252", errors="replace")
+    result = run(runner, "disqus", named, "--map-url", MOVE)
+    if outcome == "imported":
+        assert result.exit_code == 0, result.output
+        assert len(stored(app)) > 3
+    else:
+        assert result.exit_code != 0 and "iso-2022-kr encoding, which no export uses" in result.output
+
+
 def test_resumable_batches_keep_what_they_committed_and_a_rerun_completes(app, runner, site, tmp_path):
     cut = tmp_path / "cut.xml"
     text = WXR.read_text(encoding="utf-8")
