@@ -5,7 +5,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import login_required
 from markupsafe import Markup
 
-from .. import audit, memberships, moderation, outbox, sites
+from .. import audit, memberships, moderation, notifications, outbox, sites
 from ..errors import InvalidInput, ParleyError
 from ..extensions import db
 from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership, parse_id, utcnow
@@ -64,7 +64,7 @@ def site(site_id):
                            totals=moderation.totals_by_status(site), settings=sites.site_settings(site),
                            sends_email=bool(current_app.config["SMTP_HOST"]),
                            emails=outbox.summary(site.id, "email", utcnow() - timedelta(days=7)),
-                           refused=sites.refused_origins(site))
+                           alerted=notifications.alert_recipients(site), refused=sites.refused_origins(site))
 
 
 @bp.post("/sites/<site_id>/refused-origins/allow")
