@@ -91,7 +91,24 @@ def add_site(public_id, name, origins):
         site = memberships.add_site(None, public_id, name, list(origins))
     except ParleyError as error:
         _fail(error)
-    click.echo(f"Added site {site.public_id} ({site.name}) for {', '.join(site.origins)}.")
+    click.echo(f"Added site {site.public_id} ({site.name}) for {', '.join(site.origins) or 'no origin yet'}.")
+    _say_what_waits(site)
+
+
+def _say_what_waits(site):
+    """Name the origins the site waits for, and the two ways to have them granted."""
+    waiting = sites.claims(site)
+    if not waiting:
+        return
+    for claim in waiting:
+        others = ", ".join(public_id for _, public_id in sites.holders(site, claim.origin))
+        click.echo(f"{claim.origin} is already an origin of {others or 'another site'}: no page there can show or "
+                   f"post {site.public_id}'s comments until it is proven to be {site.public_id}'s.")
+    where = (f"{waiting[0].origin}{sites.VERIFICATION_PATH}" if len(waiting) == 1 else
+             f"{sites.VERIFICATION_PATH} on each of them")
+    click.echo(f"To prove it, serve this line at {where}:\n  {site.verification_token}\n"
+               f"then run: parley site verify {site.public_id}\n"
+               f"Or, as the server's administrator, grant it without proof: parley site grant {site.public_id} ORIGIN")
 
 
 @site_group.command("list")
@@ -106,6 +123,8 @@ def list_sites():
         click.echo(site.public_id)
         for key, value in sites.site_settings(site).items():
             click.echo(f"  {key:<17} {value}")
+        if waiting := sites.claims(site):
+            click.echo(f"  {'waiting origins':<17} {', '.join(claim.origin for claim in waiting)} (parley site verify)")
 
 
 @site_group.command("set", epilog="Settings:\n\n\b\n" + SETTING_HELP)
@@ -123,6 +142,42 @@ def set_setting(public_id, key, value):
     except ParleyError as error:
         _fail(error)
     click.echo(f"{site.public_id}: {key} = {sites.site_settings(site)[key]}")
+    if key == "origins":
+        _say_what_waits(site)
+
+
+@site_group.command("verify")
+@click.argument("public_id")
+@writes
+def verify_origins(public_id):
+    """Grant the site the origins that wait for proof and serve its line (see `site add`)."""
+    config = current_app.config
+    try:
+        site = sites.get_site(public_id)
+        results = sites.verify_claims(None, site, allow_private=config["ALLOW_PRIVATE_TARGETS"],
+                                      timeout=config["OUTBOUND_TIMEOUT_SECONDS"])
+    except ParleyError as error:
+        _fail(error)
+    if not results:
+        click.echo(f"{site.public_id} waits for no origin.")
+    for origin, problem in results.items():
+        click.echo(f"{origin}: {'proven, now allowed' if problem is None else 'still waits: ' + problem}")
+    if any(results.values()):
+        raise SystemExit(1)
+
+
+@site_group.command("grant")
+@click.argument("public_id")
+@click.argument("origin")
+@writes
+def grant_origin(public_id, origin):
+    """Allow an origin the site waits for without proof, as the server's administrator."""
+    try:
+        site = sites.get_site(public_id)
+        sites.grant_claim(None, site, sites.parse_origins([origin])[0])
+    except ParleyError as error:
+        _fail(error)
+    click.echo(f"{site.public_id}: origins = {', '.join(site.origins)}")
 
 
 @bp.cli.group("thread")

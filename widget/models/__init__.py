@@ -8,6 +8,7 @@ from .sites import (
                     AvatarImage,
                     Comment,
                     FilterToken,
+                    OriginClaim,
                     RefusedOrigin,
                     Site,
                     Thread,
@@ -29,8 +30,8 @@ from .staff import (
 __all__ = [
     "MAX_ID", "fixed_defaults", "parse_id", "utcnow",
     "AuthToken", "Identity", "LoginCode", "User",
-    "COMMENT_STATUSES", "MODERATION_MODES", "AvatarImage", "Comment", "FilterToken", "RefusedOrigin", "Site",
-    "Thread", "Vote", "body_digest",
+    "COMMENT_STATUSES", "MODERATION_MODES", "AvatarImage", "Comment", "FilterToken", "OriginClaim", "RefusedOrigin",
+    "Site", "Thread", "Vote", "body_digest",
     "BAN_ACTIONS", "BAN_KINDS", "SITE_ROLES", "AuditEntry", "Ban", "DashboardAccount", "Invitation", "LoginFailure",
     "Membership",
     "ALERT_MODES", "JOB_STATUSES", "WEBHOOK_EVENTS", "Job", "Recipient", "Subscription", "UsedLink", "Webhook",
