@@ -31,9 +31,12 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
     python -m venv /opt/parley \
     && /opt/parley/bin/pip install --no-cache-dir --no-index --find-links /wheels "parley[production,redis]"
 
+# PARLEY_ENV: gunicorn's settings make the server a production one; `docker exec … parley check` and the other
+# commands hold the same settings to the same rules.
 ENV PATH=/opt/parley/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
+    PARLEY_ENV=production \
     PARLEY_INSTANCE_PATH=/data \
     PARLEY_BACKUP_FOLDER=/data/backups \
     PARLEY_BIND=0.0.0.0:8000

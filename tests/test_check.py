@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 from widget.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
-TOPICS = ("database", "administrator", "sites", "smtp", "redis", "public url")
+TOPICS = ("settings", "database", "administrator", "sites", "smtp", "redis", "public url")
 
 
 @pytest.fixture
@@ -44,12 +44,14 @@ def serve():
 @pytest.fixture
 def setup(make_app, mail, serve):
     """A sound setup, changed by `broken` before it is made: an administrator, a site with its origin, a
-    real SMTP server, Redis, and a public URL that reaches this very server."""
+    real SMTP server, Redis, and a public URL that reaches this very server. It is a development server
+    (PARLEY_ENV=development), since the server it checks is served over http on loopback."""
     require_redis()
 
     def make(broken=None, **overrides):
         port = free_port()
-        config = {"PUBLIC_URL": f"http://127.0.0.1:{port}", "REDIS_URL": REDIS_URL, **mail.config()} | overrides
+        config = {"ENV": "development", "PUBLIC_URL": f"http://127.0.0.1:{port}", "REDIS_URL": REDIS_URL,
+                  **mail.config()} | overrides
         app = make_app(**{key: value for key, value in config.items() if value is not None})
         serve(app, port)
         runner = app.test_cli_runner()
@@ -137,3 +139,45 @@ def test_an_unreachable_database_is_reported_not_a_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     assert _problems(result.stdout)[0] == "database"
     assert f"127.0.0.1:{closed}" in result.stdout and "problems found" in result.stderr
+
+
+def _check_as_the_readme_deploys(tmp_path, **env):
+    """`parley check` in its own process, with the environment of the README's production env file (no
+    PARLEY_ENV in it) and an administrator made first, as the README does."""
+    env = {key: value for key, value in os.environ.items() if key not in ("PARLEY_ENV", "DATABASE_URL")} | {
+        "PARLEY_SECRET_KEY": "readme-secret-0123456789-abcdefghijklmnop", "PARLEY_TRUSTED_PROXIES": "127.0.0.1",
+        "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"), "PARLEY_PUBLIC_URL": f"http://127.0.0.1:{_closed_port()}",
+    } | env
+    command = [sys.executable, "-c", "from widget.command import main; main()"]
+    made = subprocess.run([*command, "user", "create-admin", "you@example.com", "--password-stdin"], cwd=ROOT,
+                          env=env, input="correct horse battery staple\n", capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr[-2000:]
+    return subprocess.run([*command, "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.database_independent
+def test_an_http_public_url_fails_the_check_of_a_server_gunicorn_runs_in_production(tmp_path):
+    result = _check_as_the_readme_deploys(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "checked as a production server" in result.stdout
+    assert _problems(result.stdout) == ["public url"], result.stdout
+    assert "is not https" in result.stdout
+    # Checked as a development server when the env file says so, http is not the problem (nothing answers).
+    development = _check_as_the_readme_deploys(tmp_path / "dev", PARLEY_ENV="development")
+    assert "checked as a development server" in development.stdout
+    assert "is not https" not in development.stdout and "does not answer" in development.stdout
+
+
+@pytest.mark.database_independent
+def test_a_placeholder_secret_fails_the_check_before_gunicorn_refuses_it(tmp_path):
+    result = _check_as_the_readme_deploys(tmp_path, PARLEY_SECRET_KEY="change-me")
+    assert result.returncode == 1
+    assert _problems(result.stdout)[0] == "settings"
+    assert "PARLEY_SECRET_KEY is a placeholder" in result.stdout
+
+
+@pytest.mark.database_independent
+def test_the_check_names_the_sqlite_file_itself(tmp_path):
+    result = _check_as_the_readme_deploys(tmp_path)
+    database = tmp_path / "instance" / "parley.sqlite3"
+    assert f"ok       database       reachable (SQLite file {database})" in result.stdout, result.stdout

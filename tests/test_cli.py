@@ -1,4 +1,9 @@
-"""The site and thread commands."""
+"""The site and thread commands, and how `parley` itself starts."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 
@@ -107,3 +112,37 @@ def test_command_line_changes_are_in_the_audit_log_as_the_command_line(app, runn
         ("site.create", "command line"), ("site.settings", "command line"),
         ("thread.lock", "command line"), ("thread.unlock", "command line")]
     assert entries[1][2:] == ({"moderation": "none"}, {"moderation": "all"})
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parley(instance, *args):
+    """The `parley` command in its own process, as an owner runs it, with its data in `instance`."""
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "PARLEY_ENV")}
+    return subprocess.run([sys.executable, "-c", "from widget.command import main; main()", *args], cwd=ROOT,
+                          env=env | {"PARLEY_INSTANCE_PATH": str(instance)}, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.database_independent
+def test_help_and_commands_that_only_read_leave_a_fresh_instance_folder_as_it_was(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shown = _parley(instance, "--help")
+    assert shown.returncode == 0 and "\n  site " in shown.stdout, shown.stderr[-2000:]
+    assert "Running upgrade" not in shown.stdout + shown.stderr and "migration" not in shown.stderr
+    assert list(instance.iterdir()) == []
+    for args in (["site", "list"], ["user", "list"], ["export", "--site", "blog"], ["backup"], ["check"]):
+        result = _parley(instance, *args)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert "Running upgrade" not in result.stderr
+        assert f"{instance / 'parley.sqlite3'}" in result.stdout + result.stderr  # it says which database is missing
+    assert list(instance.iterdir()) == []
+    # The first command that writes makes the database (and the development secret key), as a server would.
+    added = _parley(instance, "site", "add", "blog", "--name", "Blog", "--origin", "https://blog.example.com")
+    assert added.returncode == 0, added.stderr[-2000:]
+    assert {path.name for path in instance.iterdir()} >= {"parley.sqlite3", "secret_key"}
+    listed = _parley(instance, "site", "list")
+    assert listed.returncode == 0 and listed.stdout.startswith("blog\n")
+    assert "Running upgrade" not in listed.stderr

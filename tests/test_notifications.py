@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import GUEST, ORIGIN, PAGE, SECRET
-from dashboard_helpers import comment_on, submit
+from dashboard_helpers import comment_on, create_admin, logged_in, submit
 from smtp_server import MailServer, html_of, links, text_of
 
 from widget import worker
@@ -179,6 +179,7 @@ def test_forged_links_are_refused_without_changing_anything(client, site, path):
 def test_no_email_for_held_or_spam_comments_and_approval_releases_it(app, client, post, mail, set_site, admin):
     ada = subscribe(client, post, mail, ADA, notify="replies")
     set_site("moderation", "all")
+    set_site("moderator_alerts", "off")  # only readers' emails are counted here; the administrator's are not
     held = post(author=BOB, parent_id=ada["id"], body="Held for review").get_json()["comment"]
     post(author=CY, parent_id=ada["id"], body="Spam from a bot", honeypot="http://spam.example").get_json()
     assert held["status"] == "pending"
@@ -219,6 +220,43 @@ def test_moderators_approve_from_the_email_once(app, client, post, mail, set_sit
     again = client.post(spam)
     assert again.status_code == 409 and "already" in again.get_data(as_text=True)
     assert client.get("/api/v1/threads", query_string={"site": "blog", "url": PAGE}).get_json()["comments"] != []
+
+
+def test_a_solo_administrator_who_follows_the_readme_hears_of_a_held_comment(make_app, mail):
+    app = make_app(**mail.config())
+    runner = app.test_cli_runner()
+    # The README's first steps: an administrator, a site added from the command line (which makes nobody its
+    # owner), and a moderation mode; notify_email stays off.
+    create_admin(runner, "you@example.com")
+    for args in (["site", "add", "myblog", "--name", "My blog", "--origin", ORIGIN],
+                 ["site", "set", "myblog", "moderation", "first-time"]):
+        assert runner.invoke(args=args).exit_code == 0
+    posted = app.test_client().post("/api/v1/comments", headers={"Origin": ORIGIN}, json={
+        "site": "myblog", "url": PAGE, "body": "A first comment, held", "author": ADA})
+    assert posted.get_json()["comment"]["status"] == "pending"
+    sent = runner.invoke(args=["worker", "--once"])
+    assert sent.exit_code == 0, sent.output
+    [message] = mail.wait_for(1)
+    assert message["To"] == "you@example.com" and "waits for review" in message["Subject"]
+    assert "A first comment, held" in text_of(message)
+    # The administrator approves it from the email, as a member would.
+    done = app.test_client().post(path_of(link(message, "/mail/moderate/")))
+    assert done.status_code == 200 and "Approved" in done.get_data(as_text=True)
+    # And the site's page says who is told.
+    page = logged_in(app, "you@example.com").get("/dashboard/sites/myblog").get_data(as_text=True)
+    assert "Comments that wait for review are emailed to\n    you@example.com." in page
+
+
+def test_the_site_page_warns_when_nobody_will_hear_of_held_comments(make_app, mail):
+    app = make_app(**mail.config())
+    runner = app.test_cli_runner()
+    create_admin(runner, "you@example.com")
+    assert runner.invoke(args=["site", "add", "myblog", "--name", "My blog", "--origin", ORIGIN]).exit_code == 0
+    admin = logged_in(app, "you@example.com")
+    assert "Nobody will be told" not in admin.get("/dashboard/sites/myblog").get_data(as_text=True)
+    assert runner.invoke(args=["site", "set", "myblog", "moderator_alerts", "off"]).exit_code == 0
+    page = admin.get("/dashboard/sites/myblog").get_data(as_text=True)
+    assert "Nobody will be told when a comment waits for review" in page and "turned off" in page
 
 
 def test_a_daily_digest_instead_of_an_email_each(app, client, post, mail, set_site):

@@ -12,7 +12,7 @@ from .compression import compress_response
 from .config import Config, database_url_from_env, instance_secret_key, redis_url_from_env
 from .dashboard import bp as dashboard_bp
 from .embed import bp as embed_bp
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, login_manager
 from .feeds import bp as feeds_bp
 from .guards import refuse_nul_characters
 from .health import bp as health_bp
@@ -36,10 +36,9 @@ def create_app(overrides=None):
     startup.log_effective_settings(app.config)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(FILES / "migrations"), render_as_batch=True)
+    database.init_app(app, str(FILES / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
-    database.configure(app)
     providers.init_app(app)
     sessions.init_app(app)
     live.init_app(app)
@@ -54,6 +53,10 @@ def create_app(overrides=None):
     read_cache.init_app(app)
     proxies.init_app(app)
     logs.add_request_ids(app)  # the outermost layer: every answer carries the request's id
+    if startup.serving():
+        # A command is made ready by itself, and only if it writes (widget/cli.py): `parley --help` and the
+        # commands that only read leave the instance folder as they found it.
+        database.prepare(app)
     if app.config["BACKGROUND_SENDER"]:
         worker.start_in_background(app)
     return app
@@ -61,7 +64,6 @@ def create_app(overrides=None):
 
 def _configure(app, overrides):
     """Defaults, then PARLEY_* and DATABASE_URL from the environment, then the caller's overrides."""
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_object(Config)
     app.config.from_prefixed_env("PARLEY")
     if database_url := database_url_from_env():
@@ -69,6 +71,8 @@ def _configure(app, overrides):
     if redis_url := redis_url_from_env():
         app.config["REDIS_URL"] = redis_url
     app.config.update(overrides or {})
-    startup.check(app.config, secret_key_given=bool(app.config.get("SECRET_KEY")))
+    app.extensions["parley.secret_key_given"] = bool(app.config.get("SECRET_KEY"))
+    app.extensions["parley.env_given"] = "PARLEY_ENV" in os.environ or "ENV" in (overrides or {})
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+        # The one a development server made, if any; making one is for database.prepare.
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path, make=False)

@@ -4,17 +4,68 @@ import json
 import signal
 import sys
 import threading
+from functools import wraps
 from pathlib import Path
 
 import click
 from flask import Blueprint, current_app
+from sqlalchemy.exc import SQLAlchemyError
 
-from . import backups, database, doctor, exports, imports, memberships, moderation, privacy, sites, staff, worker
+from . import (
+    backups,
+    database,
+    doctor,
+    exports,
+    imports,
+    memberships,
+    moderation,
+    privacy,
+    sites,
+    staff,
+    startup,
+    worker,
+)
 from .errors import ParleyError
 from .extensions import db
 from .models import Site
 
 bp = Blueprint("cli", __name__, cli_group=None)
+
+
+def writes(command):
+    """A command that changes something: like a server starting, it first refuses unsafe settings, makes the
+    secret key and the database, or upgrades its schema."""
+    @wraps(command)
+    def run(*args, **kwargs):
+        try:
+            database.prepare(current_app._get_current_object())  # type: ignore[attr-defined]
+        except (startup.UnsafeConfiguration, database.SchemaTooNew) as error:
+            raise click.ClickException(str(error)) from None
+        return command(*args, **kwargs)
+    return run
+
+
+def reads(command):
+    """A command that only reads: it makes no file (connecting to SQLite would create an empty database) and
+    upgrades nothing, and says so plainly when there is no database yet or its schema is older than the code."""
+    @wraps(command)
+    def run(*args, **kwargs):
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        if (missing := database.missing_file(app)) is not None:
+            raise click.ClickException(
+                f"there is no database yet at {missing}. The server makes it when it first starts, and so does "
+                "a command that writes (parley user create-admin, parley site add).")
+        try:
+            return command(*args, **kwargs)
+        except SQLAlchemyError:
+            db.session.rollback()
+            if behind := database.schema_behind(app):
+                stored, head = behind
+                raise click.ClickException(
+                    f"the database's schema is at revision {stored}, older than this version's {head}: run "
+                    "parley db upgrade (a server upgrades it when it starts)") from None
+            raise
+    return run
 
 SETTING_HELP = "\n".join(f"  {key:<17} {help_}" for key, (_, _, help_) in sites.SETTINGS.items())
 
@@ -33,16 +84,35 @@ def _fail(error):
 @click.option("--name", required=True, help="The site's display name.")
 @click.option("--origin", "origins", multiple=True, required=True,
               help="An origin allowed to embed the comments, e.g. https://blog.example.com (repeatable).")
+@writes
 def add_site(public_id, name, origins):
     """Register a site: its short public id, name and allowed origins."""
     try:
         site = memberships.add_site(None, public_id, name, list(origins))
     except ParleyError as error:
         _fail(error)
-    click.echo(f"Added site {site.public_id} ({site.name}) for {', '.join(site.origins)}.")
+    click.echo(f"Added site {site.public_id} ({site.name}) for {', '.join(site.origins) or 'no origin yet'}.")
+    _say_what_waits(site)
+
+
+def _say_what_waits(site):
+    """Name the origins the site waits for, and the two ways to have them granted."""
+    waiting = sites.claims(site)
+    if not waiting:
+        return
+    for claim in waiting:
+        others = ", ".join(public_id for _, public_id in sites.holders(site, claim.origin))
+        click.echo(f"{claim.origin} is already an origin of {others or 'another site'}: no page there can show or "
+                   f"post {site.public_id}'s comments until it is proven to be {site.public_id}'s.")
+    where = (f"{waiting[0].origin}{sites.VERIFICATION_PATH}" if len(waiting) == 1 else
+             f"{sites.VERIFICATION_PATH} on each of them")
+    click.echo(f"To prove it, serve this line at {where}:\n  {site.verification_token}\n"
+               f"then run: parley site verify {site.public_id}\n"
+               f"Or, as the server's administrator, grant it without proof: parley site grant {site.public_id} ORIGIN")
 
 
 @site_group.command("list")
+@reads
 def list_sites():
     """Every site with its settings."""
     found = db.session.scalars(db.select(Site).order_by(Site.public_id)).all()
@@ -53,12 +123,15 @@ def list_sites():
         click.echo(site.public_id)
         for key, value in sites.site_settings(site).items():
             click.echo(f"  {key:<17} {value}")
+        if waiting := sites.claims(site):
+            click.echo(f"  {'waiting origins':<17} {', '.join(claim.origin for claim in waiting)} (parley site verify)")
 
 
 @site_group.command("set", epilog="Settings:\n\n\b\n" + SETTING_HELP)
 @click.argument("public_id")
 @click.argument("key", metavar="KEY")
 @click.argument("value")
+@writes
 def set_setting(public_id, key, value):
     """Change one setting of a site (see the list below)."""
     try:
@@ -69,6 +142,42 @@ def set_setting(public_id, key, value):
     except ParleyError as error:
         _fail(error)
     click.echo(f"{site.public_id}: {key} = {sites.site_settings(site)[key]}")
+    if key == "origins":
+        _say_what_waits(site)
+
+
+@site_group.command("verify")
+@click.argument("public_id")
+@writes
+def verify_origins(public_id):
+    """Grant the site the origins that wait for proof and serve its line (see `site add`)."""
+    config = current_app.config
+    try:
+        site = sites.get_site(public_id)
+        results = sites.verify_claims(None, site, allow_private=config["ALLOW_PRIVATE_TARGETS"],
+                                      timeout=config["OUTBOUND_TIMEOUT_SECONDS"])
+    except ParleyError as error:
+        _fail(error)
+    if not results:
+        click.echo(f"{site.public_id} waits for no origin.")
+    for origin, problem in results.items():
+        click.echo(f"{origin}: {'proven, now allowed' if problem is None else 'still waits: ' + problem}")
+    if any(results.values()):
+        raise SystemExit(1)
+
+
+@site_group.command("grant")
+@click.argument("public_id")
+@click.argument("origin")
+@writes
+def grant_origin(public_id, origin):
+    """Allow an origin the site waits for without proof, as the server's administrator."""
+    try:
+        site = sites.get_site(public_id)
+        sites.grant_claim(None, site, sites.parse_origins([origin])[0])
+    except ParleyError as error:
+        _fail(error)
+    click.echo(f"{site.public_id}: origins = {', '.join(site.origins)}")
 
 
 @bp.cli.group("thread")
@@ -89,6 +198,7 @@ def _set_locked(public_id, page, locked):
 @thread_group.command("lock")
 @click.argument("public_id")
 @click.argument("page", metavar="URL_OR_THREAD_ID")
+@writes
 def lock_thread(public_id, page):
     """Stop new comments on a page (existing ones stay visible)."""
     _set_locked(public_id, page, True)
@@ -97,6 +207,7 @@ def lock_thread(public_id, page):
 @thread_group.command("unlock")
 @click.argument("public_id")
 @click.argument("page", metavar="URL_OR_THREAD_ID")
+@writes
 def unlock_thread(public_id, page):
     """Open a locked page to new comments again."""
     _set_locked(public_id, page, False)
@@ -121,6 +232,7 @@ def _read_password(from_stdin):
 @click.argument("email")
 @click.option("--name", help="The name shown in the dashboard and audit log (default: the email's local part).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of asking.")
+@writes
 def create_admin(email, name, password_stdin):
     """Create an administrator, who sees and manages every site, with a password login."""
     password = _read_password(password_stdin)
@@ -135,6 +247,7 @@ def create_admin(email, name, password_stdin):
 @user_group.command("set-password")
 @click.argument("email")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of asking.")
+@writes
 def set_password(email, password_stdin):
     """Set a new password for a dashboard account; its open sessions end."""
     try:
@@ -146,6 +259,7 @@ def set_password(email, password_stdin):
 
 
 @user_group.command("list")
+@reads
 def list_users():
     """Every dashboard account with its roles."""
     rows = memberships.accounts_overview()
@@ -185,6 +299,7 @@ def _described(email, user):
 @click.option("--user", "user_id", type=int, help="Their account id (a provider login).")
 @click.option("--output", type=click.File("w", encoding="utf-8"), default="-",
               help="Write the JSON to this file (default: standard output).")
+@reads
 def export_reader(email, user_id, output):
     """Everything stored about one reader, as JSON: account, comments, likes, notifications, bans."""
     email, user = _reader(email, user_id)
@@ -204,6 +319,7 @@ def export_reader(email, user_id, output):
 @click.option("--anonymise", is_flag=True,
               help="Keep the text of their comments, shown as by \"Anonymous\", instead of deleting them.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@writes
 def erase_reader(email, user_id, anonymise, yes):
     """Delete everything stored about one reader (comments others replied to stay as "deleted" placeholders)."""
     email, user = _reader(email, user_id)
@@ -234,6 +350,7 @@ def erase_reader(email, user_id, anonymise, yes):
 
 @bp.cli.command("worker")
 @click.option("--once", is_flag=True, help="Do what is due now, then stop.")
+@writes
 def run_worker(once):
     """Send the outbox: emails, webhook deliveries, Webmention checks and imports, each kind in its own lane.
 
@@ -313,6 +430,7 @@ _FILE = click.Path(exists=True, dir_okay=False)
 @_import_options
 @click.option("--pingbacks", type=click.Choice(imports.PINGBACK_CHOICES), default="keep", show_default=True,
               help="Keep pingbacks and trackbacks as mentions of the page, or leave them out.")
+@writes
 def import_wordpress(file, pingbacks, **options):
     """A WordPress export (Tools → Export, WXR 1.0 to 1.2): posts and pages with their comments."""
     _run_import("wordpress", file, pingbacks=pingbacks, **options)
@@ -321,6 +439,7 @@ def import_wordpress(file, pingbacks, **options):
 @import_group.command("disqus")
 @click.argument("file", type=_FILE)
 @_import_options
+@writes
 def import_disqus(file, **options):
     """A Disqus export (XML): threads with their posts, deleted and spam ones included."""
     _run_import("disqus", file, **options)
@@ -331,6 +450,7 @@ def import_disqus(file, **options):
 @_import_options
 @click.option("--base-url", metavar="URL", help="Where Isso's page paths live, e.g. https://blog.example.com "
                                                 "(default: the site's first origin).")
+@writes
 def import_isso(database, base_url, **options):
     """An Isso database (its SQLite file, opened read-only)."""
     _run_import("isso", database, base_url=base_url, **options)
@@ -339,6 +459,7 @@ def import_isso(database, base_url, **options):
 @import_group.command("remark42")
 @click.argument("file", type=_FILE)
 @_import_options
+@writes
 def import_remark42(file, **options):
     """A Remark42 backup or export (JSON lines, gzip-compressed or not)."""
     _run_import("remark42", file, **options)
@@ -347,6 +468,7 @@ def import_remark42(file, **options):
 @import_group.command("json")
 @click.argument("file", type=_FILE)
 @_import_options
+@writes
 def import_json(file, **options):
     """Parley's own export (flask --app app export), from this server or another."""
     _run_import("json", file, **options)
@@ -392,6 +514,7 @@ def import_undo(batch, site_id, dry_run):
 @click.option("--site", "site_id", required=True, help="The site to export.")
 @click.option("--output", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Write to FILE instead of standard output.")
+@reads
 def export_site(site_id, output):
     """Everything a site has, as JSON Lines (the format is docs/export.schema.json)."""
     try:
@@ -414,7 +537,9 @@ def export_site(site_id, output):
 @bp.cli.command("check")
 def check_setup():
     """Say what is wrong with this server's setup: database, administrator, sites, SMTP, Redis, public URL."""
-    findings = doctor.check_all(current_app.config)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    environment = startup.deployed_environment(app.config, app.extensions["parley.env_given"])
+    findings = doctor.check_all(app.config, environment, database.secret_key_given(app))
     for finding in findings:
         click.echo(f"{'ok' if finding.ok else 'PROBLEM':<8} {finding.topic:<14} {finding.message}")
     problems = sum(not finding.ok for finding in findings)
@@ -430,6 +555,7 @@ def check_setup():
 @click.option("--keep", type=click.IntRange(min=0), metavar="N",
               help="Keep the N newest backups in the folder and delete older ones; 0 keeps all "
                    "(default: PARLEY_BACKUP_KEEP, 14). Only files named like Parley's backups are deleted.")
+@reads
 def backup_database(directory, keep):
     """Write a consistent copy of the database while the server runs.
 

@@ -171,10 +171,16 @@ def database_url_from_env():
     return url
 
 
-def instance_secret_key(instance_path):
-    """A secret key kept in the instance folder, made on first start, so tokens survive restarts."""
+def instance_secret_key(instance_path, make=True):
+    """A secret key kept in the instance folder, made on first start, so tokens survive restarts.
+
+    With `make` false, the one kept there or None: a command that only reads makes nothing.
+    """
     path = Path(instance_path) / "secret_key"
     if not path.exists():
+        if not make:
+            return None
+        Path(instance_path).mkdir(parents=True, exist_ok=True)
         # Several workers may start at once: link a complete file into place, first one wins.
         tmp = path.with_name(f"secret_key.{os.getpid()}.tmp")
         tmp.write_text(secrets.token_urlsafe(48))

@@ -5,13 +5,14 @@ from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 
+import click
 from flask import g, has_request_context, request
-from flask_migrate import upgrade
 from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from . import startup
-from .extensions import READING_FIRST, db
+from .config import instance_secret_key
+from .extensions import READING_FIRST, db, sqlite_file
 
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -98,13 +99,46 @@ def _stored_revision(engine):
 # Alembic reads and runs every migration's file to learn the revisions. The files don't change while the
 # process runs, and every app made (a worker, a command, each test) asks: read them once per folder.
 _REVISIONS: dict[str, tuple[str | None, frozenset[str]]] = {}
+MIGRATIONS = "parley.migrations_directory"
+
+
+def migrations(app):
+    """Flask-Migrate bound to the app, made when first needed: importing Alembic costs every command that
+    does not migrate (`parley --help`, `site list`) a noticeable part of its start."""
+    if "migrate" not in app.extensions:
+        from flask_migrate import Migrate
+
+        Migrate(app, db, directory=app.extensions[MIGRATIONS], render_as_batch=True)
+    return app.extensions["migrate"]
+
+
+class _MigrationCommands(click.Group):
+    """`db`: Flask-Migrate's commands, loaded (with Alembic) only when `db` itself is asked for."""
+
+    def _loaded(self, ctx):
+        from flask.cli import ScriptInfo
+
+        migrations(ctx.ensure_object(ScriptInfo).load_app())
+        from flask_migrate.cli import db as commands
+
+        return commands
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        # Flask-Migrate's group takes it from here: its options, its callback, its commands.
+        return self._loaded(parent).make_context(info_name, args, parent=parent, **extra)
+
+    def list_commands(self, ctx):
+        return self._loaded(ctx).list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        return self._loaded(ctx).get_command(ctx, name)
 
 
 def _revisions(app):
     """(the newest revision, every revision) this code has a migration for."""
     from alembic.script import ScriptDirectory
 
-    migrate = app.extensions["migrate"].migrate
+    migrate = migrations(app).migrate
     directory = str(migrate.directory)
     if directory not in _REVISIONS:
         scripts = ScriptDirectory.from_config(migrate.get_config())
@@ -122,13 +156,54 @@ class SchemaTooNew(RuntimeError):
     """The database was upgraded by a newer Parley than this one."""
 
 
-def configure(app):
+def init_app(app, migrations_directory):
+    """SQLite's pragmas and write locks on the app's engine, and the `db` commands. Touches no file: a command
+    that only reads (or `--help`) must leave a fresh instance folder as it found it."""
+    app.extensions[MIGRATIONS] = migrations_directory
+    app.cli.add_command(_MigrationCommands("db", help="Perform database migrations."))
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_connect)
             event.listen(engine, "begin", _sqlite_begin)
             engine.dispose()  # connections made before the listener get the pragmas too
+
+
+def prepare(app):
+    """What a server, and every command that writes, needs before it starts: settings that are safe to run
+    with, a secret key (a development server makes one in the instance folder), and an up-to-date schema."""
+    startup.check(app.config, secret_key_given=secret_key_given(app))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
+    _upgrade_on_start(app)
+
+
+def secret_key_given(app):
+    """Whether PARLEY_SECRET_KEY (or the app's caller) gave the secret key, rather than the instance folder."""
+    return app.extensions["parley.secret_key_given"]
+
+
+def missing_file(app):
+    """The SQLite file that does not exist yet (and that connecting would create empty), else None."""
+    with app.app_context():
+        path = sqlite_file(db.engine.url)
+    return path if path is not None and not path.exists() else None
+
+
+def schema_behind(app):
+    """(stored, newest) when the database's schema is older than this code's, else None."""
+    head = _revisions(app)[0]
+    try:
+        stored = _stored_revision(db.engine)
+    except OperationalError:
+        return None
+    return (stored, head) if stored != head and (stored is None or stored in known_revisions(app)) else None
+
+
+def _upgrade_on_start(app):
+    with app.app_context():
+        engine = db.engine
         if not app.config["AUTO_MIGRATE"]:
             return  # the owner runs `db upgrade`; not even the database is touched at start
         head = _revisions(app)[0]
@@ -137,7 +212,7 @@ def configure(app):
         except OperationalError as error:
             if startup.serving():
                 raise
-            # A command (`parley check` above all) may still say what is wrong; a server may not start.
+            # A command says what is wrong when it first asks the database; a server may not start.
             logging.getLogger(__name__).warning("the database cannot be reached: %s", error.orig or error)
             return
         if stored == head:
@@ -151,4 +226,6 @@ def configure(app):
                 "restore a backup made before that upgrade (with the newer version, then install this one).")
         with _migration_lock(app, engine):
             if _stored_revision(engine) != head:
+                from flask_migrate import upgrade
+
                 upgrade()

@@ -9,9 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from .emails import SmtpConnection, SmtpSettings, SmtpUnavailable
-from .extensions import db
+from .extensions import db, sqlite_file
 from .models import DashboardAccount, Site
-from .startup import is_production, masked
+from .startup import ENVIRONMENTS, masked, missing_extras, production_problems
 
 TIMEOUT_SECONDS = 5
 # /healthz names its server by this keyed hash of the secret key: the check knows PARLEY_PUBLIC_URL reaches
@@ -30,17 +30,43 @@ def server_fingerprint(secret_key):
     return hmac.new(str(secret_key).encode(), b"parley public url check", hashlib.sha256).hexdigest()[:16]
 
 
-def check_all(config):
-    """Every check, in the order an owner would fix them; the database's failure skips what needs it."""
-    findings = [check_database(config)]
-    if findings[0].ok:
+def check_all(config, environment, secret_key_given):
+    """Every check, in the order an owner would fix them; the database's failure skips what needs it.
+
+    `environment` is what the server will run as (startup.deployed_environment): settings a production
+    server refuses, or a public URL it would serve logins over in the clear, are problems then.
+    """
+    findings = check_settings(config, environment, secret_key_given)
+    database = check_database()
+    findings.append(database)
+    if database.ok:
         findings += [check_administrator(), check_site_origins()]
-    findings += [check_smtp(config), check_redis(config), check_public_url(config)]
+    findings += [check_smtp(config), check_redis(config), check_public_url(config, environment)]
     return [finding for finding in findings if finding is not None]
 
 
-def check_database(config):
-    where = masked("SQLALCHEMY_DATABASE_URI", config["SQLALCHEMY_DATABASE_URI"])
+def check_settings(config, environment, secret_key_given):
+    """What would stop the server from starting, judged as the server it will be."""
+    if environment not in ENVIRONMENTS:
+        return [Finding("settings", False, f"PARLEY_ENV must be production or development, not {environment!r}")]
+    problems = missing_extras(config)
+    if environment == "production":
+        problems += production_problems(config, secret_key_given)
+        said = "checked as a production server, as gunicorn runs it" + (
+            "" if config.get("ENV") == "production" else " (PARLEY_ENV=development checks a development server)")
+    else:
+        said = "checked as a development server (PARLEY_ENV=development): not for a public server"
+    return [Finding("settings", False, problem) for problem in problems] or [Finding("settings", True, said)]
+
+
+def check_database():
+    url = db.engine.url
+    path = sqlite_file(url)
+    where = f"SQLite file {path}" if path else url.render_as_string(hide_password=True)
+    if path is not None and not path.exists():
+        # Connecting would create it empty; the server makes it, with its schema, when it first starts.
+        return Finding("database", False, f"no database yet: {path} does not exist (wrong PARLEY_INSTANCE_PATH "
+                                          "or DATABASE_URL? The server makes it when it first starts)")
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
@@ -96,7 +122,7 @@ def check_redis(config):
     return Finding("redis", True, f"reachable ({where})")
 
 
-def check_public_url(config):
+def check_public_url(config, environment):
     public = config.get("PUBLIC_URL")
     if not public:
         return Finding("public url", False, "PARLEY_PUBLIC_URL is not set: links in emails, feed ids and login "
@@ -106,7 +132,7 @@ def check_public_url(config):
             or parts.query or parts.fragment:
         return Finding("public url", False, f"PARLEY_PUBLIC_URL {public!r} is not an origin such as "
                                             "https://comments.example.com")
-    if parts.scheme != "https" and is_production(config):
+    if parts.scheme != "https" and environment == "production":
         return Finding("public url", False, f"PARLEY_PUBLIC_URL {public} is not https: browsers will send logins "
                                             "and tokens in the clear")
     health = str(public).rstrip("/") + "/healthz"

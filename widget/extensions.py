@@ -1,9 +1,9 @@
 """Flask extensions, created unbound and bound to each app in create_app."""
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
@@ -29,7 +29,19 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
-migrate = Migrate()
+
+
+
+def sqlite_file(url):
+    """The file of a SQLite engine's URL as an absolute path; None for another database or SQLite in memory.
+
+    Flask-SQLAlchemy has made a relative name (the default "parley.sqlite3") absolute, in the instance folder.
+    """
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    name = url.database.removeprefix("file:") if url.query.get("uri") else url.database
+    return Path(name).resolve()
+
 
 # session.info key: the request reads before it writes (database.reads_first), and has not written yet.
 READING_FIRST = "parley_reading_first"

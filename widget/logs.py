@@ -17,7 +17,7 @@ ENVIRON_KEY = "parley.request_id"
 SANE_ID = re.compile(r"^[A-Za-z0-9._:+/=-]{8,128}$")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 # Loggers told at INFO: the app's own (its start-up settings, 5xx) and the schema migrations on start.
-INFO_LOGGERS = ("widget", "alembic")
+INFO_LOGGERS = ("widget", "alembic.runtime.migration")
 
 
 class RequestIds:

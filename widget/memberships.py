@@ -83,7 +83,7 @@ def add_site(actor, public_id, name, origins, now=None):
     """
     if actor is not None and not can_add_sites(account_of(actor)):
         raise NotAllowed("only administrators and site owners can add sites", code="role_required")
-    site = sites.create_site(public_id, name, origins, commit=False)
+    site = sites.create_site(public_id, name, origins, commit=False, actor=actor)
     if actor is not None:
         db.session.add(Membership(site_id=site.id, user_id=actor.id, role="owner", created_at=now or utcnow()))
     audit.record(actor, site, "site.create", "site", site.id, after=sites.site_settings(site), now=now)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlalchemy.exc import IntegrityError
 
 from . import outbox
@@ -253,7 +253,11 @@ def fan_out_published(comment_id, base_url, now):
 
 
 def moderator_addresses(site):
-    """Everyone told of comments waiting on the site: its owners and moderators, and its notification address."""
+    """Everyone told of comments waiting on the site: its owners and moderators, and its notification address.
+
+    A site with none of them that has an email (one added from the command line, whose operator takes no
+    role on it) tells the server's administrators instead: a held comment must never wait unseen.
+    """
     rows = db.session.execute(
         db.select(User.email, DashboardAccount.email)
         .join(Membership, Membership.user_id == User.id)
@@ -261,7 +265,21 @@ def moderator_addresses(site):
         .where(Membership.site_id == site.id))
     found = [(account_email or user_email) for user_email, account_email in rows]
     found.append(site.notify_email)
+    if not any(found):
+        found = administrator_addresses()
     return list(dict.fromkeys(e.strip().lower() for e in found if e))
+
+
+def administrator_addresses():
+    rows = db.session.execute(
+        db.select(User.email, DashboardAccount.email).join(DashboardAccount, DashboardAccount.user_id == User.id)
+        .where(DashboardAccount.is_admin.is_(True)).order_by(DashboardAccount.id))
+    return [account_email or user_email for user_email, account_email in rows]
+
+
+def alert_recipients(site):
+    """Who will hear of the site's next held comment, as the site's page says it: [] when nobody will."""
+    return [] if site.moderator_alerts == "off" else moderator_addresses(site)
 
 
 def fan_out_held(comment_id, base_url, now):
@@ -323,8 +341,8 @@ def moderation_link(secret_key, token):
         raise InvalidInput("this link was already used", code="link_used")
     user = db.session.scalar(
         db.select(User).outerjoin(DashboardAccount, DashboardAccount.user_id == User.id)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.site_id == comment.thread.site_id,
+        .outerjoin(Membership, and_(Membership.user_id == User.id, Membership.site_id == comment.thread.site_id))
+        .where(or_(Membership.id.is_not(None), DashboardAccount.is_admin.is_(True)),
                func.lower(func.coalesce(DashboardAccount.email, User.email)) == to).limit(1))
     actor = MailActor(user.id, user.display_name) if user else MailActor(None, f"{to} (email link)")
     return comment, action, actor, nonce

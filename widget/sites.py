@@ -1,15 +1,26 @@
 """Sites and their settings: plain functions used by the CLI and the dashboard."""
 import ipaddress
 import re
+import secrets
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, names, remote_avatars
+from . import audit, names, outbound, remote_avatars
 from .emails import is_email
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotAllowed, NotFound
 from .extensions import db
-from .models import ALERT_MODES, BAN_ACTIONS, MODERATION_MODES, RefusedOrigin, Site, utcnow
+from .models import (
+    ALERT_MODES,
+    BAN_ACTIONS,
+    MODERATION_MODES,
+    DashboardAccount,
+    Membership,
+    OriginClaim,
+    RefusedOrigin,
+    Site,
+    utcnow,
+)
 from .urls import is_web_url, normalise_origin
 
 # How many distinct refused origins a site keeps (the most recently seen): enough to spot a
@@ -239,14 +250,20 @@ def get_site(public_id):
     return site
 
 
-def create_site(public_id, name, origins, defaults=None, commit=True):
-    """A new site; `commit=False` leaves it in the caller's transaction (to add its owner with it)."""
+def create_site(public_id, name, origins, defaults=None, commit=True, actor=None):
+    """A new site; `commit=False` leaves it in the caller's transaction (to add its owner with it).
+
+    An origin another site already has waits for proof (see set_origins); `actor` is who adds the site.
+    """
     if not isinstance(public_id, str) or not PUBLIC_ID.match(public_id):
         raise InvalidInput("a site id is 1 to 40 lower-case letters, digits or dashes, starting with a letter or digit")
     if db.session.scalar(db.select(Site.id).where(Site.public_id == public_id)) is not None:
         raise Conflict(f"a site with id {public_id!r} already exists", code="site_exists")
-    site = Site(public_id=public_id, name=_name(name), origins=parse_origins(origins), **(defaults or {}))
+    site = Site(public_id=public_id, name=_name(name), origins=[], **(defaults or {}))
+    wanted = parse_origins(origins)
     db.session.add(site)
+    db.session.flush()
+    set_origins(actor, site, wanted)
     if commit:
         db.session.commit()
     else:
@@ -295,8 +312,11 @@ def change_settings(actor, site, values):
     if errors:
         raise SettingsInvalid(errors)
     before = site_settings(site)
+    wanted = parsed.pop("origins", None)
     for attribute, value in parsed.items():
         setattr(site, attribute, value)
+    if wanted is not None:
+        set_origins(actor, site, wanted)
     after = site_settings(site)
     changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
     if changed:
@@ -337,15 +357,148 @@ def refused_origins(site):
 
 
 def allow_refused_origin(actor, site, origin):
-    """Add a refused origin to the site's allowed origins, and forget that it was refused."""
+    """Add a refused origin to the site's origins, and forget that it was refused. Returns whether it is
+    allowed now; an origin another site has waits for proof instead (see set_origins)."""
     found = db.session.scalar(db.select(RefusedOrigin).where(RefusedOrigin.site_id == site.id,
                                                              RefusedOrigin.origin == origin))
     if found is None:
         raise NotFound(f"{origin!r} is not among the origins refused for this site", code="unknown_origin")
     before = list(site.origins)
     if origin not in before:
-        site.origins = [*before, origin]
-        audit.record(actor, site, "site.settings", "site", site.id,
-                     before={"origins": ", ".join(before)}, after={"origins": ", ".join(site.origins)})
+        set_origins(actor, site, [*wanted_origins(site), origin])
+        if site.origins != before:
+            audit.record(actor, site, "site.settings", "site", site.id,
+                         before={"origins": ", ".join(before)}, after={"origins": ", ".join(site.origins)})
     db.session.delete(found)
+    db.session.commit()
+    return origin in site.origins
+
+
+# Origins another site already has ----------------------------------------------------------------
+#
+# A site's allowed origins decide where its comments may be shown and written from, and which pages it takes
+# Webmentions for. An origin that another site already has would let one tenant speak for another's pages,
+# so it is granted only once the new site's owner proves the origin is theirs (a line served on it), or an
+# administrator grants it. Until then it waits as an OriginClaim, used for nothing.
+
+VERIFICATION_PATH = "/.well-known/parley-site-verification.txt"
+MAX_CLAIMS = 20
+# The proof is one short line; a file that is much longer is not one written for this.
+VERIFICATION_MAX_BYTES = 64 * 1024
+
+
+def verification_url(origin):
+    return origin + VERIFICATION_PATH
+
+
+def verification_line(site):
+    """The line the site's owner serves at a waiting origin's verification_url; made on first need."""
+    if site.verification_token is None:
+        site.verification_token = "parley-site-verification=" + secrets.token_urlsafe(24)
+    return site.verification_token
+
+
+def claims(site):
+    """The origins the site waits for, oldest first."""
+    return list(db.session.scalars(db.select(OriginClaim).where(OriginClaim.site_id == site.id)
+                                   .order_by(OriginClaim.id)))
+
+
+def wanted_origins(site):
+    """Every origin the site's owner listed: those granted, then those that wait."""
+    return [*site.origins, *(claim.origin for claim in claims(site))]
+
+
+def holders(site, origin):
+    """The other sites that have `origin` among their allowed origins."""
+    rows = db.session.execute(db.select(Site.id, Site.public_id, Site.origins).where(Site.id != site.id))
+    return [(site_id, public_id) for site_id, public_id, origins in rows if origin in (origins or [])]
+
+
+def _may_take(actor, site, origin):
+    """Whether the origin may be granted at once: no other site has it, or the actor owns every one that does.
+
+    The command line (actor None) owns nothing: its operator grants with `site grant`, as an administrator.
+    """
+    others = [site_id for site_id, _ in holders(site, origin)]
+    if not others:
+        return True
+    if actor is None:
+        return False
+    owned = db.session.scalar(db.select(db.func.count()).select_from(Membership).where(
+        Membership.user_id == actor.id, Membership.role == "owner", Membership.site_id.in_(others)))
+    return owned == len(others)
+
+
+def set_origins(actor, site, wanted, now=None):
+    """Make `wanted` the site's origins: those it has stay, new ones are granted unless another site has them
+    (they then wait as claims), and those no longer wanted go, waiting or not. Returns the new claims."""
+    now = now or utcnow()
+    waiting = {claim.origin: claim for claim in claims(site)}
+    granted: list[str] = []
+    held: list[str] = []
+    for origin in wanted:
+        (granted if origin in site.origins or _may_take(actor, site, origin) else held).append(origin)
+    if len(held) > MAX_CLAIMS:
+        raise InvalidInput(f"at most {MAX_CLAIMS} origins may wait for proof at once", code="too_many_claims")
+    for origin, claim in waiting.items():
+        if origin not in held:
+            db.session.delete(claim)
+    new = [OriginClaim(site_id=site.id, origin=origin, created_at=now) for origin in held if origin not in waiting]
+    db.session.add_all(new)
+    for claim in new:
+        audit.record(actor, site, "site.origin_claim", "site", site.id, after={"origin": claim.origin}, now=now)
+    site.origins = granted
+    if held:
+        verification_line(site)
+    db.session.flush()
+    return new
+
+
+def _grant(actor, site, claim, how, now):
+    site.origins = [*site.origins, claim.origin]
+    audit.record(actor, site, "site.origin_grant", "site", site.id, after={"origin": claim.origin, "by": how}, now=now)
+    db.session.delete(claim)
+
+
+def verify_claims(actor, site, allow_private=False, timeout=10.0, now=None):
+    """Fetch each waiting origin's verification file and grant those that serve the site's line.
+
+    Returns {origin: None when granted, else why not}. Redirects are not followed: the line must be served by
+    the origin itself.
+    """
+    now = now or utcnow()
+    line = verification_line(site)
+    results = {}
+    for claim in claims(site):
+        url = verification_url(claim.origin)
+        problem: str | None
+        try:
+            answer = outbound.request("GET", url, allow_private=allow_private, timeout=timeout,
+                                      max_bytes=VERIFICATION_MAX_BYTES)
+        except (outbound.Refused, outbound.Unreachable) as error:
+            problem = f"{url} could not be read: {error}"
+        else:
+            lines = {text.strip() for text in answer.body.decode("utf-8", "replace").splitlines()}
+            problem = (None if answer.status == 200 and line in lines else
+                       f"{url} answered {answer.status}" if answer.status != 200 else
+                       f"{url} does not hold this site's line")
+        claim.checked_at, claim.problem = now, problem and problem[:300]
+        if problem is None:
+            _grant(actor, site, claim, "proof", now)
+        results[claim.origin] = problem
+    db.session.commit()
+    return results
+
+
+def grant_claim(actor, site, origin, now=None):
+    """An administrator grants a waiting origin without proof; `actor` None is the command line's operator."""
+    if actor is not None and not db.session.scalar(
+            db.select(DashboardAccount.is_admin).where(DashboardAccount.user_id == actor.id)):
+        raise NotAllowed("only an administrator can grant an origin another site has", code="role_required")
+    claim = db.session.scalar(db.select(OriginClaim).where(OriginClaim.site_id == site.id,
+                                                           OriginClaim.origin == origin))
+    if claim is None:
+        raise NotFound(f"{origin!r} is not an origin {site.public_id} waits for", code="unknown_claim")
+    _grant(actor, site, claim, "administrator", now or utcnow())
     db.session.commit()

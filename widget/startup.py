@@ -29,6 +29,13 @@ def is_production(config):
     return str(config.get("ENV", "")).lower() == "production" and not config.get("TESTING")
 
 
+def deployed_environment(config, env_given):
+    """What a server started with these settings runs as: PARLEY_ENV when it is given, else production, which
+    gunicorn's settings (gunicorn_conf) choose for every server they start. `parley check` judges by it, so
+    that an env file without PARLEY_ENV is not judged with a development server's leniency."""
+    return str(config.get("ENV", "")).lower() if env_given else "production"
+
+
 def production_problems(config, secret_key_given):
     """What stops a production server from starting: missing or placeholder secrets, and the like."""
     problems = []

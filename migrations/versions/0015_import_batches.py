@@ -8,7 +8,7 @@ that `import list` shows and `import undo` removes. Every other imported comment
 
 Revision ID: 0015
 Revises: 0014
-Create Date: 2026-12-11 10:00:00
+Create Date: 2026-12-07 23:50:00
 
 """
 import sqlalchemy as sa

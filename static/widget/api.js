@@ -1,10 +1,18 @@
 // The JSON API, same-origin from the iframe. Reader and login tokens ride in headers, never cookies.
 export class ApiError extends Error {
-  constructor(code, message, status) {
+  constructor(code, message, status, retryAfter = null) {
     super(message || code);
     this.code = code;
     this.status = status;
+    this.retryAfter = retryAfter;  // seconds, when the server said how long to wait (429, 503)
   }
+}
+
+/** Retry-After as seconds from now: a number of seconds, or an HTTP date; null when absent or unreadable. */
+function retryAfterSeconds(header) {
+  if (!header) return null;
+  const seconds = /^\d+$/.test(header.trim()) ? Number(header) : (Date.parse(header) - Date.now()) / 1000;
+  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : null;
 }
 
 export function createApi(base, identity) {
@@ -29,7 +37,7 @@ export function createApi(base, identity) {
       const error = data?.error ?? {};
       const code = error.code ?? (response.status === 429 ? "rate_limited" : "server");
       if (response.status === 401 && bearer) identity.expired();
-      throw new ApiError(code, error.message, response.status);
+      throw new ApiError(code, error.message, response.status, retryAfterSeconds(response.headers.get("Retry-After")));
     }
     if (data?.reader_token) identity.setReader(data.reader_token);
     return data;

@@ -1,14 +1,19 @@
 """Accessibility checks run inside real pages: axe-core's WCAG 2.2 AA rules, and visible keyboard focus.
 
-axe-core comes from npm (tests/browser/node/package.json, installed by `npm ci` there; its node_modules
-is not committed). It is evaluated through the DevTools protocol, so the pages' CSP, which allows no
-inline script, need not be loosened for it.
+axe-core comes from npm: the version tests/browser/node/package-lock.json names, installed there by the suite
+itself (`npm ci`) the first time a run needs it, so that the README's test command is the whole of it; its
+node_modules is not committed. It is evaluated through the DevTools protocol, so the pages' CSP, which allows
+no inline script, need not be loosened for it.
 """
+import functools
+import shutil
+import subprocess
 from pathlib import Path
 
 from conftest import require
 
-AXE = Path(__file__).resolve().parent / "node" / "node_modules" / "axe-core" / "axe.min.js"
+NODE = Path(__file__).resolve().parent / "node"
+AXE = NODE / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.0, 2.1 and 2.2, levels A and AA: the rules axe tags for each.
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
@@ -21,8 +26,28 @@ RUN = """async (tags) => {
 }"""
 
 
+@functools.cache
+def _installed():
+    """None once axe-core is there, installing it from the lock file if need be; else why not. Once a run."""
+    if AXE.exists():
+        return None
+    npm = shutil.which("npm")
+    if npm is None:
+        return ("axe-core is not installed, and npm, which installs it from tests/browser/node/package-lock.json, "
+                "is not on PATH (on Debian or Ubuntu: apt-get install npm)")
+    try:
+        done = subprocess.run([npm, "ci", "--prefix", str(NODE), "--no-audit", "--no-fund"],
+                              capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return "`npm ci --prefix tests/browser/node` did not finish within 5 minutes"
+    if done.returncode != 0 or not AXE.exists():
+        return f"`npm ci --prefix tests/browser/node` failed: {(done.stderr or done.stdout).strip()[-1500:]}"
+    return None
+
+
 def axe_source():
-    require(AXE.exists(), "axe-core is not installed: run `npm ci --prefix tests/browser/node`")
+    problem = _installed()
+    require(problem is None, problem)
     return AXE.read_text(encoding="utf-8")
 
 

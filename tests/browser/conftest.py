@@ -237,6 +237,19 @@ def limited_widget(make_app):
 
 
 @pytest.fixture
+def rate_limited_widget(make_app):
+    """The same, with the rate limits on as the server ships them (the other worlds turn them off)."""
+    yield from _live_widget(make_app, RATELIMIT_ENABLED=True)
+
+
+@pytest.fixture
+def paced_widget(make_app):
+    """The same, at a person's pace: the server's hourly comment limit without its per-minute one, which a
+    person spreading a few comments over minutes never meets, and a test doing it in seconds would."""
+    yield from _live_widget(make_app, RATELIMIT_ENABLED=True, RATELIMIT_COMMENTS="30 per hour")
+
+
+@pytest.fixture
 def mail_widget(make_app):
     """The same, with a real SMTP server on loopback and the server's own background sender running."""
     from smtp_server import MailServer

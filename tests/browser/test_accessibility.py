@@ -112,6 +112,9 @@ def test_every_dashboard_page(widget, browser, scheme):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Test blog")).to_be_visible()
+    # An origin another site has, waiting for proof: the site's page shows it, with its actions.
+    widget.cli("site", "add", "elsewhere", "--name", "Elsewhere", "--origin", "https://elsewhere.example")
+    widget.cli("site", "set", "blog", "origins", f"{widget.host.url} https://elsewhere.example")
 
     for path in _dashboard_pages(first):
         response = page.goto(f"{server}{path}")

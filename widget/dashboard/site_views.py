@@ -1,11 +1,11 @@
 """Sites: the list, adding one, its overview (snippet, chart, totals), settings, members and audit log."""
 from datetime import timedelta
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import login_required
 from markupsafe import Markup
 
-from .. import audit, memberships, moderation, outbox, sites
+from .. import audit, memberships, moderation, notifications, outbox, sites
 from ..errors import InvalidInput, ParleyError
 from ..extensions import db
 from ..models import BAN_ACTIONS, MODERATION_MODES, Invitation, Membership, parse_id, utcnow
@@ -36,10 +36,18 @@ def new_site():
             errors["form"], status = failure.message, failure.status
         else:
             flash(f"Added {site.name}. Paste the snippet below into your pages.", "success")
+            _say_what_waits(site)
             return redirect(url_for("dashboard.site", site_id=site.public_id))
     elif not memberships.can_add_sites(current_account()):
         errors["form"] = "Only administrators and site owners can add sites."
     return render_template("dashboard/site_new.html", form=form, errors=errors), status
+
+
+def _say_what_waits(site):
+    if waiting := sites.claims(site):
+        flash(f"{', '.join(claim.origin for claim in waiting)} {'is' if len(waiting) == 1 else 'are'} already "
+              "used by another site on this server: no page there shows these comments until you prove the origin "
+              "is yours (see Origins waiting for proof).", "warning")
 
 
 def snippet(site):
@@ -57,6 +65,11 @@ def webmention_link(site):
 @login_required
 def site(site_id):
     site = site_for(site_id)
+    claims = sites.claims(site)
+    # Which other sites have a waiting origin is for administrators, who may grant it, to see: a tenant
+    # learns nothing of another's sites.
+    claimed_by = {claim.origin: ", ".join(public_id for _, public_id in sites.holders(site, claim.origin))
+                  for claim in claims} if g.role == "admin" else {}
     return render_template("dashboard/site.html", site=site, snippet=snippet(site),
                            webmention_link=webmention_link(site),
                            chart=bar_chart(moderation.comments_per_day(site)),
@@ -64,7 +77,8 @@ def site(site_id):
                            totals=moderation.totals_by_status(site), settings=sites.site_settings(site),
                            sends_email=bool(current_app.config["SMTP_HOST"]),
                            emails=outbox.summary(site.id, "email", utcnow() - timedelta(days=7)),
-                           refused=sites.refused_origins(site))
+                           alerted=notifications.alert_recipients(site), refused=sites.refused_origins(site),
+                           claims=claims, verification_path=sites.VERIFICATION_PATH, claimed_by=claimed_by)
 
 
 @bp.post("/sites/<site_id>/refused-origins/allow")
@@ -73,8 +87,37 @@ def allow_refused_origin(site_id):
     """One click from "Refused origins": the page's origin joins the site's allowed origins."""
     site = site_for(site_id, "manage")
     origin = request.form.get("origin", "")[:200]
-    sites.allow_refused_origin(actor(), site, origin)
-    flash(f"Pages on {origin} can now show the comments of {site.name}.", "success")
+    if sites.allow_refused_origin(actor(), site, origin):
+        flash(f"Pages on {origin} can now show the comments of {site.name}.", "success")
+    else:
+        _say_what_waits(site)
+    return redirect(url_for("dashboard.site", site_id=site.public_id))
+
+
+@bp.post("/sites/<site_id>/origins/verify")
+@login_required
+def verify_origins(site_id):
+    """Fetch each waiting origin's verification file now; those that serve the site's line are granted."""
+    site = site_for(site_id, "manage")
+    config = current_app.config
+    results = sites.verify_claims(actor(), site, allow_private=config["ALLOW_PRIVATE_TARGETS"],
+                                  timeout=config["OUTBOUND_TIMEOUT_SECONDS"])
+    for origin, problem in results.items():
+        if problem is None:
+            flash(f"{origin} is proven to be yours: its pages can now show the comments of {site.name}.", "success")
+        else:
+            flash(f"{origin} still waits: {problem}.", "error")
+    return redirect(url_for("dashboard.site", site_id=site.public_id))
+
+
+@bp.post("/sites/<site_id>/origins/grant")
+@login_required
+def grant_origin(site_id):
+    """An administrator allows a waiting origin without proof."""
+    site = site_for(site_id, "manage")
+    origin = request.form.get("origin", "")[:200]
+    sites.grant_claim(actor(), site, origin)
+    flash(f"Granted {origin} to {site.name} without proof.", "success")
     return redirect(url_for("dashboard.site", site_id=site.public_id))
 
 
@@ -83,7 +126,7 @@ def allow_refused_origin(site_id):
 def _settings_form(site):
     """The form's values in their text forms (as the CLI takes them)."""
     values = sites.site_settings(site)
-    values["origins"] = "\n".join(site.origins)
+    values["origins"] = "\n".join(sites.wanted_origins(site))
     values["close_after_days"] = "" if site.close_after_days is None else str(site.close_after_days)
     values["comments_per_hour"] = "" if site.comments_per_hour is None else str(site.comments_per_hour)
     values["notify_email"] = site.notify_email or ""
@@ -123,6 +166,7 @@ def settings(site_id):
         else:
             flash(f"Saved {len(changed)} change{'s' if len(changed) != 1 else ''}." if changed
                   else "Nothing changed.", "success")
+            _say_what_waits(site)
             return redirect(url_for("dashboard.settings", site_id=site.public_id))
     return render_template("dashboard/settings.html", site=site, values=values, errors=errors,
                            modes=MODERATION_MODES, ban_actions=BAN_ACTIONS, help=sites.SETTINGS,

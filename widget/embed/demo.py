@@ -13,8 +13,10 @@ from . import bp
 from .views import error_page
 
 DEMO_SITE = "demo"
-# The demo is open to anyone who finds a fresh install: far fewer comments per address than a real site.
-DEMO_LIMITS = {"comments_per_hour": 5, "max_links": 2}
+# The demo is open to anyone who finds a fresh install: fewer comments per address than a real site (30 an
+# hour), yet enough for a newcomer to try, twice and with a slip or two, all the demo invites them to: a
+# comment, a reply, an edit and a deletion here, and a comment on the second post (three comments a round).
+DEMO_LIMITS = {"comments_per_hour": 12, "max_links": 2}
 POSTS = {
     "hello-world": {
         "title": "Hello, world: comments that load in a blink",

@@ -116,6 +116,8 @@ ENGLISH: dict[str, str | tuple[str, str]] = dict([
     pgettext("error.parent_not_open", "The comment you are replying to is not open for replies."),
     pgettext("error.origin_not_allowed", "This page is not allowed to post comments to this site."),
     pgettext("error.rate_limited", "That was too many requests at once. Please wait a moment and try again."),
+    # {wait} is said by the reader's browser in their language: "in 57 minutes" ("dans 57 minutes", "57 分後").
+    pgettext("error.rate_limited_for", "That was too many requests for now. Please try again {wait}."),
     pgettext("refused.title", "These comments cannot be shown here"),
     pgettext("refused.origin",
              "The site “{site}” does not allow its comments to be shown on {origin}. Its owner can add that origin"

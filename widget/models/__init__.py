@@ -9,6 +9,7 @@ from .sites import (
                     Comment,
                     FilterToken,
                     ImportBatch,
+                    OriginClaim,
                     RefusedOrigin,
                     Site,
                     Thread,
@@ -30,7 +31,8 @@ from .staff import (
 __all__ = [
     "MAX_ID", "fixed_defaults", "parse_id", "utcnow",
     "AuthToken", "Identity", "LoginCode", "User",
-    "COMMENT_STATUSES", "MODERATION_MODES", "AvatarImage", "Comment", "FilterToken", "ImportBatch", "RefusedOrigin",
+    "COMMENT_STATUSES", "MODERATION_MODES", "AvatarImage", "Comment", "FilterToken", "ImportBatch", "OriginClaim",
+    "RefusedOrigin",
     "Site", "Thread", "Vote", "body_digest",
     "BAN_ACTIONS", "BAN_KINDS", "SITE_ROLES", "AuditEntry", "Ban", "DashboardAccount", "Invitation", "LoginFailure",
     "Membership",

@@ -54,6 +54,9 @@ class Site(Model):
     webhook_secret: Mapped[str | None] = mapped_column(String(80), default=None)
     # Guests' avatars from "gravatar" or "libravatar" by their email, fetched by this server; None: generated only.
     avatar_service: Mapped[str | None] = mapped_column(String(12), default=None)
+    # What an owner serves at an origin's /.well-known/parley-site-verification.txt to prove it is theirs, when
+    # another site already has that origin (OriginClaim); made on first need.
+    verification_token: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class RefusedOrigin(Model):
@@ -68,6 +71,22 @@ class RefusedOrigin(Model):
     times: Mapped[int] = mapped_column(default=1)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OriginClaim(Model):
+    """An origin a site asked for that another site already has: not used for anything (CORS, frames, messages,
+    Webmentions, writes) until the site's owner proves the origin is theirs, or an administrator grants it."""
+
+    __tablename__ = "origin_claims"
+    __table_args__ = (UniqueConstraint("site_id", "origin"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The last proof tried, and why it failed (the file not found, another token in it, the host unreachable).
+    checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    problem: Mapped[str | None] = mapped_column(String(300), default=None)
 
 
 class AvatarImage(Model):

@@ -7,12 +7,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.base_client import MismatchingStateError, OAuthError
-from authlib.integrations.flask_client import OAuth
-from joserfc.errors import JoseError
-
 from .. import names
 from ..readers import LOGIN_ERRORS
 from ..urls import is_web_url
@@ -122,9 +116,20 @@ def _configured(config):
 
 
 def init_app(app):
-    """Build this app's own Authlib registry (a shared one would keep the first app's clients)."""
-    oauth = OAuth(app)
+    """Build this app's own Authlib registry (a shared one would keep the first app's clients).
+
+    Only where a provider is configured: Authlib and what it imports take a noticeable part of every start,
+    and of every command's.
+    """
     providers = _configured(app.config)
+    app.extensions["parley_providers"] = providers
+    app.extensions["parley_oauth"] = _registry(app, providers) if providers else None
+
+
+def _registry(app, providers):
+    from authlib.integrations.flask_client import OAuth
+
+    oauth = OAuth(app)
     for name, provider in providers.items():
         key = name.upper()
         if name in BUILT_IN:
@@ -137,8 +142,7 @@ def init_app(app):
         # from_prefixed_env turns numeric ids into ints; providers want the text.
         oauth.register(name, client_id=str(app.config[f"{key}_CLIENT_ID"]),
                        client_secret=str(app.config[f"{key}_CLIENT_SECRET"]), **options)
-    app.extensions["parley_providers"] = providers
-    app.extensions["parley_oauth"] = oauth
+    return oauth
 
 
 def available(app):
@@ -162,6 +166,10 @@ def purpose_finisher(app, purpose):
 
 def start_login(app, name, redirect_uri):
     """The redirect response to the provider's login page (state, nonce and PKCE kept in the session)."""
+    import requests
+    from authlib.common.errors import AuthlibBaseError
+    from joserfc.errors import JoseError
+
     client = app.extensions["parley_oauth"].create_client(name)
     try:
         return client.authorize_redirect(redirect_uri)
@@ -173,6 +181,11 @@ def start_login(app, name, redirect_uri):
 
 def finish_login(app, name, args):
     """Check the callback (state, nonce, PKCE via the provider) and return who logged in."""
+    import requests
+    from authlib.common.errors import AuthlibBaseError
+    from authlib.integrations.base_client import MismatchingStateError, OAuthError
+    from joserfc.errors import JoseError
+
     provider = available(app)[name]
     client = app.extensions["parley_oauth"].create_client(name)
     if args.get("error") == "access_denied":

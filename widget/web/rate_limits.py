@@ -122,6 +122,17 @@ def retry_after():
 
 
 def describe(error: RateLimitExceeded, seconds):
-    """The refusal in words: what was counted and when to try again."""
+    """The refusal in words: what was counted and when to try again ("in 57 minutes"; Retry-After has the seconds)."""
     what = error.description if error.description in COUNTED.values() else "requests"
-    return f"too many {what} from you in a short time; try again in {seconds} seconds"
+    return f"too many {what} from you in a short time; try again in {_in_words(seconds)}"
+
+
+def _in_words(seconds):
+    """Rounded up, as the widget says it: a client that comes back when told is let in."""
+    unit, size = next(((unit, size) for unit, size, up_to in UNITS if seconds <= up_to), ("day", 86400))
+    count = max(1, -(-seconds // size))
+    return f"{count} {unit}{'s' if count != 1 else ''}"
+
+
+# (unit, its seconds, the longest wait said in it), as the widget's inWords has them.
+UNITS = (("second", 1, 59), ("minute", 60, 90 * 60), ("hour", 3600, 48 * 3600))

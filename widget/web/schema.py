@@ -589,7 +589,7 @@ class ErrorJSON(TypedDict):
 
 @Forbid
 class EmbedProblemJSON(TypedDict):
-    code: Annotated[str, Field(description="origin_not_allowed, no_origin or unknown_site.")]
+    code: Annotated[str, Field(description="origin_not_allowed, origin_unproven, no_origin or unknown_site.")]
     message: Annotated[str, Field(description="One line for the host page, in words a site's owner understands.")]
     fix: Annotated[str, Field(description="What to change, for the browser's console.")]
 
