@@ -173,10 +173,23 @@ def approved_count(thread_id):
 # What an author still sees of their own comment while it waits: filed as spam looks the same as
 # held, so a spammer learns nothing, and a reader wrongly caught sees their words kept.
 OWN_WAITING = ("pending", "spam")
+# What every reader sees: published comments, and the placeholders of deleted ones that hold replies in place.
+SHOWN = ("approved", "deleted")
+
+
+def visible_to(comment, viewer):
+    """Whether the viewer may know that the comment exists: everyone for a shown one, its author for the rest."""
+    return comment.status in SHOWN or (comment.status in OWN_WAITING and viewer.wrote(comment))
+
+
+def no_such_comment(comment_id):
+    """The one answer for a comment id the caller may not know of: an unknown id and someone else's held
+    comment are told alike, so that probing ids says nothing about what waits for moderation."""
+    return NotFound(f"there is no comment {comment_id}", code="unknown_comment")
 
 
 def _visible_to(viewer):
-    shown: ColumnElement[bool] = Comment.status.in_(("approved", "deleted"))
+    shown: ColumnElement[bool] = Comment.status.in_(SHOWN)
     if viewer.user is not None:
         shown = or_(shown, and_(Comment.status.in_(OWN_WAITING), Comment.user_id == viewer.user.id))
     elif viewer.reader_key:
@@ -562,7 +575,7 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
     root_id = None
     if parent_id is not None:
         parent = db.session.get(Comment, parent_id)
-        if parent is None:
+        if parent is None or not visible_to(parent, viewer):
             raise InvalidInput(f"there is no comment {parent_id} to reply to", code="unknown_parent")
         if thread is None or parent.thread_id != thread.id:
             raise InvalidInput("the comment replied to belongs to another thread", code="foreign_parent")
@@ -637,10 +650,12 @@ def _insert(comment):
     db.session.add(comment)
 
 
-def get_comment(comment_id):
+def get_comment(comment_id, viewer, authored=False):
+    """The comment, if the viewer may know of it (see visible_to); `authored` when the caller proved, with an
+    edit token, that they wrote it."""
     comment = db.session.get(Comment, comment_id)
-    if comment is None:
-        raise NotFound(f"there is no comment {comment_id}", code="unknown_comment")
+    if comment is None or not (authored or visible_to(comment, viewer)):
+        raise no_such_comment(comment_id)
     return comment
 
 
@@ -651,7 +666,7 @@ def edit_window_open(site, comment, now):
 def check_author_may_change(site, comment, token_valid, now, user=None):
     """Raise unless the author (proved by their login or the edit token) may still change this comment."""
     if comment.status == "deleted":
-        raise NotFound(f"comment {comment.id} was deleted", code="unknown_comment")
+        raise no_such_comment(comment.id)
     logged_in_author = user is not None and comment.user_id == user.id
     if not (logged_in_author or token_valid):
         if user is not None and comment.user_id is not None:
@@ -718,7 +733,7 @@ def delete_comment(comment, now=None):
 def set_like(comment, viewer, liked):
     """Add or remove this reader's one like; returns the comment with its new count."""
     if comment.status != "approved" or comment.kind == "mention":
-        raise NotFound(f"there is no comment {comment.id} to like", code="unknown_comment")
+        raise no_such_comment(comment.id)
     if not viewer.voter:
         raise NotAllowed("a reader identity is needed to like", code="no_reader")
     existing = db.session.scalar(

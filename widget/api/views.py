@@ -207,11 +207,11 @@ def live_thread():
 @bp.get("/comments/<int:comment_id>/replies")
 def read_replies(comment_id):
     """The rest of a top-level comment's replies, where a thread page could not carry them all."""
-    comment, site = _comment_and_site(comment_id, writing=False)
-    if comment.parent_id is not None or comment.status not in ("approved", "deleted"):
+    viewer = _viewer()
+    comment, site = _comment_and_site(comment_id, viewer, writing=False)
+    if comment.parent_id is not None or comment.status not in service.SHOWN:
         raise NotFound(f"there is no top-level comment {comment_id}", code="unknown_comment")
     cursor = schema.parse_query(schema.RepliesQuery, request.args).cursor
-    viewer = _viewer()
     page = service.read_replies(comment, viewer, cursor, limit=current_app.config["MAX_PAGE_COMMENTS"])
     response = jsonify(replies_json(site, page, viewer, utcnow()))
     response.cache_control.no_cache = True
@@ -281,11 +281,13 @@ def post_comment():
     return jsonify(result), 201
 
 
-def _comment_and_site(comment_id, writing=True):
-    """The comment named in the path and its site; for a write, once the request's origin is allowed there."""
+def _comment_and_site(comment_id, viewer, writing=True, authored=False):
+    """The comment named in the path and its site, if the viewer may know of it (a held comment is its author's
+    alone); for a write, once the request's origin is allowed there. Checked in that order: an origin refused
+    for a held comment would tell a stranger it exists."""
     if comment_id > MAX_ID:
         raise HTTPNotFound()
-    comment = service.get_comment(comment_id)
+    comment = service.get_comment(comment_id, viewer, authored=authored)
     site = comment.thread.site
     g.site = site
     if writing:
@@ -295,9 +297,12 @@ def _comment_and_site(comment_id, writing=True):
 
 def _comment_for_author(comment_id):
     """The comment, its site, and the check that the caller's login or edit token still opens it."""
-    comment, site = _comment_and_site(comment_id)
+    token = request.headers.get("X-Edit-Token")
+    # An edit token of any age proves who wrote the comment; whether it still opens it is the window's to say.
+    holds_token = edit_token_allows(current_app.secret_key, token, comment_id, None)
+    comment, site = _comment_and_site(comment_id, _viewer(), authored=holds_token)
     window = site.edit_window_minutes * 60
-    token_valid = edit_token_allows(current_app.secret_key, request.headers.get("X-Edit-Token"), comment.id, window)
+    token_valid = holds_token and edit_token_allows(current_app.secret_key, token, comment.id, window)
     service.check_author_may_change(site, comment, token_valid, utcnow(), user=_user())
     return comment, site
 
@@ -322,7 +327,7 @@ def delete_comment(comment_id):
 
 
 def _like(comment_id, liked):
-    comment, _ = _comment_and_site(comment_id)
+    comment, _ = _comment_and_site(comment_id, _viewer())
     viewer, reader_token = _viewer_or_new_reader()
     comment = service.set_like(comment, viewer, liked)
     result = {"id": comment.id, "likes": comment.likes, "liked_by_me": liked}
