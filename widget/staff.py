@@ -68,7 +68,7 @@ def create_account(email, password, *, name=None, is_admin=False, hash_method=DE
     if account_by_email(email) is not None:
         raise Conflict(f"an account for {email} exists already", code="account_exists")
     now = now or utcnow()
-    display = names.clean(str(name)) if name else email.split("@", 1)[0]
+    display = names.clean(names.refuse_piled_marks(str(name), "name")) if name else email.split("@", 1)[0]
     if not display or len(display) > 100:
         raise InvalidInput("a name is 1 to 100 visible characters", code="invalid_name")
     user = User(display_name=display, email=email, created_at=now, last_login_at=now)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic import with_config as pydantic_config
 from typing_extensions import TypedDict
 
+from .. import names
 from ..comments import NOTIFY_CHOICES, SORTS
 from ..errors import InvalidInput
 from ..models import MAX_ID
@@ -53,6 +54,17 @@ def line(max_length, *, required=False, pattern=LINE):
     schema = {"type": "string", "pattern": pattern, "maxLength": max_length}
     return _field(lambda value, name: inputs.text(value, name, max_length, required=required),
                   {**schema, "minLength": 1} if required else _nullable(schema))
+
+
+def display_line(max_length, *, required=False):
+    """A line shown to readers as written (a name, a page title): a line, without marks piled on one letter."""
+    schema = {"type": "string", "pattern": LINE, "maxLength": max_length,
+              "description": f"At most {names.MAX_MARKS} combining marks on one character."}
+
+    def check(value, name):
+        value = inputs.text(value, name, max_length, required=required)
+        return value if value is None else names.refuse_piled_marks(value, name)
+    return _field(check, {**schema, "minLength": 1} if required else _nullable(schema))
 
 
 def web_url(max_length):
@@ -120,8 +132,8 @@ def _count_urls(values, name):
 
 CountUrls = _field(_count_urls, {"type": "array", "minItems": 1, "maxItems": MAX_COUNT_URLS,
                                  "items": {"type": "string", "pattern": WEB_URL, "maxLength": 2048}})
-Name = line(100, required=True)
-Title = line(300)
+Name = display_line(100, required=True)
+Title = display_line(300)
 PageUrl = web_url(2048)
 Website = web_url(500)
 
