@@ -283,6 +283,28 @@ def test_one_address_cannot_take_every_stream(make_app, serve):
         stream.close()
 
 
+def test_an_ipv6_customer_rotating_its_64s_cannot_take_every_stream(make_app, serve):
+    app = make_app(**QUICK | {"LIVE_MAX_CONNECTIONS": 20, "LIVE_MAX_PER_ADDRESS": 2, "PROXY_COUNT": 1})
+    add_site(app)
+    server = serve(app)
+    streams = []
+
+    def open_from(address):
+        stream = Stream(server, headers={"X-Forwarded-For": address})
+        streams.append(stream)
+        return stream.response.status_code
+
+    try:
+        # Two streams per /64, four per /56 (its 256 /64s together), eight per /48.
+        assert [open_from(f"2001:db8:1:1{n:02x}::1") for n in range(6)] == [200] * 4 + [429] * 2
+        assert [open_from(f"2001:db8:1:{n + 2:x}00::1") for n in range(6)] == [200] * 4 + [429] * 2
+        # Other readers still find streams.
+        assert open_from("2001:db8:2::1") == 200 and open_from("198.51.100.2") == 200
+    finally:
+        for stream in streams:
+            stream.close()
+
+
 # What the stream announces -------------------------------------------------------------------------
 
 def test_a_new_comment_is_announced(post, listen):

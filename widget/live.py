@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import comments
+from .addresses import wider_blocks
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -217,22 +218,27 @@ class AddressFull(Exception):
 
 def take_slot(app, address):
     """One of the process's LIVE_MAX_CONNECTIONS stream slots: a function that gives it back (once), or None when
-    the process has none left. Raises AddressFull when `address` holds its LIVE_MAX_PER_ADDRESS already."""
+    the process has none left. Raises AddressFull when `address` (a client_key) holds its LIVE_MAX_PER_ADDRESS
+    already, or the IPv6 blocks around it their larger shares (addresses.WIDER_BLOCKS)."""
     live = broker(app)
+    shares = [(address, live.per_address)] + [(block, live.per_address * factor)
+                                              for _, block, factor in wider_blocks(address)]
     with live.addresses_lock:
-        if live.by_address[address] >= live.per_address:
+        if any(live.by_address[key] >= share for key, share in shares):
             raise AddressFull()
         if not live.slots.acquire(blocking=False):
             return None
-        live.by_address[address] += 1
+        for key, _ in shares:
+            live.by_address[key] += 1
     given_back = threading.Lock()
 
     def give_back():
         if given_back.acquire(blocking=False):
             with live.addresses_lock:
-                live.by_address[address] -= 1
-                if not live.by_address[address]:
-                    del live.by_address[address]
+                for key, _ in shares:
+                    live.by_address[key] -= 1
+                    if not live.by_address[key]:
+                        del live.by_address[key]
             live.slots.release()
     return give_back
 
