@@ -236,6 +236,42 @@ def test_no_reader_ever_sees_another_readers_private_parts(app, client, site, se
         public_page(client)
 
 
+def test_the_author_of_a_held_comment_sees_each_change_to_it_past_their_cached_copy(app, client, site, set_site):
+    # Held comments move no thread version (nobody else may hear of them); their author's copy must move still.
+    set_site("moderation", "all")
+    admin = logged_in_admin(app)
+    _moderate(admin, comment_on(client, "published")["id"], "approve")
+    public = client.get(THREADS, query_string={"site": "blog", "url": PAGE})
+    first = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "draft one", "author": GUEST},
+                        headers={"Origin": ORIGIN}).get_json()
+    mine = {"X-Reader-Token": first["reader_token"]}
+
+    def read_mine(etag):
+        response = client.get(THREADS, query_string={"site": "blog", "url": PAGE},
+                              headers=mine | ({"If-None-Match": etag} if etag else {}))
+        assert response.status_code in (200, 304)
+        shown = texts(response.get_json()) if response.status_code == 200 else None
+        return response.status_code, shown, response.headers["ETag"]
+
+    status, shown, etag = read_mine(None)
+    assert "<p>draft one</p>" in shown
+    assert read_mine(etag)[0] == 304
+    second = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "draft two",
+                                                   "author": GUEST}, headers={"Origin": ORIGIN} | mine).get_json()
+    status, shown, etag = read_mine(etag)
+    assert status == 200 and "<p>draft two</p>" in shown
+    assert client.patch(f"/api/v1/comments/{second['comment']['id']}", json={"body": "draft 2b"},
+                        headers={"Origin": ORIGIN, "X-Edit-Token": second["edit_token"]}).status_code == 200
+    status, shown, etag = read_mine(etag)
+    assert status == 200 and "<p>draft 2b</p>" in shown
+    _moderate(admin, second["comment"]["id"], "delete")
+    status, shown, etag = read_mine(etag)
+    assert status == 200 and "<p>draft 2b</p>" not in shown and "<p>draft one</p>" in shown
+    # Meanwhile everyone else's copy stayed good.
+    assert client.get(THREADS, query_string={"site": "blog", "url": PAGE},
+                      headers={"If-None-Match": public.headers["ETag"]}).status_code == 304
+
+
 def test_a_token_that_no_longer_works_is_refused_not_answered_from_the_store(app, client, site):
     comment_on(client, "words")
     stored_page(app, client)
@@ -398,7 +434,7 @@ def test_a_readers_parts_laid_over_the_shared_page_equal_a_page_made_for_them(ap
     """Likes, and edit links on own comments still in the window (not on older ones), as the full read gives them."""
     from helpers import age_comment
 
-    from widget.comments import Viewer, read_thread, reader_parts
+    from widget.comments import Viewer, own_waiting, read_thread, reader_parts
     from widget.sites import get_site
     from widget.tokens import reader_key_from_token
     from widget.web.serializers import page_json
@@ -420,7 +456,7 @@ def test_a_readers_parts_laid_over_the_shared_page_equal_a_page_made_for_them(ap
         blog = get_site("blog")
         thread = db.session.scalar(db.select(Thread))
         now = utcnow()
-        assert reader_parts(blog, thread, viewer, now).waiting is False
+        assert reader_parts(blog, thread, viewer, now, own_waiting(thread, viewer)).waiting is False
         made_for_them = page_json(blog, read_thread(thread, viewer), PAGE, viewer, now)
     shown = laid_over.get_json()
     assert shown == json.loads(json.dumps(made_for_them))

@@ -113,8 +113,9 @@ def closes_at(site, thread):
     return thread.created_at + timedelta(days=site.close_after_days)
 
 
-def get_or_create_thread(site, url, thread_id, title, found=None):
-    """The page's thread, made on its first comment; `found` is the thread already read, if any."""
+def get_or_create_thread(site, url, thread_id, title, found=None, update=True):
+    """The page's thread, made on its first comment; `found` is the thread already read, if any. An existing
+    thread takes the title (and the URL, if it had none) given, unless `update` is False."""
     key, normalised = thread_key(url, thread_id)
     thread = found or db.session.scalar(_THREAD_BY_KEY, {"site_id": site.id, "key": key})
     if thread is None:
@@ -126,7 +127,7 @@ def get_or_create_thread(site, url, thread_id, title, found=None):
                 db.session.add(thread)
         except IntegrityError:
             thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
-    else:
+    elif update:
         if title and thread.title != title:
             thread.title = title
         if normalised and thread.url is None:
@@ -144,7 +145,10 @@ _BUMP = (update(Thread).where(Thread.id == bindparam("thread_id")).values(versio
 
 
 def bump_thread(thread_id):
-    """Mark a thread changed: its read ETag derives from the version, so every reader sees the change next."""
+    """Mark a thread changed: its read ETag derives from the version, so every reader sees the change next.
+
+    Only for changes readers see: the live updates announce each bump to every open page, so a comment held
+    or filed as spam, or its author's edit while it waits, bumps nothing (see own_waiting)."""
     row = run_core(_BUMP, {"thread_id": thread_id}).first()
     if row is None:
         return
@@ -364,20 +368,35 @@ class ReaderParts:
     editable: dict[int, str]  # their comments still in the edit window -> the Markdown to edit
 
 
-def reader_parts(site, thread, viewer, now):
-    """The reader's own parts of a thread, in three small indexed queries; None for an anonymous viewer."""
+def _own(viewer):
+    return Comment.user_id == viewer.user.id if viewer.user else Comment.reader_key == viewer.reader_key
+
+
+def own_waiting(thread, viewer):
+    """(how many, newest id, latest change) of the viewer's own comments waiting in the thread; None for an
+    anonymous viewer. Changes to them move no thread version (nobody else sees them, and the live updates must
+    not tell of them), so what their author reads is told apart by this instead."""
     if thread is None or viewer.voter is None:
         return None
-    own = Comment.user_id == viewer.user.id if viewer.user else Comment.reader_key == viewer.reader_key
-    waiting = db.session.scalar(db.select(Comment.id).where(
-        Comment.thread_id == thread.id, own, Comment.status.in_(OWN_WAITING)).limit(1)) is not None
+    changed = func.max(func.coalesce(Comment.edited_at, Comment.created_at))
+    row = db.session.execute(db.select(func.count(Comment.id), func.max(Comment.id), changed).where(
+        Comment.thread_id == thread.id, _own(viewer), Comment.status.in_(OWN_WAITING))).one()
+    return tuple(row)
+
+
+def reader_parts(site, thread, viewer, now, waiting):
+    """The reader's own parts of a thread, in two small indexed queries besides `waiting` (own_waiting's
+    answer); None for an anonymous viewer."""
+    if thread is None or viewer.voter is None:
+        return None
+    own = _own(viewer)
     liked = frozenset(db.session.scalars(
         db.select(Vote.comment_id).join(Comment, Comment.id == Vote.comment_id)
         .where(Comment.thread_id == thread.id, Vote.voter == viewer.voter)))
     since = now - timedelta(minutes=site.edit_window_minutes)
     editable = dict(db.session.execute(db.select(Comment.id, Comment.body).where(
         Comment.thread_id == thread.id, own, Comment.status != "deleted", Comment.created_at >= since)).all())
-    return ReaderParts(waiting, liked, editable)
+    return ReaderParts(bool(waiting and waiting[0]), liked, editable)
 
 
 def read_replies(root, viewer, cursor, limit=500):
@@ -593,7 +612,9 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
     verdict = spam.Verdict(spam.PUBLISH, 0.0, []) if is_staff else _judge(site, body, author, viewer, ban, signals, now)
     # Everything above only read. From here on, writes: a thread made or retitled, the comment, its jobs.
     end_reading()
-    thread = get_or_create_thread(site, url, thread_id, title, found=thread)
+    published = verdict.action == spam.PUBLISH
+    # A comment nobody else sees yet changes nothing they see, not the page's title either.
+    thread = get_or_create_thread(site, url, thread_id, title, found=thread, update=published)
     comment = Comment(
         thread=thread, thread_id=thread.id, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,
         status=STATUS_OF[verdict.action], held_reasons=verdict.reasons or None, verdict=verdict.action,
@@ -611,7 +632,8 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
     notifications.comment_posted(comment, notify, context, now, email_verified=bool(user and user.email_verified))
     if comment.status != "spam":
         webhooks.queue(site, "comment.created", comment, now)
-    bump_thread(thread.id)
+    if published:
+        bump_thread(thread.id)
     db.session.commit()
     return comment
 
@@ -681,7 +703,8 @@ def edit_comment(site, comment, body, now=None):
     comment.html = check_body(site, body)
     comment.body = body
     comment.edited_at = now or utcnow()
-    bump_thread(comment.thread_id)
+    if comment.status == "approved":
+        bump_thread(comment.thread_id)
     db.session.commit()
     return comment
 
@@ -690,7 +713,8 @@ def remove_comment(comment, now=None):
     """Remove a comment in the caller's transaction; one with replies stays as an empty placeholder to keep
     them in place, with nothing of its author's left. Returns "placeholder" or "removed"."""
     thread_id = comment.thread_id
-    if comment.status == "approved":
+    shown = comment.status == "approved"
+    if shown:
         webhooks.queue(comment.thread.site, "comment.deleted", comment, now or utcnow())
     has_replies = db.session.scalar(db.select(Comment.id).where(Comment.parent_id == comment.id).limit(1))
     if has_replies is not None:
@@ -720,7 +744,8 @@ def remove_comment(comment, now=None):
             db.session.delete(parent)
             db.session.flush()
         outcome = "removed"
-    bump_thread(thread_id)
+    if shown or outcome == "placeholder":
+        bump_thread(thread_id)
     return outcome
 
 

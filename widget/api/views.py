@@ -82,11 +82,12 @@ def _viewer_or_new_reader():
     return Viewer(reader_key=key), reader_token
 
 
-def _etag(site, thread, viewer, sort, cursor, limit, now):
-    """Changes with every write to the thread or the site's settings, and per reader."""
+def _etag(site, thread, viewer, sort, cursor, limit, now, waiting):
+    """Changes with every write to the thread or the site's settings, and per reader; `waiting` is what
+    own_waiting says of the reader's comments held there, which move no thread version."""
     parts = [site.id, site.updated_at.isoformat(), thread.id if thread else 0,
-             thread.version if thread else 0, sort, cursor, limit, viewer.reader_key]
-    if viewer.reader_key:
+             thread.version if thread else 0, sort, cursor, limit, viewer.reader_key, viewer.user_id, waiting]
+    if viewer.voter:
         # can_edit ends with the edit window: let a reader's copy go stale within a minute.
         parts.append(int(now.timestamp() // 60))
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
@@ -125,11 +126,12 @@ def read_thread():
     thread = service.find_thread(site, url=url, thread_id=query.thread_id)
     viewer = _viewer()
     now = utcnow()
-    etag = _etag(site, thread, viewer, sort, cursor, limit, now)
+    waiting = service.own_waiting(thread, viewer)
+    etag = _etag(site, thread, viewer, sort, cursor, limit, now, waiting)
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
     else:
-        parts = service.reader_parts(site, thread, viewer, now)
+        parts = service.reader_parts(site, thread, viewer, now, waiting)
 
         def public_page():
             page = service.read_thread(thread, Viewer(), sort=sort, cursor=cursor, limit=limit,
