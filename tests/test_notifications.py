@@ -123,6 +123,51 @@ def test_nothing_is_sent_to_an_address_that_did_not_confirm(app, client, post, m
     assert len(mail.messages) == 1
 
 
+def _flood(post, addresses, headers=None):
+    for n, address in enumerate(addresses):
+        response = post(author={"name": "Mallory", "email": address}, notify="replies", body=f"Flood {n}",
+                        headers=headers)
+        assert response.status_code == 201, response.get_json()
+
+
+def _all_sent(app, mail, settle=0.5):
+    """Every email the sender sends now, once nothing more arrives for a while."""
+    while send(app):
+        pass
+    time.sleep(settle)
+    return list(mail.messages)
+
+
+def test_a_plus_tag_flood_sends_one_confirmation_per_mailbox_a_day(app, client, post, mail):
+    # One mailbox, many spellings: +tags, capitals, and Gmail's dots and second domain.
+    _flood(post, [f"victim+{n}@example.org" for n in range(1, 26)] + ["VICTIM@Example.org", "Victim+x@example.ORG"])
+    _flood(post, ["jane.doe@gmail.com", "janedoe+news@gmail.com", "J.a.n.e.D.o.e@googlemail.com"])
+    sent = _all_sent(app, mail)
+    assert sorted(m["To"] for m in sent) == ["jane.doe@gmail.com", "victim+1@example.org"]
+    # Another mailbox of the same domain, or a tag-like name that is a mailbox of its own, is not held back.
+    _flood(post, ["victim-two@example.org"])
+    assert [m["To"] for m in _all_sent(app, mail)][2:] == ["victim-two@example.org"]
+
+
+def test_one_sender_spraying_many_mailboxes_gets_few_confirmations_sent(make_app, mail):
+    app = make_app(**mail.config(), RATELIMIT_ENABLED=True, RATELIMIT_COMMENTS="1000 per minute",
+                   RATELIMIT_NEW_READERS="1000 per minute", RATELIMIT_CONFIRMATIONS="3 per hour")
+    client = with_blog(app)
+
+    def post(headers=None, **fields):
+        return client.post("/api/v1/comments", json={"site": "blog", "url": PAGE} | fields,
+                           headers={"Origin": ORIGIN} | (headers or {}))
+
+    _flood(post, [f"stranger{n}@example.net" for n in range(20)])
+    assert len(_all_sent(app, mail)) == 3
+    # Another address still has its own.
+    other = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "hi", "notify": "replies",
+                                                  "author": {"name": "Ann", "email": "ann@example.com"}},
+                        headers={"Origin": ORIGIN}, environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    assert other.status_code == 201
+    assert [m["To"] for m in _all_sent(app, mail)][3:] == ["ann@example.com"]
+
+
 def test_confirm_and_unsubscribe_links_work_from_the_received_message(app, client, post, mail):
     ada = subscribe(client, post, mail, ADA, notify="replies")
     post(author=BOB, parent_id=ada["id"], body="First answer")

@@ -80,6 +80,8 @@ class Config:
     RATELIMIT_WEBMENTIONS = "10 per minute;100 per hour"
     # How often one address's refused page views are noted for the site's dashboard (it is told why either way).
     RATELIMIT_REFUSED_ORIGINS = "10 per minute;60 per hour"
+    # Confirmation requests one address may cause, to whatever mailboxes (each mailbox gets one a day at most).
+    RATELIMIT_CONFIRMATIONS = "10 per hour;30 per day"
     # A comment sent back sooner than this after its form appeared is held: people take longer.
     SPAM_MIN_FORM_SECONDS = 3
     # Another server that speaks Akismet's protocol in place of rest.akismet.com (a test double, a proxy).

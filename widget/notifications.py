@@ -4,20 +4,23 @@ Nothing here sends: it decides, and writes outbox jobs in the caller's transacti
 (widget/worker.py) renders and delivers them later, checking again that each is still wanted.
 """
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func
+from sqlalchemy import delete, func, insert
 from sqlalchemy.exc import IntegrityError
 
 from . import outbox
+from .emails import mailbox
 from .errors import InvalidInput, NotFound
 from .extensions import db
 from .i18n import LANGUAGES
 from .models import (
     Comment,
     DashboardAccount,
+    Mailbox,
     Membership,
     Recipient,
     Site,
@@ -27,6 +30,7 @@ from .models import (
     User,
     utcnow,
 )
+from .tokens import keyed_hash
 
 CONFIRM_SALT = "parley.mail.confirm"
 MANAGE_SALT = "parley.mail.manage"
@@ -34,8 +38,8 @@ UNSUBSCRIBE_SALT = "parley.mail.unsubscribe"
 MODERATE_SALT = "parley.mail.moderate"
 CONFIRM_DAYS = 7
 MODERATE_DAYS = 3
-# One confirmation email per address a day at most: typing a stranger's address into the form
-# must not turn this server into a way to flood them.
+# One confirmation email per mailbox a day at most, however its address is spelt (victim+1@, victim+2@, …):
+# typing a stranger's address into the form must not turn this server into a way to flood them.
 CONFIRMATION_INTERVAL = timedelta(hours=24)
 DIGEST_LIMIT = 50
 
@@ -110,10 +114,37 @@ def _subscribe(recipient, thread_id, comment_id, kind, now):
 
 @dataclass(frozen=True)
 class Context:
-    """What a request knows that a notification needs: the reader's language and this server's address."""
+    """What a request knows that a notification needs: the reader's language and this server's address, the
+    key that hashes mailboxes, and whether the sender of the request may cause one more confirmation email."""
 
     base_url: str | None = None
     language: str = "en"
+    secret_key: str = ""
+    sender_may_confirm: Callable[[], bool] = lambda: True
+
+
+def _claim_mailbox(key, now):
+    """True, and noted, when the mailbox had no confirmation request within CONFIRMATION_INTERVAL.
+
+    One INSERT decides: of two requests at once (on PostgreSQL) the second meets the first's row. Rows older
+    than the interval are deleted here, which is all the table ever keeps.
+    """
+    db.session.execute(delete(Mailbox).where(Mailbox.confirmation_sent_at <= now - CONFIRMATION_INTERVAL))
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(Mailbox).values(key=key, confirmation_sent_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _may_send_confirmation(recipient, context, now):
+    """One confirmation request per address, and per mailbox, a day; and only as many as the sender may cause."""
+    if recipient.confirmation_sent_at is not None and now - recipient.confirmation_sent_at <= CONFIRMATION_INTERVAL:
+        return False
+    # The sender's count first: a request refused for the sender must not use up the mailbox's one.
+    return context.sender_may_confirm() and _claim_mailbox(
+        keyed_hash(context.secret_key, f"mailbox:{mailbox(recipient.email)}"), now)
 
 
 def comment_posted(comment, notify, context, now, email_verified=False):
@@ -127,8 +158,7 @@ def comment_posted(comment, notify, context, now, email_verified=False):
         if recipient.confirmed_at is None:
             if email_verified:
                 recipient.confirmed_at = now  # the provider vouched for the address
-            elif recipient.confirmation_sent_at is None or now - recipient.confirmation_sent_at > \
-                    CONFIRMATION_INTERVAL:
+            elif _may_send_confirmation(recipient, context, now):
                 recipient.confirmation_sent_at = now
                 outbox.enqueue("email", {"template": "confirm", "recipient_id": recipient.id,
                                          "comment_id": comment.id, "base": context.base_url}, site_id=site.id,

@@ -269,7 +269,9 @@ def post_comment():
                                     min_form_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
                                     akismet=akismet, akismet_sent=akismet_sent),
             context=notifications.Context(base_url=own_origin(),
-                                          language=i18n.negotiate(data.lang, request.accept_languages)),
+                                          language=i18n.negotiate(data.lang, request.accept_languages),
+                                          secret_key=current_app.config["SECRET_KEY"],
+                                          sender_may_confirm=lambda: rate_limits.within("RATELIMIT_CONFIRMATIONS")),
         )
     badges = service.staff_badges(site, comment.thread, [comment])
     result = {

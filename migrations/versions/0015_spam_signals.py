@@ -1,0 +1,29 @@
+"""spam signals: the mailboxes lately sent a confirmation request, and the form tokens spent
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-12 10:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0015'
+down_revision = '0014'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        'mailboxes',
+        sa.Column('key', sa.String(length=64), nullable=False),
+        sa.Column('confirmation_sent_at', sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('key'),
+    )
+    op.create_index('ix_mailboxes_confirmation_sent_at', 'mailboxes', ['confirmation_sent_at'])
+
+
+def downgrade():
+    op.drop_index('ix_mailboxes_confirmation_sent_at', table_name='mailboxes')
+    op.drop_table('mailboxes')
