@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -289,6 +290,56 @@ def test_a_daily_digest_instead_of_an_email_each(app, client, post, mail, set_si
     assert message["Subject"] == "[Blog] 2 comments wait for review"
     assert "First waiting" in text_of(message) and "Second waiting" in text_of(message)
     assert len([u for u in links(message) if "/mail/moderate/" in u]) == 4
+
+
+def test_a_flood_of_held_comments_and_mentions_gives_one_alert_then_a_summary(app, client, post, mail, set_site):
+    from test_webmention import SourceSite, post_page
+
+    from widget.extensions import db
+    from widget.models import Job, utcnow
+
+    app.config["ALLOW_PRIVATE_TARGETS"] = True
+    set_site("moderation", "all")
+    set_site("notify_email", "owner@blog.example.com")
+    source = SourceSite()
+    try:
+        for n in range(40):
+            post(author={"name": f"Bot {n}", "email": f"bot{n}@example.net"}, body=f"Held comment {n}")
+            url = source.serve(f"/mention/{n}", post_page(title=f"Mention {n}"))
+            assert client.post("/webmention/blog", data={"source": url, "target": PAGE}).status_code == 202
+        sent = _all_sent(app, mail)
+    finally:
+        source.close()
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Job.id)).where(Job.kind == "held")) == 80
+    # The first is told at once, with its own buttons; the rest wait for the summary.
+    assert len(sent) == 1 and "waits for review" in sent[0]["Subject"]
+    with app.app_context():
+        summaries = db.session.scalars(db.select(Job).where(Job.kind == "digest", Job.status == "queued")).all()
+        assert 1 <= len(summaries) <= 2  # two when the flood crossed the end of a period
+        assert all(utcnow() < job.run_at <= utcnow() + timedelta(minutes=15) for job in summaries)
+        for job in summaries:
+            job.run_at = utcnow()  # the period ends
+        db.session.commit()
+    sent = _all_sent(app, mail)
+    assert 2 <= len(sent) <= 3 and {m["To"] for m in sent} == {"owner@blog.example.com"}
+    assert sent[1]["Subject"] == "[Blog] 80 comments wait for review"
+    assert "the 50 that came first" in text_of(sent[1]) and "every 15 minutes" in text_of(sent[1])
+
+
+def test_a_comment_held_on_a_quiet_site_is_told_at_once_and_only_once(app, client, post, mail, set_site):
+    from widget.extensions import db
+    from widget.models import Job, utcnow
+
+    set_site("moderation", "all")
+    set_site("notify_email", "owner@blog.example.com")
+    post(body="Alone in the queue")
+    assert len(_all_sent(app, mail)) == 1
+    with app.app_context():  # the period ends with nothing more held: no summary repeats it
+        for job in db.session.scalars(db.select(Job).where(Job.kind == "digest", Job.status == "queued")):
+            job.run_at = utcnow()
+        db.session.commit()
+    assert len(_all_sent(app, mail)) == 1
 
 
 def test_a_reader_whose_provider_vouches_for_the_email_needs_no_confirmation(make_app, mail):

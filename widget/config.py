@@ -96,6 +96,9 @@ class Config:
     SMTP_PASSWORD = None
     SMTP_FROM = "Parley <parley@localhost>"
     SMTP_TIMEOUT = 20
+    # Moderators are told of a held comment at once, but of a flood (a spam run, a burst of Webmentions) in one
+    # summary per this many minutes per site, for as long as it lasts.
+    MODERATOR_ALERT_MINUTES = 15
     # The outbox's sender runs in each server process by default; set this to false where
     # `flask --app app worker` runs it apart. Several senders at once never send a job twice.
     BACKGROUND_SENDER = True
