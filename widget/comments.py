@@ -15,7 +15,7 @@ from . import bans, markup, memberships, names, notifications, spam, spam_filter
 from .errors import InvalidInput, NotAllowed, NotFound
 from .extensions import db, end_reading, run_core
 from .models import MAX_ID, Comment, Identity, Thread, User, Vote, fixed_defaults, utcnow
-from .tokens import digest
+from .tokens import FormToken, digest
 from .urls import normalise_url
 
 SORTS = ("oldest", "newest", "top")
@@ -115,7 +115,7 @@ def closes_at(site, thread):
 
 def get_or_create_thread(site, url, thread_id, title, found=None, update=True):
     """The page's thread, made on its first comment; `found` is the thread already read, if any. An existing
-    thread takes the title (and the URL, if it had none) given, unless `update` is False."""
+    thread takes the title given (and the URL, if it had none); with `update` False, only where it had none."""
     key, normalised = thread_key(url, thread_id)
     thread = found or db.session.scalar(_THREAD_BY_KEY, {"site_id": site.id, "key": key})
     if thread is None:
@@ -127,8 +127,8 @@ def get_or_create_thread(site, url, thread_id, title, found=None, update=True):
                 db.session.add(thread)
         except IntegrityError:
             thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
-    elif update:
-        if title and thread.title != title:
+    else:
+        if title and thread.title != title and (update or thread.title is None):
             thread.title = title
         if normalised and thread.url is None:
             thread.url, thread.url_hash = normalised, digest(normalised)
@@ -538,7 +538,8 @@ class Signals:
 
     address: str | None = None  # never stored: the comment keeps only ip_hash
     honeypot: str | None = None
-    form_age: float | None = None
+    form_token: FormToken | None = None  # a valid one (tokens.read_form_token); it may be spent already
+    form_token_required: bool = False  # the server's SPAM_FORM_TOKENS
     min_form_seconds: float = spam.MIN_FORM_SECONDS
     akismet: str | None = None  # what Akismet said (akismet_service.check), if the site uses it
     akismet_sent: dict | None = None  # and what it was told, kept for reporting an overrule
@@ -547,18 +548,21 @@ class Signals:
 STATUS_OF = {spam.PUBLISH: "approved", spam.HOLD: "pending", spam.SPAM: "spam"}
 
 
-def _judge(site, body, author, viewer, ban, signals, now):
-    """The spam pipeline's verdict on a new comment by someone who is not staff."""
+def _submission(site, body, author, viewer, ban, signals, now):
+    """A new comment by someone who is not staff, as the spam pipeline sees it."""
     user = viewer.user
     name = user.display_name if user else author.name
     email = user.email if user else author.email
     website = user.profile_url if user else author.website
     found = spam_filter.tokens(body, name, email, website)
-    return spam.judge(spam.Submission(
+    form = signals.form_token
+    return spam.Submission(
         site=site, body=body, name=name, email=email, website=website, address=signals.address,
-        honeypot=signals.honeypot, form_age=signals.form_age, min_form_seconds=signals.min_form_seconds,
-        first_time=not _has_approved_comment(site, author, viewer), ban=ban, now=now, akismet=signals.akismet,
-        knowledge=spam_filter.knowledge_for(site, found), site_script=spam_filter.site_script(site), tokens=found))
+        honeypot=signals.honeypot, form_age=(now - form.issued_at).total_seconds() if form else None,
+        min_form_seconds=signals.min_form_seconds, first_time=not _has_approved_comment(site, author, viewer),
+        ban=ban, now=now, akismet=signals.akismet, knowledge=spam_filter.knowledge_for(site, found),
+        site_script=spam_filter.site_script(site), tokens=found, form_token_required=signals.form_token_required,
+        logged_in=user is not None)
 
 
 def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=None,
@@ -609,11 +613,17 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
         depth = parent.depth + 1
         root_id = parent.root_id
     html = check_body(site, body)
-    verdict = spam.Verdict(spam.PUBLISH, 0.0, []) if is_staff else _judge(site, body, author, viewer, ban, signals, now)
-    # Everything above only read. From here on, writes: a thread made or retitled, the comment, its jobs.
+    submission = None if is_staff else _submission(site, body, author, viewer, ban, signals, now)
+    verdict = spam.Verdict(spam.PUBLISH, 0.0, []) if submission is None else spam.judge(submission)
+    # Everything above only read. From here on, writes: the form token spent, a thread made or retitled, the
+    # comment, its jobs.
     end_reading()
+    if submission is not None and signals.form_token is not None and \
+            not spam.spend_form_token(signals.form_token, now):
+        verdict = spam.with_finding(verdict, spam.form_token(replace(submission, form_token_spent=True)))
     published = verdict.action == spam.PUBLISH
-    # A comment nobody else sees yet changes nothing they see, not the page's title either.
+    # A comment nobody else sees yet changes nothing they see: it names a page that had no title (for the
+    # moderators' queue), but renames none.
     thread = get_or_create_thread(site, url, thread_id, title, found=thread, update=published)
     comment = Comment(
         thread=thread, thread_id=thread.id, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,

@@ -84,6 +84,9 @@ class Config:
     RATELIMIT_CONFIRMATIONS = "10 per hour;30 per day"
     # A comment sent back sooner than this after its form appeared is held: people take longer.
     SPAM_MIN_FORM_SECONDS = 3
+    # A comment without a valid, unspent form token is held, unless its author shows otherwise that they are a
+    # person (see spam.form_token). The widget asks for one when its reader starts writing; API clients too.
+    SPAM_FORM_TOKENS = True
     # Another server that speaks Akismet's protocol in place of rest.akismet.com (a test double, a proxy).
     AKISMET_ENDPOINT = None
     # Outgoing email (notifications, confirmations, moderator alerts). Without SMTP_HOST nothing is sent:

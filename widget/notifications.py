@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, insert
+from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 
 from . import outbox
 from .emails import mailbox
 from .errors import InvalidInput, NotFound
-from .extensions import db
+from .extensions import db, insert_if_new
 from .i18n import LANGUAGES
 from .models import (
     Comment,
@@ -131,12 +131,7 @@ def _claim_mailbox(key, now):
     than the interval are deleted here, which is all the table ever keeps.
     """
     db.session.execute(delete(Mailbox).where(Mailbox.confirmation_sent_at <= now - CONFIRMATION_INTERVAL))
-    try:
-        with db.session.begin_nested():
-            db.session.execute(insert(Mailbox).values(key=key, confirmation_sent_at=now))
-    except IntegrityError:
-        return False
-    return True
+    return insert_if_new(Mailbox, {"key": key, "confirmation_sent_at": now})
 
 
 def _may_send_confirmation(recipient, context, now):

@@ -22,8 +22,17 @@ def upgrade():
         sa.PrimaryKeyConstraint('key'),
     )
     op.create_index('ix_mailboxes_confirmation_sent_at', 'mailboxes', ['confirmation_sent_at'])
+    op.create_table(
+        'spent_form_tokens',
+        sa.Column('nonce', sa.String(length=32), nullable=False),
+        sa.Column('expires_at', sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint('nonce'),
+    )
+    op.create_index('ix_spent_form_tokens_expires_at', 'spent_form_tokens', ['expires_at'])
 
 
 def downgrade():
+    op.drop_index('ix_spent_form_tokens_expires_at', table_name='spent_form_tokens')
+    op.drop_table('spent_form_tokens')
     op.drop_index('ix_mailboxes_confirmation_sent_at', table_name='mailboxes')
     op.drop_table('mailboxes')

@@ -29,7 +29,15 @@ from ..errors import InvalidInput, NotAllowed, NotFound, Unauthorized, error_jso
 from ..extensions import db, loaded_past_commit
 from ..models import MAX_ID, Comment, utcnow
 from ..sites import get_site
-from ..tokens import edit_token_allows, form_token_age, make_edit_token, new_reader_token, reader_key_from_token
+from ..tokens import (
+    FORM_TOKEN_MAX_AGE,
+    edit_token_allows,
+    make_edit_token,
+    make_form_token,
+    new_reader_token,
+    read_form_token,
+    reader_key_from_token,
+)
 from ..urls import normalise_origin
 from ..web import inputs, providers, rate_limits, schema
 from ..web.origins import origin_allowed
@@ -265,7 +273,8 @@ def post_comment():
             ip_hash=bans.ip_hash(current_app.secret_key, request.remote_addr),
             email_hash=bans.email_hash(current_app.secret_key, email),
             signals=service.Signals(address=request.remote_addr, honeypot=data.honeypot,
-                                    form_age=form_token_age(current_app.secret_key, data.form_token, utcnow()),
+                                    form_token=read_form_token(current_app.secret_key, data.form_token, site.id),
+                                    form_token_required=current_app.config["SPAM_FORM_TOKENS"],
                                     min_form_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
                                     akismet=akismet, akismet_sent=akismet_sent),
             context=notifications.Context(base_url=own_origin(),
@@ -277,6 +286,8 @@ def post_comment():
     result = {
         "comment": comment_json(comment, site, viewer, False, utcnow(), badges),
         "edit_token": make_edit_token(current_app.secret_key, comment.id),
+        # The next comment's: the form is shown again, empty, from now on.
+        "form_token": make_form_token(current_app.secret_key, site.id),
     }
     if reader_token:
         result["reader_token"] = reader_token
@@ -397,6 +408,17 @@ def _embed_problem(site_id):
             "fix": f"Parley: to show the comments of site {site.public_id} on {origin}, add {origin} to the site's "
                    "allowed origins: one click under \"Refused origins\" on the site's page in the dashboard "
                    f"({public_url_for('dashboard.site', site_id=site.public_id)}), or in its settings."}
+
+
+@bp.get("/form-token")
+def form_token():
+    """A single-use token for one comment on the site: the widget asks when its reader starts writing."""
+    site = _site(schema.parse_query(schema.FormTokenQuery, request.args).site)
+    response = jsonify(form_token=make_form_token(current_app.secret_key, site.id),
+                       min_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
+                       expires_in=int(FORM_TOKEN_MAX_AGE.total_seconds()))
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.get("/embed-check")

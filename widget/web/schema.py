@@ -169,7 +169,13 @@ class NewComment(Request):
                       "description": "The form's field hidden from people: empty, or a bot filled it in."}) = None
     form_token: _field(lambda value, name: inputs.text(value, name, 200),
                        {"type": ["string", "null"], "maxLength": 200,
-                        "description": "formToken from the comment frame: when the form was shown."}) = None
+                        "description": "A token from GET /form-token (or the form_token of the answer to the "
+                                       "previous comment), asked for when the reader starts writing: it is good for "
+                                       "one comment on its site, for a day. A comment without a valid, unspent one "
+                                       "waits for a moderator, unless its author is logged in or had a comment "
+                                       "approved on the site before from the same reader token and email; one sent "
+                                       "back sooner after the token than people write (3 seconds unless the server "
+                                       "says otherwise) waits too."}) = None
     lang: _field(lambda value, name: inputs.text(value, name, 35),
                  {"type": ["string", "null"], "maxLength": 35,
                   "description": "The reader's language (a BCP 47 tag): the emails they asked for are in it."}) = None
@@ -251,6 +257,10 @@ class CountsQuery(Request):
 
 class EmbedCheckQuery(Request):
     site: GivenSiteId
+
+
+class FormTokenQuery(Request):
+    site: SiteId
 
 
 def _invalid(model, error):
@@ -405,6 +415,7 @@ class PostedCommentJSON(TypedDict):
     comment: CommentJSON
     edit_token: Annotated[str, Field(description="Send as X-Edit-Token to edit or delete.")]
     reader_token: NotRequired[Annotated[str, Field(description="Issued when the request carried none.")]]
+    form_token: Annotated[str, Field(description="A form token for the reader's next comment on the site.")]
     notifications: NotRequired[Annotated[Literal["confirm", "active"], Field(
         description="Where notify was asked for: \"confirm\" while the address awaits the link emailed to it, "
                     "\"active\" once emails will be sent.")]]
@@ -600,6 +611,14 @@ class ErrorJSON(TypedDict):
 
 
 @Forbid
+class FormTokenJSON(TypedDict):
+    form_token: Annotated[str, Field(description="Send with one comment on the site, as form_token.")]
+    min_seconds: Annotated[float, Field(description="A comment sent back sooner than this after the token was "
+                                                    "issued waits for a moderator: people take longer to write.")]
+    expires_in: Annotated[int, Field(description="Seconds the token is good for.")]
+
+
+@Forbid
 class EmbedProblemJSON(TypedDict):
     code: Annotated[str, Field(description="origin_not_allowed, no_origin or unknown_site.")]
     message: Annotated[str, Field(description="One line for the host page, in words a site's owner understands.")]
@@ -614,4 +633,5 @@ class EmbedCheckJSON(TypedDict):
 
 REQUESTS = (NewComment, CommentEdit, LoginExchange, ReaderErasure)
 RESPONSES = (ThreadPageJSON, RepliesPageJSON, PostedCommentJSON, EditedCommentJSON, LikeStateJSON, CountsJSON,
-             MeJSON, LoggedInJSON, LoginWaitingJSON, ReaderDataJSON, ErasedJSON, ErrorJSON, EmbedCheckJSON)
+             MeJSON, LoggedInJSON, LoginWaitingJSON, ReaderDataJSON, ErasedJSON, ErrorJSON, EmbedCheckJSON,
+             FormTokenJSON)
