@@ -1,6 +1,7 @@
 """Live updates: the event stream of a thread, read from real threaded servers, and what makes it speak."""
 import json
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -317,6 +318,69 @@ def test_an_ipv6_customer_rotating_its_64s_cannot_take_every_stream(make_app, se
     finally:
         for stream in streams:
             stream.close()
+
+
+def _raw_stream(port):
+    """A live stream read by hand, as a browser's EventSource holds it: the socket, once its answer began."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(f"GET /api/v1/threads/live?site=blog&url={PAGE} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 f"Origin: {ORIGIN}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        assert chunk, head
+        head += chunk
+    return sock, int(head.split(b" ", 2)[1])
+
+
+def _healthz_seconds(port, timeout):
+    """How long /healthz takes to answer on a new connection (the timeout if it does not)."""
+    started = time.monotonic()
+    try:
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=timeout).raise_for_status()
+    except requests.Timeout:
+        return timeout
+    return time.monotonic() - started
+
+
+def test_streams_and_half_sent_headers_never_take_every_thread_and_a_closed_stream_frees_its_slot(
+        fresh_database_url):
+    """The production set-up without a proxy in front: one gunicorn worker, its default 66 threads and 50 streams."""
+    _prepare(fresh_database_url)
+    server = Gunicorn(fresh_database_url, workers=1, env={
+        "PARLEY_BACKGROUND_SENDER": "false", "PARLEY_GRACEFUL_TIMEOUT": "5",
+        "PARLEY_LIVE_MAX_PER_ADDRESS": "50"})  # every stream of this test comes from 127.0.0.1
+    streams, slow = [], []
+    try:
+        server.wait_until_healthy()
+        streams = [_raw_stream(server.port) for _ in range(50)]
+        assert [status for _, status in streams] == [200] * 50
+        # Twenty clients that send half a request's head and then nothing, and ten that send a head and part of
+        # a small body: each used to hold a thread.
+        for n in range(30):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " if n < 20 else
+                         b"POST /api/v1/comments HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 300\r\n\r\n{\"site\": \"blog\", ")
+            slow.append(sock)
+        time.sleep(0.5)
+        assert _healthz_seconds(server.port, timeout=5) < 2
+        # Readers who leave give their stream back at once, not at the next heartbeat 20 s later.
+        for sock, _ in streams:
+            sock.close()
+        deadline, streams = time.monotonic() + 5, []
+        while len(streams) < 50:
+            sock, status = _raw_stream(server.port)
+            if status == 200:
+                streams.append((sock, status))
+            else:
+                sock.close()
+                assert status in (429, 503) and time.monotonic() < deadline, f"{len(streams)} streams after 5 s"
+                time.sleep(0.1)
+    finally:
+        for sock in [s for s, _ in streams] + slow:
+            sock.close()
+        server.stop()
 
 
 # What the stream announces -------------------------------------------------------------------------

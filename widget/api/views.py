@@ -206,7 +206,7 @@ def live_thread():
                                                        "the page works without live updates")
         response.headers["Retry-After"] = str(current_app.config["LIVE_MAX_SECONDS"])
         return response
-    stream = live.events(site.id, key, query.last_event_id, give_back)
+    stream = live.events(site.id, key, query.last_event_id, give_back, live.client_socket(request.environ))
     response = current_app.response_class(stream_with_context(stream), mimetype="text/event-stream")
     response.call_on_close(give_back)
     response.headers["Cache-Control"] = "no-cache, no-transform"
