@@ -1,5 +1,6 @@
 """The spam pipeline: each check on its own, then the whole pipeline through the HTTP API."""
 import re
+import threading
 import time
 from datetime import datetime
 
@@ -159,6 +160,26 @@ def test_a_post_without_a_valid_unspent_form_token_is_held(app, tokens_required,
                     author={"name": "Bot", "email": f"bot{n}@example.net"}).get_json()["comment"] for n in range(5)]
     assert [c["status"] for c in replays] == ["pending"] * 5
     assert public_bodies(client) == ["<p>The first use of a good token</p>"]
+
+
+def test_one_token_sent_with_eight_comments_at_once_passes_one(app, tokens_required, client, site):
+    # Racing requests all find the token unspent when they read; the one INSERT that spends it picks one.
+    token = _form_token(client, 60)
+    barrier, statuses = threading.Barrier(8), []
+
+    def post(n):
+        barrier.wait()
+        response = app.test_client().post("/api/v1/comments", headers={"Origin": ORIGIN}, json={
+            "site": "blog", "url": PAGE, "body": f"At once, number {n}", "form_token": token,
+            "author": {"name": "Bot", "email": f"bot{n}@example.net"}})
+        statuses.append(response.get_json()["comment"]["status"])
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == ["approved"] + ["pending"] * 7
 
 
 def test_other_evidence_of_a_person_lets_a_comment_without_a_token_through(app, tokens_required, client, site, post):
