@@ -302,7 +302,7 @@ NOTHING_NEW = "nothing new waits"
 
 
 def _period(now, every):
-    return int(now.timestamp() // every.total_seconds())
+    return int(now.replace(tzinfo=UTC).timestamp() // every.total_seconds())  # times are kept as naive UTC
 
 
 def _summary_key(site, period):
