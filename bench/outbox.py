@@ -35,6 +35,7 @@ def main():
     with tempfile.TemporaryDirectory() as workdir, MailServer() as mail:
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir}/bench.sqlite3", "SECRET_KEY": "bench",
                           "BACKGROUND_SENDER": False, "RATELIMIT_ENABLED": False, "SPAM_MIN_FORM_SECONDS": 0,
+                          "SPAM_FORM_TOKENS": False,
                           **mail.config()})
         app.test_cli_runner().invoke(args=["site", "add", "blog", "--name", "Bench", "--origin", ORIGIN])
         client = app.test_client()

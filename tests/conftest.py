@@ -99,6 +99,9 @@ def make_app(database_url, tmp_path):
             "RATELIMIT_ENABLED": False,
             # Likewise, a browser test types a comment in well under the 3 s people need; test_spam.py checks it.
             "SPAM_MIN_FORM_SECONDS": 0,
+            # And most tests post through the API without asking for a form token first, as the widget does;
+            # test_spam.py and the browser tests (tests/browser/conftest.py) require one, as a server does.
+            "SPAM_FORM_TOKENS": False,
             # Every test app shares one database: a sender thread of one test's app would take the jobs
             # of the next. Tests that need the outbox run it by hand (worker.run_pending).
             "BACKGROUND_SENDER": False,

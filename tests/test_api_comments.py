@@ -90,25 +90,25 @@ def test_reply_to_unknown_parent_is_refused(post):
 
 @pytest.mark.parametrize("status_maker", ["pending", "deleted", "spam"])
 def test_reply_to_a_comment_that_is_not_published_is_refused(post, app, set_site, client, status_maker):
-    if status_maker == "pending":
-        set_site("moderation", "all")
-        parent = post().get_json()["comment"]["id"]
-    elif status_maker == "deleted":
-        created = post().get_json()
-        parent = created["comment"]["id"]
-        post(body="reply", parent_id=parent)
-        client.delete(f"/api/v1/comments/{parent}", headers={"X-Edit-Token": created["edit_token"]})
-    else:
-        parent = post().get_json()["comment"]["id"]
+    created = post().get_json()
+    parent = created["comment"]["id"]
+    if status_maker == "pending" or status_maker == "spam":
         from widget.extensions import db
         from widget.models import Comment
         with app.app_context():
-            db.session.get(Comment, parent).status = "spam"
+            db.session.get(Comment, parent).status = status_maker
             db.session.commit()
+    else:
+        post(body="reply", parent_id=parent)
+        client.delete(f"/api/v1/comments/{parent}", headers={"X-Edit-Token": created["edit_token"]})
     before = row_counts(app)
     response = post(body="late reply", parent_id=parent)
     assert response.status_code == 400
-    assert response.get_json()["error"]["code"] == "parent_not_open"
+    # A placeholder is there for all to see; a waiting comment exists for its author alone.
+    assert response.get_json()["error"]["code"] == ("parent_not_open" if status_maker == "deleted"
+                                                    else "unknown_parent")
+    own = post(body="late reply", parent_id=parent, headers={"X-Reader-Token": created["reader_token"]})
+    assert own.status_code == 400 and own.get_json()["error"]["code"] == "parent_not_open"
     assert row_counts(app) == before
 
 
@@ -348,3 +348,54 @@ def test_moderator_deleted_parent_survives_its_last_reply_going(post, client, ap
         db.session.commit()
     client.delete(f"/api/v1/comments/{reply['comment']['id']}", headers={"X-Edit-Token": reply["edit_token"]})
     assert stored_comment(app, parent)["body"] == "removed by a moderator"
+
+
+def _answer(response, *ids):
+    """(status, code, message) with the comment ids in the message written as N: what a prober compares."""
+    error = response.get_json()["error"]
+    message = error["message"]
+    for comment_id in ids:
+        message = message.replace(str(comment_id), "N")
+    return response.status_code, error["code"], message
+
+
+@pytest.mark.parametrize("origin", [ORIGIN, "https://evil.example"])
+def test_probing_a_held_comments_id_answers_as_for_an_unknown_one(post, client, set_site, origin):
+    # A held comment is seen by its author alone: everyone else must not learn that its id exists, on any
+    # endpoint that takes a comment id, whatever the page they send from.
+    set_site("moderation", "all")
+    held = post(body="Waiting for a moderator").get_json()["comment"]
+    assert held["status"] == "pending"
+    unknown = held["id"] + 1000
+    headers = {"Origin": origin}
+
+    def probes(comment_id):
+        return {
+            "edit": client.patch(f"/api/v1/comments/{comment_id}", json={"body": "x"}, headers=headers),
+            "delete": client.delete(f"/api/v1/comments/{comment_id}", headers=headers),
+            "edit with a token of another comment": client.patch(
+                f"/api/v1/comments/{comment_id}", json={"body": "x"},
+                headers=headers | {"X-Edit-Token": post(body="mine").get_json()["edit_token"]}),
+            "like": client.post(f"/api/v1/comments/{comment_id}/like", headers=headers),
+            "unlike": client.delete(f"/api/v1/comments/{comment_id}/like", headers=headers),
+            "replies": client.get(f"/api/v1/comments/{comment_id}/replies", headers=headers),
+            "reply": client.post("/api/v1/comments", headers=headers, json={
+                "site": "blog", "url": PAGE, "body": "a reply", "author": GUEST, "parent_id": comment_id}),
+            "reply from another page": client.post("/api/v1/comments", headers=headers, json={
+                "site": "blog", "url": PAGE + "-other", "body": "a reply", "author": GUEST, "parent_id": comment_id}),
+        }
+
+    told_apart = {what: (_answer(to_held, held["id"]), _answer(to_unknown, unknown))
+                  for (what, to_held), to_unknown in zip(probes(held["id"]).items(), probes(unknown).values(),
+                                                         strict=True)
+                  if _answer(to_held, held["id"]) != _answer(to_unknown, unknown)}
+    assert told_apart == {}
+
+
+def test_a_held_comments_author_still_edits_and_deletes_it(post, client, set_site):
+    set_site("moderation", "all")
+    created = post(body="tyop").get_json()
+    comment_id, headers = created["comment"]["id"], {"X-Edit-Token": created["edit_token"], "Origin": ORIGIN}
+    edited = client.patch(f"/api/v1/comments/{comment_id}", json={"body": "typo"}, headers=headers)
+    assert edited.status_code == 200 and edited.get_json()["comment"]["status"] == "pending"
+    assert client.delete(f"/api/v1/comments/{comment_id}", headers=headers).status_code == 204

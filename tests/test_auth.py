@@ -401,6 +401,18 @@ def test_pending_comment_is_shown_to_its_logged_in_author_only(client, site, set
     assert read().get_json()["comments"] == []
 
 
+def test_a_logged_in_reader_needs_no_form_token_a_guest_does(app, client, site):
+    # Logging in with a provider is evidence enough of a person; a guest's post without a token is a script's.
+    app.config["SPAM_FORM_TOKENS"] = True
+    token = token_for(client)
+    logged_in = client.post("/api/v1/comments", json={"site": site, "url": PAGE, "body": "From my own script"},
+                            headers=bearer(token)).get_json()["comment"]
+    assert logged_in["status"] == "approved"
+    guest = client.post("/api/v1/comments", headers={"Origin": ORIGIN}, json={
+        "site": site, "url": PAGE, "body": "From a bot", "author": {"name": "Bot", "email": "bot@example.net"}})
+    assert guest.get_json()["comment"]["status"] == "pending"
+
+
 def test_logged_in_reader_sends_no_author(client, site):
     token = token_for(client)
     response = client.post("/api/v1/comments", json={"site": site, "url": PAGE, "body": "x",

@@ -48,10 +48,11 @@ class Gunicorn:
     def __init__(self, database_url, workers=4, options=(), env=None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        # 2,000 posts from one address are a flood by the rate limits' measure: this test is about
-        # concurrent writes, so it turns them off (tests/test_rate_limits.py tests them).
+        # 2,000 posts from one address are a flood by the rate limits' measure, and posts without form tokens
+        # are held as a script's: these tests are about concurrent writes and what readers see, so they turn
+        # both off (tests/test_rate_limits.py and tests/test_spam.py test them).
         env = dict(os.environ, DATABASE_URL=database_url, PARLEY_SECRET_KEY=SECRET, PARLEY_RATELIMIT_ENABLED="false",
-                   **(env or {}))
+                   PARLEY_SPAM_FORM_TOKENS="false", **(env or {}))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(workers), *options, "-b", f"127.0.0.1:{self.port}", "app:app"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

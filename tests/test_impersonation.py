@@ -1,4 +1,6 @@
 """Pretending to be someone else: hidden characters, look-alike letters, staff names, typed addresses."""
+import unicodedata
+
 import pytest
 from conftest import GUEST, ORIGIN, PAGE
 from dashboard_helpers import accept_invitation, create_admin, invitation_link, logged_in, submit
@@ -115,3 +117,59 @@ def test_reserved_names_setting_is_checked(runner, site):
     assert bad.exit_code != 0 and "not a name" in bad.output
     good = runner.invoke(args=["site", "set", site, "reserved_names", "The Editor,  Joe\u200b"])
     assert good.exit_code == 0 and "The Editor, Joe" in good.output
+
+
+ZALGO = "a" + "\u0301" * 99
+# Marks kept apart by invisible characters pile up all the same once those are dropped.
+ZALGO_HIDDEN = "Ada" + "\u0301\u200b" * 12
+
+
+@pytest.mark.parametrize("field,value", [("name", ZALGO), ("name", ZALGO_HIDDEN),
+                                         ("name", "Zo\u0308\u0324\u0301\u0300\u0303e"),
+                                         ("title", "Hello" + "\u0336\u0337\u0338" * 10)],
+                         ids=["name of 99 marks", "marks between hidden characters", "five marks on one letter",
+                              "title"])
+def test_a_zalgo_name_or_title_is_refused_in_words_and_nothing_is_written(app, post, site, field, value):
+    before = row_counts(app)
+    response = post(author={"name": value if field == "name" else "Ada", "email": "z@example.org"},
+                    title=value if field == "title" else None)
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == f"invalid_{field}"
+    assert "combining marks on one character; at most 4 are allowed" in error["message"]
+    assert row_counts(app) == before
+
+
+LEGITIMATE_NAMES = {
+    "Vietnamese": "Nguyễn Thị Ánh Tuyết",
+    "Vietnamese, decomposed": "Nguye\u0302\u0303n Thi\u0323 A\u0301nh",
+    "Hindi": "अनुष्का शर्मा",
+    "Tamil": "ஸ்ரீநிவாசன்",
+    "Thai": "สมชาย ใจดี น้ำผึ้ง",
+    "Hebrew with niqqud": "שָׁלוֹם יִצְחָק",
+    "Hebrew, shin with dagesh, dot and vowel": "שּׁוּשַׁן",
+    "Arabic with harakat": "مُحَمَّد عَلِيّ",
+    "Tibetan stack": "ཧྲཱུྃ བསྒྲུབས",
+    "Korean": "김민준",
+    "emoji with a skin tone": "Ada 👋🏽",
+    "emoji sequences": "👩🏽‍💻 👨‍👩‍👧‍👦 🏳️‍🌈 1️⃣",
+}
+
+
+@pytest.mark.parametrize("name", LEGITIMATE_NAMES.values(), ids=LEGITIMATE_NAMES.keys())
+def test_names_and_titles_in_every_script_are_taken(post, read, name):
+    response = post(author={"name": name, "email": "someone@example.org"}, title=f"{name}: a post")
+    assert response.status_code == 201, response.get_json()
+    (shown,) = read().get_json()["comments"]
+    # Shown as written (in NFKC, as every name is), emoji sequences whole.
+    assert shown["author"]["name"] == unicodedata.normalize("NFKC", name)
+
+
+def test_a_zalgo_site_name_account_name_or_reserved_name_is_refused(app, runner, site):
+    for args in (["site", "add", "other", "--name", ZALGO, "--origin", "https://other.example"],
+                 ["site", "set", site, "name", ZALGO], ["site", "set", site, "reserved_names", f"Editor, {ZALGO}"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0 and "99 combining marks" in result.output, (args, result.output)
+    result = runner.invoke(args=["user", "create-admin", "z@example.com", "--password-stdin", "--name", ZALGO],
+                           input="a long enough password\n")
+    assert result.exit_code != 0 and "99 combining marks" in result.output, result.output

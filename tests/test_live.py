@@ -1,6 +1,7 @@
 """Live updates: the event stream of a thread, read from real threaded servers, and what makes it speak."""
 import json
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -16,6 +17,8 @@ from test_concurrency import Gunicorn, _prepare
 from werkzeug.serving import make_server
 
 from widget import live
+from widget.extensions import db
+from widget.models import Comment
 
 WXR = Path(__file__).resolve().parent / "data" / "import" / "wordpress.xml"
 SOURDOUGH = "https://blog.example.com/2023/05/sourdough/"
@@ -83,6 +86,18 @@ class Stream:
             if any(line.startswith("event:") for line in block):
                 fields = dict(line.split(": ", 1) for line in block)
                 return fields | {"data": json.loads(fields["data"])}
+
+    def events_within(self, seconds):
+        """The `changed` events that come in this long (heartbeats skipped)."""
+        found, deadline = [], time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                block = self.block(left)
+            except queue.Empty:
+                break
+            assert block is not None, "the stream ended"
+            found += [block] if any(line.startswith("event:") for line in block) else []
+        return found
 
     def quiet(self, seconds):
         """Nothing but heartbeats for this long."""
@@ -283,6 +298,91 @@ def test_one_address_cannot_take_every_stream(make_app, serve):
         stream.close()
 
 
+def test_an_ipv6_customer_rotating_its_64s_cannot_take_every_stream(make_app, serve):
+    app = make_app(**QUICK | {"LIVE_MAX_CONNECTIONS": 20, "LIVE_MAX_PER_ADDRESS": 2, "PROXY_COUNT": 1})
+    add_site(app)
+    server = serve(app)
+    streams = []
+
+    def open_from(address):
+        stream = Stream(server, headers={"X-Forwarded-For": address})
+        streams.append(stream)
+        return stream.response.status_code
+
+    try:
+        # Two streams per /64, four per /56 (its 256 /64s together), eight per /48.
+        assert [open_from(f"2001:db8:1:1{n:02x}::1") for n in range(6)] == [200] * 4 + [429] * 2
+        assert [open_from(f"2001:db8:1:{n + 2:x}00::1") for n in range(6)] == [200] * 4 + [429] * 2
+        # Other readers still find streams.
+        assert open_from("2001:db8:2::1") == 200 and open_from("198.51.100.2") == 200
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def _raw_stream(port):
+    """A live stream read by hand, as a browser's EventSource holds it: the socket, once its answer began."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(f"GET /api/v1/threads/live?site=blog&url={PAGE} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 f"Origin: {ORIGIN}\r\nAccept: text/event-stream\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        assert chunk, head
+        head += chunk
+    return sock, int(head.split(b" ", 2)[1])
+
+
+def _healthz_seconds(port, timeout):
+    """How long /healthz takes to answer on a new connection (the timeout if it does not)."""
+    started = time.monotonic()
+    try:
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=timeout).raise_for_status()
+    except requests.Timeout:
+        return timeout
+    return time.monotonic() - started
+
+
+def test_streams_and_half_sent_headers_never_take_every_thread_and_a_closed_stream_frees_its_slot(
+        fresh_database_url):
+    """The production set-up without a proxy in front: one gunicorn worker, its default 66 threads and 50 streams."""
+    _prepare(fresh_database_url)
+    server = Gunicorn(fresh_database_url, workers=1, env={
+        "PARLEY_BACKGROUND_SENDER": "false", "PARLEY_GRACEFUL_TIMEOUT": "5",
+        "PARLEY_LIVE_MAX_PER_ADDRESS": "50"})  # every stream of this test comes from 127.0.0.1
+    streams, slow = [], []
+    try:
+        server.wait_until_healthy()
+        streams = [_raw_stream(server.port) for _ in range(50)]
+        assert [status for _, status in streams] == [200] * 50
+        # Twenty clients that send half a request's head and then nothing, and ten that send a head and part of
+        # a small body: each used to hold a thread.
+        for n in range(30):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " if n < 20 else
+                         b"POST /api/v1/comments HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 300\r\n\r\n{\"site\": \"blog\", ")
+            slow.append(sock)
+        time.sleep(0.5)
+        assert _healthz_seconds(server.port, timeout=5) < 2
+        # Readers who leave give their stream back at once, not at the next heartbeat 20 s later.
+        for sock, _ in streams:
+            sock.close()
+        deadline, streams = time.monotonic() + 5, []
+        while len(streams) < 50:
+            sock, status = _raw_stream(server.port)
+            if status == 200:
+                streams.append((sock, status))
+            else:
+                sock.close()
+                assert status in (429, 503) and time.monotonic() < deadline, f"{len(streams)} streams after 5 s"
+                time.sleep(0.1)
+    finally:
+        for sock in [s for s, _ in streams] + slow:
+            sock.close()
+        server.stop()
+
+
 # What the stream announces -------------------------------------------------------------------------
 
 def test_a_new_comment_is_announced(post, listen):
@@ -305,22 +405,30 @@ def test_an_edit_a_like_and_a_delete_are_each_announced(client, post, listen):
     assert stream.event()["data"] == {"version": 5, "comment_count": 0}
 
 
-def test_a_held_comment_is_announced_but_shown_to_nobody_else(client, set_site, post, listen):
+def test_a_run_of_held_and_spam_comments_is_never_announced_nor_reread(app, client, runner, set_site, post, read,
+                                                                        listen):
+    # Each announcement makes every open frame read the thread again, and tells its reader that something
+    # was held: a spam run would be both a flood of reads and a signal.
+    post("Published before the run")
     set_site("moderation", "all")
-    stream = listen()
-    held = post("Wait for me").get_json()["comment"]
-    assert held["status"] == "pending"
-    event = stream.event()
-    assert event["data"]["comment_count"] == 0 and set(event["data"]) == {"version", "comment_count"}
-    assert thread_html(client) == []
-
-
-def test_a_comment_filed_as_spam_is_announced_but_shown_to_nobody_else(client, runner, post, listen):
     assert runner.invoke(args=["site", "set", "blog", "blocked_words", "casino"]).exit_code == 0
     stream = listen()
-    post("The best casino in town")
-    assert stream.event()["data"]["comment_count"] == 0
-    assert thread_html(client) == []
+    public = read()
+    held = [post(f"Held number {n}").get_json() for n in range(10)]
+    spam = [post(f"The best casino, number {n}").get_json() for n in range(10)]
+    assert {c["comment"]["status"] for c in held + spam} == {"pending"}  # spam looks held to its author
+    # Their authors change them while they wait: nobody else sees that either.
+    headers = {"Origin": ORIGIN, "X-Edit-Token": held[0]["edit_token"]}
+    assert client.patch(f"/api/v1/comments/{held[0]['comment']['id']}", json={"body": "edited"},
+                        headers=headers).status_code == 200
+    assert client.delete(f"/api/v1/comments/{held[1]['comment']['id']}", headers=headers | {
+        "X-Edit-Token": held[1]["edit_token"]}).status_code == 204
+    with app.app_context():
+        assert sorted(db.session.scalars(db.select(Comment.status).distinct())) == ["approved", "pending", "spam"]
+    assert stream.events_within(1.5) == []
+    # Every reader's copy of the thread is still good: the shared read cache and CDNs keep theirs too.
+    assert read(headers={"If-None-Match": public.headers["ETag"]}).status_code == 304
+    assert thread_html(client) == ["<p>Published before the run</p>"]
 
 
 def test_a_moderator_approving_a_held_comment_is_announced(app, admin, client, set_site, listen):

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -121,6 +122,51 @@ def test_nothing_is_sent_to_an_address_that_did_not_confirm(app, client, post, m
     send(app)
     time.sleep(0.3)
     assert len(mail.messages) == 1
+
+
+def _flood(post, addresses, headers=None):
+    for n, address in enumerate(addresses):
+        response = post(author={"name": "Mallory", "email": address}, notify="replies", body=f"Flood {n}",
+                        headers=headers)
+        assert response.status_code == 201, response.get_json()
+
+
+def _all_sent(app, mail, settle=0.5):
+    """Every email the sender sends now, once nothing more arrives for a while."""
+    while send(app):
+        pass
+    time.sleep(settle)
+    return list(mail.messages)
+
+
+def test_a_plus_tag_flood_sends_one_confirmation_per_mailbox_a_day(app, client, post, mail):
+    # One mailbox, many spellings: +tags, capitals, and Gmail's dots and second domain.
+    _flood(post, [f"victim+{n}@example.org" for n in range(1, 26)] + ["VICTIM@Example.org", "Victim+x@example.ORG"])
+    _flood(post, ["jane.doe@gmail.com", "janedoe+news@gmail.com", "J.a.n.e.D.o.e@googlemail.com"])
+    sent = _all_sent(app, mail)
+    assert sorted(m["To"] for m in sent) == ["jane.doe@gmail.com", "victim+1@example.org"]
+    # Another mailbox of the same domain, or a tag-like name that is a mailbox of its own, is not held back.
+    _flood(post, ["victim-two@example.org"])
+    assert [m["To"] for m in _all_sent(app, mail)][2:] == ["victim-two@example.org"]
+
+
+def test_one_sender_spraying_many_mailboxes_gets_few_confirmations_sent(make_app, mail):
+    app = make_app(**mail.config(), RATELIMIT_ENABLED=True, RATELIMIT_COMMENTS="1000 per minute",
+                   RATELIMIT_NEW_READERS="1000 per minute", RATELIMIT_CONFIRMATIONS="3 per hour")
+    client = with_blog(app)
+
+    def post(headers=None, **fields):
+        return client.post("/api/v1/comments", json={"site": "blog", "url": PAGE} | fields,
+                           headers={"Origin": ORIGIN} | (headers or {}))
+
+    _flood(post, [f"stranger{n}@example.net" for n in range(20)])
+    assert len(_all_sent(app, mail)) == 3
+    # Another address still has its own.
+    other = client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": "hi", "notify": "replies",
+                                                  "author": {"name": "Ann", "email": "ann@example.com"}},
+                        headers={"Origin": ORIGIN}, environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    assert other.status_code == 201
+    assert [m["To"] for m in _all_sent(app, mail)][3:] == ["ann@example.com"]
 
 
 def test_confirm_and_unsubscribe_links_work_from_the_received_message(app, client, post, mail):
@@ -282,6 +328,56 @@ def test_a_daily_digest_instead_of_an_email_each(app, client, post, mail, set_si
     assert message["Subject"] == "[Blog] 2 comments wait for review"
     assert "First waiting" in text_of(message) and "Second waiting" in text_of(message)
     assert len([u for u in links(message) if "/mail/moderate/" in u]) == 4
+
+
+def test_a_flood_of_held_comments_and_mentions_gives_one_alert_then_a_summary(app, client, post, mail, set_site):
+    from test_webmention import SourceSite, post_page
+
+    from widget.extensions import db
+    from widget.models import Job, utcnow
+
+    app.config["ALLOW_PRIVATE_TARGETS"] = True
+    set_site("moderation", "all")
+    set_site("notify_email", "owner@blog.example.com")
+    source = SourceSite()
+    try:
+        for n in range(40):
+            post(author={"name": f"Bot {n}", "email": f"bot{n}@example.net"}, body=f"Held comment {n}")
+            url = source.serve(f"/mention/{n}", post_page(title=f"Mention {n}"))
+            assert client.post("/webmention/blog", data={"source": url, "target": PAGE}).status_code == 202
+        sent = _all_sent(app, mail)
+    finally:
+        source.close()
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Job.id)).where(Job.kind == "held")) == 80
+    # The first is told at once, with its own buttons; the rest wait for the summary.
+    assert len(sent) == 1 and "waits for review" in sent[0]["Subject"]
+    with app.app_context():
+        summaries = db.session.scalars(db.select(Job).where(Job.kind == "digest", Job.status == "queued")).all()
+        assert 1 <= len(summaries) <= 2  # two when the flood crossed the end of a period
+        assert all(utcnow() < job.run_at <= utcnow() + timedelta(minutes=15) for job in summaries)
+        for job in summaries:
+            job.run_at = utcnow()  # the period ends
+        db.session.commit()
+    sent = _all_sent(app, mail)
+    assert 2 <= len(sent) <= 3 and {m["To"] for m in sent} == {"owner@blog.example.com"}
+    assert sent[1]["Subject"] == "[Blog] 80 comments wait for review"
+    assert "the 50 that came first" in text_of(sent[1]) and "every 15 minutes" in text_of(sent[1])
+
+
+def test_a_comment_held_on_a_quiet_site_is_told_at_once_and_only_once(app, client, post, mail, set_site):
+    from widget.extensions import db
+    from widget.models import Job, utcnow
+
+    set_site("moderation", "all")
+    set_site("notify_email", "owner@blog.example.com")
+    post(body="Alone in the queue")
+    assert len(_all_sent(app, mail)) == 1
+    with app.app_context():  # the period ends with nothing more held: no summary repeats it
+        for job in db.session.scalars(db.select(Job).where(Job.kind == "digest", Job.status == "queued")):
+            job.run_at = utcnow()
+        db.session.commit()
+    assert len(_all_sent(app, mail)) == 1
 
 
 def test_a_reader_whose_provider_vouches_for_the_email_needs_no_confirmation(make_app, mail):

@@ -41,14 +41,15 @@ def test_gunicorn_refuses_to_start_without_a_real_secret(tmp_path, secret, words
     assert "Parley will not start" in log and words in log and "(PARLEY_ENV=production)" in log
 
 
-def test_gunicorn_refuses_fewer_threads_than_live_streams(tmp_path):
-    server, _ = _gunicorn(tmp_path, PARLEY_SECRET_KEY=GOOD_SECRET, PARLEY_THREADS="40")
+@pytest.mark.parametrize("threads", [{"PARLEY_THREADS": "40"}, {"GUNICORN_CMD_ARGS": "--threads 40"}])
+def test_gunicorn_refuses_fewer_threads_than_live_streams(tmp_path, threads):
+    server, _ = _gunicorn(tmp_path, PARLEY_SECRET_KEY=GOOD_SECRET, **threads)
     try:
         server.wait(timeout=90)
     finally:
         log = stop(server)
     assert server.returncode != 0
-    assert "PARLEY_THREADS (40) must be above PARLEY_LIVE_MAX_CONNECTIONS (50)" in log
+    assert "PARLEY_THREADS (or --threads: 40) must be above PARLEY_LIVE_MAX_CONNECTIONS (50)" in log
 
 
 def test_a_misspelt_environment_is_refused(tmp_path, monkeypatch):

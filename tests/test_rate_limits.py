@@ -70,6 +70,52 @@ def test_an_ipv6_client_is_counted_by_its_64_block_not_by_each_address_in_it(lim
     assert_limited(post_from("::ffff:192.0.2.7", "Fourth from it"), "comments")
 
 
+def test_an_ipv6_customer_rotating_its_64s_meets_the_looser_limits_of_its_56_and_48(limited):
+    # A /48 customer holds 65,536 /64s, a /56 one 256: one bucket each would be no limit at all.
+    app = limited(RATELIMIT_COMMENTS="2 per minute", RATELIMIT_NEW_READERS="2 per minute")
+    client = app.test_client()
+
+    def post_from(address, body):
+        return client.post("/api/v1/comments", json={"site": "blog", "url": PAGE, "body": body, "author": GUEST},
+                           headers=HEADERS, environ_base={"REMOTE_ADDR": address})
+
+    # One comment from each of 20 /64s of one /56: the /56 takes twice a /64's limit.
+    in_one_56 = [post_from(f"2001:db8:1:1{n:02x}::1", f"From /64 number {n}").status_code for n in range(20)]
+    assert in_one_56.count(201) == 4 and set(in_one_56) == {201, 429}
+    # Other /56s of the same /48: the /48 takes four times a /64's limit, all its /56s together.
+    in_one_48 = [post_from(f"2001:db8:1:{n + 2:x}00::1", f"From /56 number {n}").status_code for n in range(20)]
+    assert in_one_48.count(201) == 4 and set(in_one_48) == {201, 429}
+    assert_limited(post_from("2001:db8:1:ff00::1", "Yet another /56"), "comments")
+    # The next /48 is another customer; IPv4 readers have no wider block.
+    assert post_from("2001:db8:2::1", "Someone else").status_code == 201
+    assert [post_from(f"192.0.2.{n}", f"IPv4 {n}").status_code for n in range(1, 11)] == [201] * 10
+
+    # New anonymous readers (likes without a token) are counted the same way: here from 40 /56s of one /48.
+    with app.app_context():
+        target = db.session.scalar(db.select(Comment.id).order_by(Comment.id))
+    likes = [client.post(f"/api/v1/comments/{target}/like", headers=HEADERS,
+                         environ_base={"REMOTE_ADDR": f"2001:db8:3:{n + 1:x}00::1"}).status_code for n in range(40)]
+    assert likes.count(200) == 8 and set(likes) == {200, 429}
+
+
+def test_dashboard_password_guesses_from_rotating_64s_are_counted_per_56_and_48(limited):
+    app = limited(RATELIMIT_LOGINS="1000 per minute", LOGIN_FAILURES_PER_ADDRESS=3, LOGIN_FAILURES_PER_ACCOUNT=1000)
+    create_admin(app.test_cli_runner())
+
+    def guess_from(address, n):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        return client.post("/dashboard/login", data={"email": f"guess{n}@example.com", "password": "wrong password",
+                                                      "csrf_token": csrf_token(client)}).status_code
+
+    # Three failures allowed per /64, six per /56, twelve per /48.
+    answers = [guess_from(f"2001:db8:1:1{n:02x}::1", n) for n in range(10)]
+    assert answers == [403] * 6 + [429] * 4
+    answers = [guess_from(f"2001:db8:1:{n + 2:x}00::1", n) for n in range(10)]
+    assert answers == [403] * 6 + [429] * 4
+    assert guess_from("2001:db8:2::1", 99) == 403  # another customer
+
+
 def test_a_flood_of_posts_and_likes_from_one_address_is_held_back_and_loses_nothing_accepted(limited):
     app = limited()  # the server's defaults
     client = app.test_client()

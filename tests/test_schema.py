@@ -24,7 +24,7 @@ OPERATIONS = [
     "POST /comments/{comment_id}/like", "DELETE /comments/{comment_id}/like", "GET /comments/{comment_id}/replies",
     "GET /counts", "GET /me", "GET /me/data", "DELETE /me",
     "POST /auth/exchange", "POST /auth/logout", "GET /avatars/{seed}.svg", "GET /openapi.json",
-    "GET /comments/{comment_id}/avatar", "GET /embed-check",
+    "GET /comments/{comment_id}/avatar", "GET /embed-check", "GET /form-token",
 ]
 
 

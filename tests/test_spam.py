@@ -1,17 +1,16 @@
 """The spam pipeline: each check on its own, then the whole pipeline through the HTTP API."""
 import re
+import threading
 import time
 from datetime import datetime
 
 import pytest
-from conftest import ORIGIN, PAGE, SECRET
+from conftest import ORIGIN, PAGE
 from dashboard_helpers import submit
 from helpers import stored_comment
-from itsdangerous import URLSafeTimedSerializer
 
 from widget import spam
 from widget.models import Ban, Site
-from widget.tokens import FORM_SALT
 
 NOW = datetime(2026, 12, 1, 12, 0)
 
@@ -101,13 +100,17 @@ def test_a_bot_that_fills_the_honeypot_is_held_with_its_reason(app, client, site
     assert public_bodies(client) == []
 
 
-def _form_token(seconds_ago):
+def _form_token(client, seconds_ago=0, site="blog"):
+    """A form token as API clients get one, issued `seconds_ago`."""
     real = time.time
     time.time = lambda: real() - seconds_ago  # itsdangerous stamps tokens with time.time()
     try:
-        return URLSafeTimedSerializer(SECRET, salt=FORM_SALT).dumps(0)
+        response = client.get("/api/v1/form-token", query_string={"site": site}, headers={"Origin": ORIGIN})
     finally:
         time.time = real
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    return response.get_json()["form_token"]
 
 
 @pytest.fixture
@@ -115,16 +118,79 @@ def app(make_app):
     return make_app(SPAM_MIN_FORM_SECONDS=3)  # the server's default, which the other test files turn off
 
 
-def test_the_form_token_holds_comments_sent_too_soon(app, client, site, post):
-    embed = client.get("/embed/thread", query_string={"site": "blog", "url": PAGE, "origin": ORIGIN})
-    fresh = re.search(r'"formToken":"([^"]+)"', embed.get_data(as_text=True)).group(1)
-    at_once = post("Sent at once", form_token=fresh).get_json()["comment"]
+@pytest.fixture
+def tokens_required(app):
+    app.config["SPAM_FORM_TOKENS"] = True  # the server's default, which the other tests turn off
+
+
+NO_TOKEN = "sent without a valid form token (none, forged, another site's, expired or used before), as scripts post"
+
+
+def test_the_form_token_holds_comments_sent_too_soon(app, tokens_required, client, site, post):
+    at_once = post("Sent at once", form_token=_form_token(client)).get_json()["comment"]
     assert stored_comment(app, at_once["id"])["held_reasons"] == [
         "sent less than 3 seconds after the form appeared, faster than people write"]
-    written = post("Written over a minute", form_token=_form_token(60)).get_json()["comment"]
-    assert written["status"] == "approved"
-    forged = post("A forged token counts as none", form_token="not.a.token").get_json()["comment"]
-    assert forged["status"] == "approved"
+    used = _form_token(client, 60)
+    written = post("Written over a minute", form_token=used).get_json()
+    assert written["comment"]["status"] == "approved"
+    # The answer carries the next token, for the reader's next comment.
+    assert written["form_token"] and written["form_token"] != used
+
+
+def test_a_post_without_a_valid_unspent_form_token_is_held(app, tokens_required, client, site, runner, post):
+    # A script skips the form: it leaves the token out, forges one, or sends one token again and again.
+    assert runner.invoke(args=["site", "add", "other", "--name", "Other", "--origin", ORIGIN]).exit_code == 0
+    aged = _form_token(client, 60)
+    attempts = {
+        "none": None,
+        "forged": "not.a.token",
+        "garbled": aged[:-4] + "AAAA",
+        "another site's": _form_token(client, 60, site="other"),
+        "expired": _form_token(client, 25 * 3600),
+    }
+    for what, token in attempts.items():
+        response = post(f"Spam without a token ({what})", form_token=token,
+                        author={"name": "Bot", "email": f"bot-{len(what)}@example.net"})
+        assert response.status_code == 201 and response.get_json()["comment"]["status"] == "pending", what
+        assert stored_comment(app, response.get_json()["comment"]["id"])["held_reasons"] == [NO_TOKEN], what
+    first = post("The first use of a good token", form_token=aged,
+                 author={"name": "Bot", "email": "bot@example.net"}).get_json()["comment"]
+    assert first["status"] == "approved"
+    replays = [post(f"The same token again, {n}", form_token=aged,
+                    author={"name": "Bot", "email": f"bot{n}@example.net"}).get_json()["comment"] for n in range(5)]
+    assert [c["status"] for c in replays] == ["pending"] * 5
+    assert public_bodies(client) == ["<p>The first use of a good token</p>"]
+
+
+def test_one_token_sent_with_eight_comments_at_once_passes_one(app, tokens_required, client, site):
+    # Racing requests all find the token unspent when they read; the one INSERT that spends it picks one.
+    token = _form_token(client, 60)
+    barrier, statuses = threading.Barrier(8), []
+
+    def post(n):
+        barrier.wait()
+        response = app.test_client().post("/api/v1/comments", headers={"Origin": ORIGIN}, json={
+            "site": "blog", "url": PAGE, "body": f"At once, number {n}", "form_token": token,
+            "author": {"name": "Bot", "email": f"bot{n}@example.net"}})
+        statuses.append(response.get_json()["comment"]["status"])
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == ["approved"] + ["pending"] * 7
+
+
+def test_other_evidence_of_a_person_lets_a_comment_without_a_token_through(app, tokens_required, client, site, post):
+    # A guest whose comment was approved here before, from the same browser with the same email: they have
+    # shown they are a person; a script reusing only the email has not.
+    first = post("Written in the form", form_token=_form_token(client, 60)).get_json()
+    assert first["comment"]["status"] == "approved"
+    again = post("From the API, no token", headers={"X-Reader-Token": first["reader_token"]}).get_json()["comment"]
+    assert again["status"] == "approved"
+    stranger = post("Same email, another browser").get_json()["comment"]
+    assert stranger["status"] == "pending"
 
 
 def test_a_blocked_word_files_the_comment_as_spam_and_a_moderator_can_release_it(app, client, runner, admin,

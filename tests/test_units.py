@@ -108,3 +108,43 @@ def test_prune_keeps_placeholders_under_a_comment_with_replies_still_to_come():
     rows = [_row(1, None, 1), _row(2, 1, 2, status="deleted"), _row(3, None, 1), _row(4, 3, 2, status="deleted")]
     kept = tree.prune_deleted(tree.build_tree(rows, 5), keep={1})
     assert [[r["id"] for r in node["replies"]] for node in kept] == [[2], []]
+
+
+@pytest.mark.parametrize("sent,ready", [
+    (b"GET / HTTP/1.1\r\nHost: a\r\n", False),
+    (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", True),
+    (b"GET / HTTP/1.1\nHost: a\n\n", True),
+    (b"POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\nabc", False),
+    (b"POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde", True),
+    (b"POST /c HTTP/1.1\r\ncontent-length:5\r\n\r\nabcdeGET / HTTP/1.1\r\n", True),  # the next one pipelined
+    (b"POST /c HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n", True),  # an upload: its thread reads it
+    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", True),
+    (b"POST /c HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", True),
+    (b"GET /" + b"a" * (2 * 1024 * 1024), True),  # too long a head: the parser refuses it in words
+])
+def test_a_request_goes_to_a_thread_once_its_head_and_small_body_came(sent, ready):
+    from widget.gunicorn_worker import complete
+
+    assert complete(sent) is ready
+
+
+@pytest.mark.parametrize("address,mailbox", [
+    ("Victim+news@Example.ORG", "victim@example.org"),
+    ("victim@example.org.", "victim@example.org"),
+    ("J.A.N.E+x@GoogleMail.com", "jane@gmail.com"),
+    ("jo-smith@example.org", "jo-smith@example.org"),  # a mailbox of its own as often as a tag
+    ("+tag@example.org", "+tag@example.org"),
+])
+def test_addresses_are_counted_by_the_mailbox_they_reach(address, mailbox):
+    from widget.emails import mailbox as mailbox_of
+
+    assert mailbox_of(address) == mailbox
+
+
+def test_an_ipv6_client_sits_in_a_56_and_a_48_and_an_ipv4_one_in_none():
+    from widget.addresses import client_key, wider_blocks
+
+    key = client_key("2001:db8:1:2ab:1:2:3:4")
+    assert key == "2001:db8:1:2ab::/64"
+    assert wider_blocks(key) == [(56, "2001:db8:1:200::/56", 2), (48, "2001:db8:1::/48", 4)]
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7" and wider_blocks("192.0.2.7") == []

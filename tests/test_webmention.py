@@ -184,6 +184,17 @@ def test_a_hostile_title_comes_out_as_inert_text(app, client, site, admin, sourc
     assert "<script>alert" not in dashboard and "<img src=x" not in dashboard
 
 
+def test_a_zalgo_title_and_author_are_kept_without_their_pile_of_marks(app, client, site, admin, source):
+    # Another server's page cannot be refused in words as a form can: its text is kept, marks capped.
+    source_url = source.serve("/zalgo", post_page(title="H" + "\u0301" * 99 + "ello",
+                                                  author="E" + "\u0336" * 50 + "ve"))
+    assert sent_and_checked(app, client, source_url)["status"] == "verified"
+    submit(admin, f"/dashboard/sites/blog/comments/{mention_id(admin)}/moderate", {"action": "approve"})
+    (shown,) = thread(client)["comments"]
+    assert shown["source"]["title"] == "H\u0301\u0301\u0301\u0301ello"
+    assert shown["author"]["name"] == "E\u0336\u0336\u0336\u0336ve"
+
+
 def test_sending_again_updates_the_one_mention(app, client, site, admin, source):
     source_url = source.serve("/post", post_page(title="First title"))
     sent_and_checked(app, client, source_url)

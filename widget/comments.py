@@ -15,7 +15,7 @@ from . import bans, markup, memberships, names, notifications, spam, spam_filter
 from .errors import InvalidInput, NotAllowed, NotFound
 from .extensions import db, end_reading, run_core
 from .models import MAX_ID, Comment, Identity, Thread, User, Vote, fixed_defaults, utcnow
-from .tokens import digest
+from .tokens import FormToken, digest
 from .urls import normalise_url
 
 SORTS = ("oldest", "newest", "top")
@@ -113,8 +113,9 @@ def closes_at(site, thread):
     return thread.created_at + timedelta(days=site.close_after_days)
 
 
-def get_or_create_thread(site, url, thread_id, title, found=None):
-    """The page's thread, made on its first comment; `found` is the thread already read, if any."""
+def get_or_create_thread(site, url, thread_id, title, found=None, update=True):
+    """The page's thread, made on its first comment; `found` is the thread already read, if any. An existing
+    thread takes the title given (and the URL, if it had none); with `update` False, only where it had none."""
     key, normalised = thread_key(url, thread_id)
     thread = found or db.session.scalar(_THREAD_BY_KEY, {"site_id": site.id, "key": key})
     if thread is None:
@@ -127,7 +128,7 @@ def get_or_create_thread(site, url, thread_id, title, found=None):
         except IntegrityError:
             thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
     else:
-        if title and thread.title != title:
+        if title and thread.title != title and (update or thread.title is None):
             thread.title = title
         if normalised and thread.url is None:
             thread.url, thread.url_hash = normalised, digest(normalised)
@@ -144,7 +145,10 @@ _BUMP = (update(Thread).where(Thread.id == bindparam("thread_id")).values(versio
 
 
 def bump_thread(thread_id):
-    """Mark a thread changed: its read ETag derives from the version, so every reader sees the change next."""
+    """Mark a thread changed: its read ETag derives from the version, so every reader sees the change next.
+
+    Only for changes readers see: the live updates announce each bump to every open page, so a comment held
+    or filed as spam, or its author's edit while it waits, bumps nothing (see own_waiting)."""
     row = run_core(_BUMP, {"thread_id": thread_id}).first()
     if row is None:
         return
@@ -173,10 +177,23 @@ def approved_count(thread_id):
 # What an author still sees of their own comment while it waits: filed as spam looks the same as
 # held, so a spammer learns nothing, and a reader wrongly caught sees their words kept.
 OWN_WAITING = ("pending", "spam")
+# What every reader sees: published comments, and the placeholders of deleted ones that hold replies in place.
+SHOWN = ("approved", "deleted")
+
+
+def visible_to(comment, viewer):
+    """Whether the viewer may know that the comment exists: everyone for a shown one, its author for the rest."""
+    return comment.status in SHOWN or (comment.status in OWN_WAITING and viewer.wrote(comment))
+
+
+def no_such_comment(comment_id):
+    """The one answer for a comment id the caller may not know of: an unknown id and someone else's held
+    comment are told alike, so that probing ids says nothing about what waits for moderation."""
+    return NotFound(f"there is no comment {comment_id}", code="unknown_comment")
 
 
 def _visible_to(viewer):
-    shown: ColumnElement[bool] = Comment.status.in_(("approved", "deleted"))
+    shown: ColumnElement[bool] = Comment.status.in_(SHOWN)
     if viewer.user is not None:
         shown = or_(shown, and_(Comment.status.in_(OWN_WAITING), Comment.user_id == viewer.user.id))
     elif viewer.reader_key:
@@ -351,20 +368,35 @@ class ReaderParts:
     editable: dict[int, str]  # their comments still in the edit window -> the Markdown to edit
 
 
-def reader_parts(site, thread, viewer, now):
-    """The reader's own parts of a thread, in three small indexed queries; None for an anonymous viewer."""
+def _own(viewer):
+    return Comment.user_id == viewer.user.id if viewer.user else Comment.reader_key == viewer.reader_key
+
+
+def own_waiting(thread, viewer):
+    """(how many, newest id, latest change) of the viewer's own comments waiting in the thread; None for an
+    anonymous viewer. Changes to them move no thread version (nobody else sees them, and the live updates must
+    not tell of them), so what their author reads is told apart by this instead."""
     if thread is None or viewer.voter is None:
         return None
-    own = Comment.user_id == viewer.user.id if viewer.user else Comment.reader_key == viewer.reader_key
-    waiting = db.session.scalar(db.select(Comment.id).where(
-        Comment.thread_id == thread.id, own, Comment.status.in_(OWN_WAITING)).limit(1)) is not None
+    changed = func.max(func.coalesce(Comment.edited_at, Comment.created_at))
+    row = db.session.execute(db.select(func.count(Comment.id), func.max(Comment.id), changed).where(
+        Comment.thread_id == thread.id, _own(viewer), Comment.status.in_(OWN_WAITING))).one()
+    return tuple(row)
+
+
+def reader_parts(site, thread, viewer, now, waiting):
+    """The reader's own parts of a thread, in two small indexed queries besides `waiting` (own_waiting's
+    answer); None for an anonymous viewer."""
+    if thread is None or viewer.voter is None:
+        return None
+    own = _own(viewer)
     liked = frozenset(db.session.scalars(
         db.select(Vote.comment_id).join(Comment, Comment.id == Vote.comment_id)
         .where(Comment.thread_id == thread.id, Vote.voter == viewer.voter)))
     since = now - timedelta(minutes=site.edit_window_minutes)
     editable = dict(db.session.execute(db.select(Comment.id, Comment.body).where(
         Comment.thread_id == thread.id, own, Comment.status != "deleted", Comment.created_at >= since)).all())
-    return ReaderParts(waiting, liked, editable)
+    return ReaderParts(bool(waiting and waiting[0]), liked, editable)
 
 
 def read_replies(root, viewer, cursor, limit=500):
@@ -506,7 +538,8 @@ class Signals:
 
     address: str | None = None  # never stored: the comment keeps only ip_hash
     honeypot: str | None = None
-    form_age: float | None = None
+    form_token: FormToken | None = None  # a valid one (tokens.read_form_token); it may be spent already
+    form_token_required: bool = False  # the server's SPAM_FORM_TOKENS
     min_form_seconds: float = spam.MIN_FORM_SECONDS
     akismet: str | None = None  # what Akismet said (akismet_service.check), if the site uses it
     akismet_sent: dict | None = None  # and what it was told, kept for reporting an overrule
@@ -515,18 +548,21 @@ class Signals:
 STATUS_OF = {spam.PUBLISH: "approved", spam.HOLD: "pending", spam.SPAM: "spam"}
 
 
-def _judge(site, body, author, viewer, ban, signals, now):
-    """The spam pipeline's verdict on a new comment by someone who is not staff."""
+def _submission(site, body, author, viewer, ban, signals, now):
+    """A new comment by someone who is not staff, as the spam pipeline sees it."""
     user = viewer.user
     name = user.display_name if user else author.name
     email = user.email if user else author.email
     website = user.profile_url if user else author.website
     found = spam_filter.tokens(body, name, email, website)
-    return spam.judge(spam.Submission(
+    form = signals.form_token
+    return spam.Submission(
         site=site, body=body, name=name, email=email, website=website, address=signals.address,
-        honeypot=signals.honeypot, form_age=signals.form_age, min_form_seconds=signals.min_form_seconds,
-        first_time=not _has_approved_comment(site, author, viewer), ban=ban, now=now, akismet=signals.akismet,
-        knowledge=spam_filter.knowledge_for(site, found), site_script=spam_filter.site_script(site), tokens=found))
+        honeypot=signals.honeypot, form_age=(now - form.issued_at).total_seconds() if form else None,
+        min_form_seconds=signals.min_form_seconds, first_time=not _has_approved_comment(site, author, viewer),
+        ban=ban, now=now, akismet=signals.akismet, knowledge=spam_filter.knowledge_for(site, found),
+        site_script=spam_filter.site_script(site), tokens=found, form_token_required=signals.form_token_required,
+        logged_in=user is not None)
 
 
 def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=None,
@@ -562,7 +598,7 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
     root_id = None
     if parent_id is not None:
         parent = db.session.get(Comment, parent_id)
-        if parent is None:
+        if parent is None or not visible_to(parent, viewer):
             raise InvalidInput(f"there is no comment {parent_id} to reply to", code="unknown_parent")
         if thread is None or parent.thread_id != thread.id:
             raise InvalidInput("the comment replied to belongs to another thread", code="foreign_parent")
@@ -577,10 +613,18 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
         depth = parent.depth + 1
         root_id = parent.root_id
     html = check_body(site, body)
-    verdict = spam.Verdict(spam.PUBLISH, 0.0, []) if is_staff else _judge(site, body, author, viewer, ban, signals, now)
-    # Everything above only read. From here on, writes: a thread made or retitled, the comment, its jobs.
+    submission = None if is_staff else _submission(site, body, author, viewer, ban, signals, now)
+    verdict = spam.Verdict(spam.PUBLISH, 0.0, []) if submission is None else spam.judge(submission)
+    # Everything above only read. From here on, writes: the form token spent, a thread made or retitled, the
+    # comment, its jobs.
     end_reading()
-    thread = get_or_create_thread(site, url, thread_id, title, found=thread)
+    if submission is not None and signals.form_token is not None and \
+            not spam.spend_form_token(signals.form_token, now):
+        verdict = spam.with_finding(verdict, spam.form_token(replace(submission, form_token_spent=True)))
+    published = verdict.action == spam.PUBLISH
+    # A comment nobody else sees yet changes nothing they see: it names a page that had no title (for the
+    # moderators' queue), but renames none.
+    thread = get_or_create_thread(site, url, thread_id, title, found=thread, update=published)
     comment = Comment(
         thread=thread, thread_id=thread.id, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,
         status=STATUS_OF[verdict.action], held_reasons=verdict.reasons or None, verdict=verdict.action,
@@ -598,7 +642,8 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
     notifications.comment_posted(comment, notify, context, now, email_verified=bool(user and user.email_verified))
     if comment.status != "spam":
         webhooks.queue(site, "comment.created", comment, now)
-    bump_thread(thread.id)
+    if published:
+        bump_thread(thread.id)
     db.session.commit()
     return comment
 
@@ -637,10 +682,12 @@ def _insert(comment):
     db.session.add(comment)
 
 
-def get_comment(comment_id):
+def get_comment(comment_id, viewer, authored=False):
+    """The comment, if the viewer may know of it (see visible_to); `authored` when the caller proved, with an
+    edit token, that they wrote it."""
     comment = db.session.get(Comment, comment_id)
-    if comment is None:
-        raise NotFound(f"there is no comment {comment_id}", code="unknown_comment")
+    if comment is None or not (authored or visible_to(comment, viewer)):
+        raise no_such_comment(comment_id)
     return comment
 
 
@@ -651,7 +698,7 @@ def edit_window_open(site, comment, now):
 def check_author_may_change(site, comment, token_valid, now, user=None):
     """Raise unless the author (proved by their login or the edit token) may still change this comment."""
     if comment.status == "deleted":
-        raise NotFound(f"comment {comment.id} was deleted", code="unknown_comment")
+        raise no_such_comment(comment.id)
     logged_in_author = user is not None and comment.user_id == user.id
     if not (logged_in_author or token_valid):
         if user is not None and comment.user_id is not None:
@@ -666,7 +713,8 @@ def edit_comment(site, comment, body, now=None):
     comment.html = check_body(site, body)
     comment.body = body
     comment.edited_at = now or utcnow()
-    bump_thread(comment.thread_id)
+    if comment.status == "approved":
+        bump_thread(comment.thread_id)
     db.session.commit()
     return comment
 
@@ -675,7 +723,8 @@ def remove_comment(comment, now=None):
     """Remove a comment in the caller's transaction; one with replies stays as an empty placeholder to keep
     them in place, with nothing of its author's left. Returns "placeholder" or "removed"."""
     thread_id = comment.thread_id
-    if comment.status == "approved":
+    shown = comment.status == "approved"
+    if shown:
         webhooks.queue(comment.thread.site, "comment.deleted", comment, now or utcnow())
     has_replies = db.session.scalar(db.select(Comment.id).where(Comment.parent_id == comment.id).limit(1))
     if has_replies is not None:
@@ -705,7 +754,8 @@ def remove_comment(comment, now=None):
             db.session.delete(parent)
             db.session.flush()
         outcome = "removed"
-    bump_thread(thread_id)
+    if shown or outcome == "placeholder":
+        bump_thread(thread_id)
     return outcome
 
 
@@ -718,7 +768,7 @@ def delete_comment(comment, now=None):
 def set_like(comment, viewer, liked):
     """Add or remove this reader's one like; returns the comment with its new count."""
     if comment.status != "approved" or comment.kind == "mention":
-        raise NotFound(f"there is no comment {comment.id} to like", code="unknown_comment")
+        raise no_such_comment(comment.id)
     if not viewer.voter:
         raise NotAllowed("a reader identity is needed to like", code="no_reader")
     existing = db.session.scalar(

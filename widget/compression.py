@@ -1,7 +1,6 @@
 """gzip for text responses (HTML, JSON, SVG) when the browser accepts it."""
 import gzip
-import struct
-import zlib
+from dataclasses import dataclass
 
 from flask import request
 
@@ -37,29 +36,17 @@ def compress_response(response):
     return response
 
 
-class SplicedPage:
-    """A page stored once with a hole for a short per-request part (a form token), near its end.
+@dataclass(frozen=True)
+class StoredPage:
+    """A page kept ready to send, plain and gzipped: a big cached page costs no compression per request."""
 
-    The part before the hole is compressed once and ends on a deflate flush boundary, so each
-    response compresses only the hole and what follows it, and joins the pieces into one valid
-    gzip stream: a big cached page costs microseconds, not a full gzip, and still differs per reader.
-    """
+    plain: bytes
+    gzipped: bytes
 
-    def __init__(self, prefix: bytes, suffix: bytes):
-        self.prefix, self.suffix = prefix, suffix
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-        self.prefix_deflated = compressor.compress(prefix) + compressor.flush(zlib.Z_SYNC_FLUSH)
-        self.prefix_crc = zlib.crc32(prefix)
-        self.size = len(prefix) * 2 + len(suffix) + len(self.prefix_deflated)
+    @classmethod
+    def of(cls, body: bytes) -> "StoredPage":
+        return cls(body, gzip.compress(body, compresslevel=6, mtime=0))
 
-    def plain(self, hole: bytes) -> bytes:
-        return self.prefix + hole + self.suffix
-
-    def gzipped(self, hole: bytes) -> bytes:
-        rest = hole + self.suffix
-        compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
-        deflated = compressor.compress(rest) + compressor.flush(zlib.Z_FINISH)
-        # RFC 1952: magic, deflate, no flags, no mtime, no extra flags, unknown OS; CRC-32 and size at the end.
-        header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-        trailer = struct.pack("<II", zlib.crc32(rest, self.prefix_crc), (len(self.prefix) + len(rest)) & 0xFFFFFFFF)
-        return header + self.prefix_deflated + deflated + trailer
+    @property
+    def size(self) -> int:
+        return len(self.plain) + len(self.gzipped)

@@ -80,8 +80,13 @@ class Config:
     RATELIMIT_WEBMENTIONS = "10 per minute;100 per hour"
     # How often one address's refused page views are noted for the site's dashboard (it is told why either way).
     RATELIMIT_REFUSED_ORIGINS = "10 per minute;60 per hour"
+    # Confirmation requests one address may cause, to whatever mailboxes (each mailbox gets one a day at most).
+    RATELIMIT_CONFIRMATIONS = "10 per hour;30 per day"
     # A comment sent back sooner than this after its form appeared is held: people take longer.
     SPAM_MIN_FORM_SECONDS = 3
+    # A comment without a valid, unspent form token is held, unless its author shows otherwise that they are a
+    # person (see spam.form_token). The widget asks for one when its reader starts writing; API clients too.
+    SPAM_FORM_TOKENS = True
     # Another server that speaks Akismet's protocol in place of rest.akismet.com (a test double, a proxy).
     AKISMET_ENDPOINT = None
     # Outgoing email (notifications, confirmations, moderator alerts). Without SMTP_HOST nothing is sent:
@@ -94,6 +99,9 @@ class Config:
     SMTP_PASSWORD = None
     SMTP_FROM = "Parley <parley@localhost>"
     SMTP_TIMEOUT = 20
+    # Moderators are told of a held comment at once, but of a flood (a spam run, a burst of Webmentions) in one
+    # summary per this many minutes per site, for as long as it lasts.
+    MODERATOR_ALERT_MINUTES = 15
     # The outbox's sender runs in each server process by default; set this to false where
     # `flask --app app worker` runs it apart. Several senders at once never send a job twice.
     BACKGROUND_SENDER = True

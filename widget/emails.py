@@ -18,6 +18,24 @@ def is_email(value):
     return isinstance(value, str) and len(value) <= MAX_LENGTH and PATTERN.match(value) is not None
 
 
+# Providers that deliver every spelling with dots moved in the local part to one mailbox (Gmail documents
+# it), and their domains that are one.
+DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def mailbox(address):
+    """The mailbox an address reaches, as far as its spelling tells, for counting what is sent to one person:
+    case folded and without a "+tag" (every common provider delivers local+anything to local), and for
+    Gmail without dots. Other separators ("-" at some hosts) are not dropped: "jo-smith" is as often a
+    person of its own as a tag of "jo"."""
+    local, _, domain = address.strip().rpartition("@")
+    local, domain = local.casefold(), domain.casefold().rstrip(".")
+    local = local.split("+", 1)[0] or local
+    if domain in DOTLESS:
+        local, domain = local.replace(".", "") or local, DOTLESS[domain]
+    return f"{local}@{domain}"
+
+
 # Composing and sending ----------------------------------------------------------------
 
 SECURITY_MODES = ("none", "starttls", "tls")

@@ -1,12 +1,14 @@
 """Flask extensions, created unbound and bound to each app in create_app."""
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, bindparam
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -60,6 +62,24 @@ def run_core(statement, params=None):
     if session.autoflush:
         session.flush()
     return session.connection().execute(statement, params)
+
+
+_INSERTS_IF_NEW: dict[tuple[str, str], Any] = {}
+
+
+def insert_if_new(model, row):
+    """Add a row unless one with its primary key is there; whether it was added. One INSERT … ON CONFLICT DO
+    NOTHING, built once per table and database kind: of two requests racing with one key, the second adds
+    nothing, and neither needs a savepoint."""
+    dialect = db.session.get_bind().dialect.name
+    key = (model.__tablename__, dialect)
+    if key not in _INSERTS_IF_NEW:
+        table = model.__table__
+        insert: Any = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+        _INSERTS_IF_NEW[key] = (insert(table).values({column.key: bindparam(column.key) for column in table.columns})
+                                .on_conflict_do_nothing(index_elements=list(table.primary_key.columns))
+                                .returning(*table.primary_key.columns))
+    return run_core(_INSERTS_IF_NEW[key], row).first() is not None
 
 
 @contextmanager

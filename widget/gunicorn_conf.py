@@ -12,13 +12,11 @@ bind = os.environ.get("PARLEY_BIND", "127.0.0.1:8000").split()
 # Processes: gunicorn's rule of thumb, 2 per CPU plus one, at most 12 (each keeps its own read cache).
 workers = int(os.environ.get("PARLEY_WORKERS") or min(2 * (os.cpu_count() or 1) + 1, 12))
 # Threads in each: a live-update stream holds one for minutes (widget/live.py), so there must be more
-# threads than PARLEY_LIVE_MAX_CONNECTIONS streams, with room left for ordinary requests.
-worker_class = "gthread"
-_live_streams = int(os.environ.get("PARLEY_LIVE_MAX_CONNECTIONS") or 50)
-threads = int(os.environ.get("PARLEY_THREADS") or _live_streams + 16)
-if threads <= _live_streams:
-    raise SystemExit(f"PARLEY_THREADS ({threads}) must be above PARLEY_LIVE_MAX_CONNECTIONS ({_live_streams}): "
-                     "each live-update stream holds a thread")
+# threads than PARLEY_LIVE_MAX_CONNECTIONS streams, with room left for ordinary requests (the worker
+# refuses to start otherwise). The worker is gthread whose event loop, not a thread, waits for each
+# request's head (widget/gunicorn_worker.py): clients that send slowly hold no thread.
+worker_class = "widget.gunicorn_worker.HeadFirstWorker"
+threads = int(os.environ.get("PARLEY_THREADS") or int(os.environ.get("PARLEY_LIVE_MAX_CONNECTIONS") or 50) + 16)
 
 # A worker that stops answering gunicorn's heartbeat for this long is replaced; a restart gives open
 # requests and streams this long to end (streams then reconnect to the new workers).

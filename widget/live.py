@@ -8,6 +8,9 @@ import json
 import logging
 import os
 import random
+import select
+import socket
+import ssl
 import threading
 import time
 import uuid
@@ -19,12 +22,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import comments
+from .addresses import wider_blocks
 from .extensions import db
 
 log = logging.getLogger(__name__)
 RECONNECT_FIRST, RECONNECT_MOST = 0.5, 30.0
 # After Redis failed to take an announcement, writes skip it this long rather than each wait for a timeout.
 PUBLISH_PAUSE = 5.0
+# How often a stream looks whether its reader is still there: one who left gives their slot back this soon,
+# not at the next heartbeat (20 s), whose write is the only other way to find out.
+DISCONNECT_CHECK_SECONDS = 1.0
 
 
 class Subscription:
@@ -217,22 +224,27 @@ class AddressFull(Exception):
 
 def take_slot(app, address):
     """One of the process's LIVE_MAX_CONNECTIONS stream slots: a function that gives it back (once), or None when
-    the process has none left. Raises AddressFull when `address` holds its LIVE_MAX_PER_ADDRESS already."""
+    the process has none left. Raises AddressFull when `address` (a client_key) holds its LIVE_MAX_PER_ADDRESS
+    already, or the IPv6 blocks around it their larger shares (addresses.WIDER_BLOCKS)."""
     live = broker(app)
+    shares = [(address, live.per_address)] + [(block, live.per_address * factor)
+                                              for _, block, factor in wider_blocks(address)]
     with live.addresses_lock:
-        if live.by_address[address] >= live.per_address:
+        if any(live.by_address[key] >= share for key, share in shares):
             raise AddressFull()
         if not live.slots.acquire(blocking=False):
             return None
-        live.by_address[address] += 1
+        for key, _ in shares:
+            live.by_address[key] += 1
     given_back = threading.Lock()
 
     def give_back():
         if given_back.acquire(blocking=False):
             with live.addresses_lock:
-                live.by_address[address] -= 1
-                if not live.by_address[address]:
-                    del live.by_address[address]
+                for key, _ in shares:
+                    live.by_address[key] -= 1
+                    if not live.by_address[key]:
+                        del live.by_address[key]
             live.slots.release()
     return give_back
 
@@ -253,8 +265,31 @@ def _event(version, count):
     return f"id: {version}\nevent: changed\ndata: {json.dumps({'version': version, 'comment_count': count})}\n\n"
 
 
-def events(site_id, key, last_event_id, give_back):
-    """The event stream of one thread: `changed` events as its version moves, heartbeats, and an end.
+def client_socket(environ):
+    """The connection to the client, where the WSGI server says it (gunicorn, Werkzeug); else None."""
+    return environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+
+
+def gone(sock):
+    """Whether the client closed the connection: it reads as ended. A stream's client sends nothing more,
+    so a readable socket means just that. Over TLS the end cannot be peeked at: the heartbeat finds it."""
+    if sock is None or isinstance(sock, ssl.SSLSocket) or not hasattr(select, "poll"):
+        return False
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        if not poller.poll(0):
+            return False
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except (OSError, ValueError):  # reset, or closed under us
+        return True
+
+
+def events(site_id, key, last_event_id, give_back, sock=None):
+    """The event stream of one thread: `changed` events as its version moves, heartbeats, and an end (also as
+    soon as the client on `sock` goes away).
 
     Runs inside the request's context (stream_with_context), but holds no database session between looks.
     """
@@ -283,7 +318,10 @@ def events(site_id, key, last_event_id, give_back):
             now = time.monotonic()
             if now >= end:
                 return
-            woken = subscription.changed.wait(max(0.0, min(end, next_ping, next_look) - now))
+            woken = subscription.changed.wait(max(0.0, min(end, next_ping, next_look,
+                                                           now + DISCONNECT_CHECK_SECONDS) - now))
+            if gone(sock):
+                return
             now = time.monotonic()
             looked = woken or now >= next_look
             if looked:

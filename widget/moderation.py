@@ -90,10 +90,12 @@ def apply(actor, site, comment, action, now=None, base_url=None):
             raise InvalidInput("only top-level comments can be pinned", code="not_pinnable")
         raise InvalidInput(f"cannot {action} a comment that is {state}", code="action_not_allowed")
     before = snapshot(comment)
+    was_shown = comment.status == "approved"
     _change(comment, action, base_url, now)
     audit.record(actor, site, f"comment.{action}", "comment", comment.id, before=before, after=snapshot(comment),
                  now=now)
-    bump_thread(comment.thread_id)
+    if was_shown or comment.status == "approved":
+        bump_thread(comment.thread_id)
     db.session.commit()
     return comment
 
@@ -118,11 +120,13 @@ def bulk(actor, site, comment_ids, action, now=None, base_url=None):
         if action not in allowed_actions(comment):
             continue
         before = snapshot(comment)
+        was_shown = comment.status == "approved"
         _change(comment, action, base_url, now)
         audit.record(actor, site, f"comment.{action}", "comment", comment.id, before=before,
                      after=snapshot(comment), now=now)
         changed.append(comment.id)
-        threads.add(comment.thread_id)
+        if was_shown or comment.status == "approved":  # what readers see changed (see bump_thread)
+            threads.add(comment.thread_id)
     for thread_id in sorted(threads):
         bump_thread(thread_id)
     db.session.commit()
@@ -156,7 +160,8 @@ def edit(actor, site, comment, body, now=None):
     comment.edited_at = now or utcnow()
     comment.edited_by_moderator = True
     audit.record(actor, site, "comment.edit", "comment", comment.id, before=before, after={"body": body}, now=now)
-    bump_thread(comment.thread_id)
+    if comment.status == "approved":
+        bump_thread(comment.thread_id)
     db.session.commit()
     return comment
 

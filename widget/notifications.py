@@ -4,20 +4,24 @@ Nothing here sends: it decides, and writes outbox jobs in the caller's transacti
 (widget/worker.py) renders and delivers them later, checking again that each is still wanted.
 """
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, delete, func, or_
 from sqlalchemy.exc import IntegrityError
 
 from . import outbox
+from .emails import mailbox
 from .errors import InvalidInput, NotFound
-from .extensions import db
+from .extensions import db, insert_if_new
 from .i18n import LANGUAGES
 from .models import (
     Comment,
     DashboardAccount,
+    Job,
+    Mailbox,
     Membership,
     Recipient,
     Site,
@@ -27,6 +31,7 @@ from .models import (
     User,
     utcnow,
 )
+from .tokens import keyed_hash
 
 CONFIRM_SALT = "parley.mail.confirm"
 MANAGE_SALT = "parley.mail.manage"
@@ -34,8 +39,8 @@ UNSUBSCRIBE_SALT = "parley.mail.unsubscribe"
 MODERATE_SALT = "parley.mail.moderate"
 CONFIRM_DAYS = 7
 MODERATE_DAYS = 3
-# One confirmation email per address a day at most: typing a stranger's address into the form
-# must not turn this server into a way to flood them.
+# One confirmation email per mailbox a day at most, however its address is spelt (victim+1@, victim+2@, …):
+# typing a stranger's address into the form must not turn this server into a way to flood them.
 CONFIRMATION_INTERVAL = timedelta(hours=24)
 DIGEST_LIMIT = 50
 
@@ -110,10 +115,32 @@ def _subscribe(recipient, thread_id, comment_id, kind, now):
 
 @dataclass(frozen=True)
 class Context:
-    """What a request knows that a notification needs: the reader's language and this server's address."""
+    """What a request knows that a notification needs: the reader's language and this server's address, the
+    key that hashes mailboxes, and whether the sender of the request may cause one more confirmation email."""
 
     base_url: str | None = None
     language: str = "en"
+    secret_key: str = ""
+    sender_may_confirm: Callable[[], bool] = lambda: True
+
+
+def _claim_mailbox(key, now):
+    """True, and noted, when the mailbox had no confirmation request within CONFIRMATION_INTERVAL.
+
+    One INSERT decides: of two requests at once (on PostgreSQL) the second meets the first's row. Rows older
+    than the interval are deleted here, which is all the table ever keeps.
+    """
+    db.session.execute(delete(Mailbox).where(Mailbox.confirmation_sent_at <= now - CONFIRMATION_INTERVAL))
+    return insert_if_new(Mailbox, {"key": key, "confirmation_sent_at": now})
+
+
+def _may_send_confirmation(recipient, context, now):
+    """One confirmation request per address, and per mailbox, a day; and only as many as the sender may cause."""
+    if recipient.confirmation_sent_at is not None and now - recipient.confirmation_sent_at <= CONFIRMATION_INTERVAL:
+        return False
+    # The sender's count first: a request refused for the sender must not use up the mailbox's one.
+    return context.sender_may_confirm() and _claim_mailbox(
+        keyed_hash(context.secret_key, f"mailbox:{mailbox(recipient.email)}"), now)
 
 
 def comment_posted(comment, notify, context, now, email_verified=False):
@@ -127,8 +154,7 @@ def comment_posted(comment, notify, context, now, email_verified=False):
         if recipient.confirmed_at is None:
             if email_verified:
                 recipient.confirmed_at = now  # the provider vouched for the address
-            elif recipient.confirmation_sent_at is None or now - recipient.confirmation_sent_at > \
-                    CONFIRMATION_INTERVAL:
+            elif _may_send_confirmation(recipient, context, now):
                 recipient.confirmation_sent_at = now
                 outbox.enqueue("email", {"template": "confirm", "recipient_id": recipient.id,
                                          "comment_id": comment.id, "base": context.base_url}, site_id=site.id,
@@ -148,7 +174,8 @@ def comment_published(comment, base_url, now):
 
 
 def comment_held(comment, base_url, now):
-    """A comment waits for review: the site's moderators hear of it now, in tomorrow's digest, or not at all."""
+    """A comment waits for review: the site's moderators hear of it soon (see fan_out_held), in tomorrow's
+    digest, or not at all."""
     site = comment.thread.site
     if site.moderator_alerts == "each":
         outbox.enqueue_once("held", {"comment_id": comment.id, "base": base_url}, f"held:{comment.id}",
@@ -282,23 +309,74 @@ def alert_recipients(site):
     return [] if site.moderator_alerts == "off" else moderator_addresses(site)
 
 
-def fan_out_held(comment_id, base_url, now):
+# Alerts about held comments come one at a time while they are few. A flood (a spam run, a burst of
+# Webmentions) must not become a flood of email: the first held comment after a quiet period is told at
+# once; those after it in the same period of `every` minutes wait for one summary at the period's end; and
+# while each period has more, a summary at each period's end is all. A period is quiet again once its
+# summary found nothing new. What a sender decided is in the held job's result (COALESCED), which the
+# summary then counts.
+COALESCED = "told in the summary of period "
+NOTHING_NEW = "nothing new waits"
+
+
+def _period(now, every):
+    return int(now.replace(tzinfo=UTC).timestamp() // every.total_seconds())  # times are kept as naive UTC
+
+
+def _summary_key(site, period):
+    return f"held-summary:{site.id}:{period}"
+
+
+def _summary(site, period):
+    return db.session.scalar(db.select(Job).where(Job.dedupe_key == _summary_key(site, period)))
+
+
+def _queue_summary(site, period, every, base_url, now):
+    """The summary of one period, due at its end; whether this call queued it (it is queued once)."""
+    ends = datetime.fromtimestamp((period + 1) * every.total_seconds(), UTC).replace(tzinfo=None)
+    return outbox.enqueue_once("digest", {"site_id": site.id, "base": base_url, "period": period,
+                                          "minutes": round(every.total_seconds() / 60)},
+                               _summary_key(site, period), site_id=site.id, run_at=ends, now=now)
+
+
+def fan_out_held(comment_id, base_url, now, every=timedelta(minutes=15)):
+    """Tell the moderators of a held comment at once, or leave it to the summary of its period."""
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.status != "pending":
         return "the comment no longer waits"
-    return _to_moderators(comment.thread.site, {"template": "moderation", "comment_id": comment.id, "base": base_url},
-                          f"held:{comment.id}", now)
+    site, period = comment.thread.site, _period(now, every)
+    current, previous = _summary(site, period), _summary(site, period - 1)
+    if current is not None and current.status != "queued":
+        period += 1  # this period's summary is sent already: the next one tells of it
+    elif current is None and (previous is None or previous.result == NOTHING_NEW):
+        # Quiet before: told at once. Queuing the period's summary is the claim, won by one of two senders.
+        if _queue_summary(site, period, every, base_url, now):
+            return _to_moderators(site, {"template": "moderation", "comment_id": comment.id, "base": base_url},
+                                  f"held:{comment.id}", now)
+    _queue_summary(site, period, every, base_url, now)
+    db.session.commit()
+    return f"{COALESCED}{period}"
 
 
-def fan_out_digest(site_id, base_url, now):
+def fan_out_digest(site_id, base_url, now, period=None, minutes=None):
+    """The daily digest of what waits; or, given a period, its summary, if anything was held in it since the
+    alert at its start."""
     site = db.session.get(Site, site_id)
     if site is None:
         return "the site is gone"
+    if period is not None and not db.session.scalar(
+            db.select(Job.id).join(Comment, Comment.id == Job.payload["comment_id"].as_integer())
+            .where(Job.site_id == site.id, Job.kind == "held", Job.result == f"{COALESCED}{period}",
+                   Comment.status == "pending").limit(1)):
+        return NOTHING_NEW
     waiting = waiting_comments(site)
     if not waiting:
-        return "nothing waits"
+        return NOTHING_NEW if period is not None else "nothing waits"
+    total = db.session.scalar(db.select(func.count(Comment.id)).join(Thread, Thread.id == Comment.thread_id)
+                              .where(Thread.site_id == site.id, Comment.status == "pending"))
+    key = f"summary:{site.id}:{period}" if period is not None else f"digest:{site.id}:{now:%Y-%m-%d}"
     return _to_moderators(site, {"template": "digest", "site_id": site.id, "comment_ids": [c.id for c in waiting],
-                                 "base": base_url}, f"digest:{site.id}:{now:%Y-%m-%d}", now)
+                                 "total": total, "every_minutes": minutes, "base": base_url}, key, now)
 
 
 def _to_moderators(site, payload, dedupe_prefix, now):

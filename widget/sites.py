@@ -84,7 +84,7 @@ def _name(value):
     value = str(value).strip()
     if not 1 <= len(value) <= 200:
         raise InvalidInput("a site name is 1 to 200 characters")
-    return value
+    return names.refuse_piled_marks(value, "name")
 
 
 def parse_origins(values):
@@ -120,9 +120,9 @@ def _reserved_names(value):
         return None
     found = []
     for raw in re.split(r"[,\n]+", value):
-        name = names.clean(raw)
         if not raw.strip():
             continue
+        name = names.clean(names.refuse_piled_marks(raw, "name"))
         if not name or len(name) > 100:
             raise InvalidInput(f"not a name (1 to 100 visible characters): {raw.strip()[:100]!r}")
         if name not in found:

@@ -6,14 +6,16 @@ are stored with the comment.
 """
 import ipaddress
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, delete, func
 
 from . import markup, spam_filter
-from .extensions import db, run_core
-from .models import Ban, Comment, Site, Thread, body_digest
+from .extensions import db, insert_if_new, run_core
+from .models import Ban, Comment, Site, SpentFormToken, Thread, body_digest
+from .tokens import FORM_TOKEN_MAX_AGE
 
 PUBLISH, HOLD, SPAM = "publish", "hold", "spam"
 SEVERITY = {PUBLISH: 0, HOLD: 1, SPAM: 2}
@@ -48,6 +50,9 @@ class Submission:
     knowledge: spam_filter.Knowledge | None = None  # what the site taught its filter, for this comment's tokens
     site_script: str | None = None  # the script most of the site's comments are written in
     tokens: set[str] | None = None  # spam_filter.tokens of the comment, where the caller has them already
+    form_token_required: bool = False  # a post without a valid, unspent form token counts against it
+    form_token_spent: bool = False  # its token was used for a comment before
+    logged_in: bool = False  # the author logged in with a provider
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,19 @@ def too_fast(s):
     if s.form_age is not None and s.form_age < s.min_form_seconds:
         return Finding("too_fast", HOLD, 0.6, f"sent less than {s.min_form_seconds:g} seconds after the form "
                                               "appeared, faster than people write")
+    return None
+
+
+def form_token(s):
+    """A comment that did not come through a form shown by this server: no token, a forged, garbled, expired
+    or other site's one, or one used before. Held, unless the author shows otherwise that they are a person:
+    logged in with a provider, or with a comment approved here before from the same browser and email. (A
+    confirmed email shows nothing of the kind: anyone can type it.)"""
+    if not s.form_token_required or s.logged_in or not s.first_time:
+        return None
+    if s.form_age is None or s.form_token_spent:
+        return Finding("form_token", HOLD, 0.5, "sent without a valid form token (none, forged, another site's, "
+                                                "expired or used before), as scripts post")
     return None
 
 
@@ -169,14 +187,44 @@ def akismet(s):
     return None
 
 
-CHECKS = (honeypot, too_fast, links, duplicate, blocklist, moderation, ban, local_filter, akismet)
+CHECKS = (honeypot, too_fast, form_token, links, duplicate, blocklist, moderation, ban, local_filter, akismet)
 
 
-def judge(submission, checks=CHECKS):
-    """Run every check: the strictest action wins; the score combines the findings (0 = clean, 1 = spam)."""
-    findings = [found for check in checks if (found := check(submission)) is not None]
+def _verdict(findings):
     action = max((f.action for f in findings), key=SEVERITY.__getitem__, default=PUBLISH)
     clean = 1.0
     for found in findings:
         clean *= 1.0 - found.score
     return Verdict(action, round(1.0 - clean, 3), [f.reason for f in findings])
+
+
+def judge(submission, checks=CHECKS):
+    """Run every check: the strictest action wins; the score combines the findings (0 = clean, 1 = spam)."""
+    return _verdict([found for check in checks if (found := check(submission)) is not None])
+
+
+def with_finding(verdict, found):
+    """The verdict with one more finding, made after the others (a form token found spent as it was written)."""
+    if found is None:
+        return verdict
+    action = max(verdict.action, found.action, key=SEVERITY.__getitem__)
+    score = round(1.0 - (1.0 - verdict.score) * (1.0 - found.score), 3)
+    return Verdict(action, score, verdict.reasons + [found.reason])
+
+
+# How often each process deletes the rows of expired form tokens: the table holds a day's comments.
+_PURGE_EVERY = 600.0
+_next_purge = 0.0
+
+
+def spend_form_token(token, now):
+    """Mark a form token used, in the caller's transaction; False when a comment was stored with it before.
+
+    One INSERT decides, so of two comments sent at once with one token only one spends it. Now and then the
+    rows of tokens too old to be taken anyway are deleted on the way.
+    """
+    global _next_purge
+    if time.monotonic() >= _next_purge:
+        _next_purge = time.monotonic() + _PURGE_EVERY
+        db.session.execute(delete(SpentFormToken).where(SpentFormToken.expires_at < now))
+    return insert_if_new(SpentFormToken, {"nonce": token.nonce, "expires_at": token.issued_at + FORM_TOKEN_MAX_AGE})

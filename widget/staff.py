@@ -9,6 +9,7 @@ from sqlalchemy import update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit, names
+from .addresses import wider_blocks
 from .emails import is_email
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound, TooManyAttempts
 from .extensions import db
@@ -68,7 +69,7 @@ def create_account(email, password, *, name=None, is_admin=False, hash_method=DE
     if account_by_email(email) is not None:
         raise Conflict(f"an account for {email} exists already", code="account_exists")
     now = now or utcnow()
-    display = names.clean(str(name)) if name else email.split("@", 1)[0]
+    display = names.clean(names.refuse_piled_marks(str(name), "name")) if name else email.split("@", 1)[0]
     if not display or len(display) > 100:
         raise InvalidInput("a name is 1 to 100 visible characters", code="invalid_name")
     user = User(display_name=display, email=email, created_at=now, last_login_at=now)
@@ -152,11 +153,16 @@ def _limited_keys(secret_key, email, address, account, device, limits):
     if device is not None and account is not None and device.account_id == account.id:
         return {keyed_hash(secret_key, f"login-device:{device.nonce}"): limits.per_account}
     address = address or "unknown"
-    return {
+    keys = {
         keyed_hash(secret_key, f"login-email-ip:{email}|{address}"): limits.per_account,
         keyed_hash(secret_key, f"login-ip:{address}"): limits.per_address,
         keyed_hash(secret_key, f"login-email:{email}"): limits.account_wide,
     }
+    # An IPv6 address is its /64 (see addresses.client_key); the /56 and /48 around it are counted more loosely.
+    for _, block, factor in wider_blocks(address):
+        keys[keyed_hash(secret_key, f"login-email-ip:{email}|{block}")] = limits.per_account * factor
+        keys[keyed_hash(secret_key, f"login-ip:{block}")] = limits.per_address * factor
+    return keys
 
 
 def password_login(email, password, *, address, secret_key, limits, device=None, hash_method=DEFAULT_HASH_METHOD,

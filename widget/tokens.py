@@ -1,7 +1,10 @@
-"""Signed tokens: edit tokens for guest authors and reader tokens for anonymous likes."""
+"""Signed tokens: edit tokens for guest authors, reader tokens for anonymous likes, form tokens for comment forms."""
 import hashlib
 import hmac
+import re
 import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -42,20 +45,39 @@ def reader_key_from_token(secret_key, token):
     return key if isinstance(key, str) else None
 
 
-def make_form_token(secret_key):
-    """A signed note of when the comment form was shown, which the frame sends back with the comment."""
-    return URLSafeTimedSerializer(secret_key, salt=FORM_SALT).dumps(0)
+# A form token is good for one comment, for this long after it was issued: long enough to write at leisure,
+# short enough that the record of spent ones stays small.
+FORM_TOKEN_MAX_AGE = timedelta(hours=24)
+_NONCE = re.compile(r"[0-9a-f]{32}")
 
 
-def form_token_age(secret_key, token, now):
-    """Seconds since the form token was made; None for a missing, forged or garbled one."""
+@dataclass(frozen=True)
+class FormToken:
+    """A form token this server issued for a site: its single-use nonce, and when the form was shown."""
+
+    nonce: str
+    issued_at: datetime  # naive UTC, as the database keeps times
+
+
+def make_form_token(secret_key, site_id):
+    """A signed note that a comment form of the site was shown, and when: the comment sends it back, once."""
+    return URLSafeTimedSerializer(secret_key, salt=FORM_SALT).dumps({"s": site_id, "n": secrets.token_hex(16)})
+
+
+def read_form_token(secret_key, token, site_id):
+    """The FormToken inside a token issued for this site within FORM_TOKEN_MAX_AGE; None for a missing,
+    forged, garbled, expired or other site's one. (Whether it was spent, only the database knows.)"""
     if not isinstance(token, str) or not token or len(token) > 200:
         return None
     try:
-        _, made = URLSafeTimedSerializer(secret_key, salt=FORM_SALT).loads(token, return_timestamp=True)
-    except BadSignature:
+        data, made = URLSafeTimedSerializer(secret_key, salt=FORM_SALT).loads(
+            token, max_age=int(FORM_TOKEN_MAX_AGE.total_seconds()), return_timestamp=True)
+    except BadSignature:  # SignatureExpired is one
         return None
-    return (now - made.replace(tzinfo=None)).total_seconds()
+    if not isinstance(data, dict) or data.get("s") != site_id or not isinstance(data.get("n"), str) \
+            or not _NONCE.fullmatch(data["n"]):
+        return None
+    return FormToken(data["n"], made.replace(tzinfo=None))
 
 
 def digest(value):

@@ -197,7 +197,8 @@ def _keep(site, source, target, page, base, now):
         if mention.status != "deleted":  # a moderator's deletion stands; the text is kept for a restore
             mention.html = html
         mention.edited_at = now
-        bump_thread(mention.thread_id)
+        if mention.status == "approved":
+            bump_thread(mention.thread_id)
         db.session.commit()
         return VERIFIED + "the mention was updated"
     if thread.locked:
@@ -210,8 +211,7 @@ def _keep(site, source, target, page, base, now):
     mention.root_id = mention.id
     notifications.comment_held(mention, base, now)
     webhooks.queue(site, "comment.created", mention, now)
-    bump_thread(thread.id)
-    db.session.commit()
+    db.session.commit()  # held: nothing readers see changed, so no version moves (see comments.bump_thread)
     return VERIFIED + "the mention waits for moderation"
 
 

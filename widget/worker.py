@@ -11,6 +11,7 @@ import os
 import threading
 import time
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import g, render_template, url_for
@@ -123,6 +124,7 @@ def _letter(app, job):
         if digest_site is None or not waiting:
             raise Obsolete("nothing waits any more")
         values |= {"items": [{"comment": c, **_review_links(base, secret, c, to)} for c in waiting],
+                   "total": max(payload.get("total") or 0, len(waiting)), "every_minutes": payload.get("every_minutes"),
                    **_site_links(base, digest_site)}
     else:
         raise outbox.GiveUp(f"unknown email template {template!r}")
@@ -154,11 +156,13 @@ def _published(app, job, _smtp):
 
 
 def _held(app, job, _smtp):
-    return notifications.fan_out_held(job.payload["comment_id"], job.payload.get("base"), utcnow())
+    return notifications.fan_out_held(job.payload["comment_id"], job.payload.get("base"), utcnow(),
+                                      every=timedelta(minutes=float(app.config["MODERATOR_ALERT_MINUTES"])))
 
 
 def _digest(app, job, _smtp):
-    return notifications.fan_out_digest(job.payload["site_id"], job.payload.get("base"), utcnow())
+    return notifications.fan_out_digest(job.payload["site_id"], job.payload.get("base"), utcnow(),
+                                        period=job.payload.get("period"), minutes=job.payload.get("minutes"))
 
 
 def _budget(app, kind):

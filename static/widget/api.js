@@ -46,6 +46,7 @@ export function createApi(base, identity) {
   return {
     thread: (query) => call("GET", "threads", { query }),
     replies: (id, cursor) => call("GET", `comments/${id}/replies`, { query: { cursor } }),
+    formToken: (site) => call("GET", "form-token", { query: { site } }),
     post: (payload) => call("POST", "comments", { body: payload }),
     // A logged-in author needs no edit token: their bearer token proves who they are.
     edit: (id, body, token) => call("PATCH", `comments/${id}`, { body: { body }, headers: token ? { "X-Edit-Token": token } : {} }),

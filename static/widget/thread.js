@@ -219,12 +219,34 @@ async function loadReplies(li, button) {
   }
 }
 
+// A form token for the next comment: asked for when the reader starts writing, and then given by each post's
+// answer. The server takes each once, and holds a comment without one as a script's. The page itself
+// carries none: a page the browser kept (a 304) would hand back one spent already.
+const formToken = { value: null, at: 0, asking: null };
+
+function keepFormToken(value) {
+  if (!value) return;
+  formToken.value = value;
+  formToken.at = Date.now();
+}
+
+/** A token younger than half its life, asked for once however often the reader types meanwhile. */
+function freshFormToken() {
+  if (formToken.value && Date.now() - formToken.at < config.formTokenSeconds * 500) return Promise.resolve();
+  formToken.asking ??= api.formToken(config.site)
+    .then((answer) => keepFormToken(answer.form_token), () => {})  // without one the comment waits for a moderator
+    .finally(() => { formToken.asking = null; });
+  return formToken.asking;
+}
+
 async function send(comment, parentId) {
+  await freshFormToken();  // asked for at the first keystroke: this waits only if that answer is still coming
   const result = await api.post({
     site: config.site, url: config.url, thread_id: config.threadId, title: config.title,
     parent_id: parentId, body: comment.body, author: comment.author,
-    honeypot: comment.honeypot || null, form_token: config.formToken, notify: comment.notify, lang: config.lang,
+    honeypot: comment.honeypot || null, form_token: formToken.value, notify: comment.notify, lang: config.lang,
   });
+  keepFormToken(result.form_token);
   const c = result.comment;
   c.body = comment.body;
   edits.keep(c.id, result.edit_token, comment.body);
@@ -549,6 +571,7 @@ localiseDates(document.getElementById("parley"));
 const host = connectToHost(config.parentOrigin, { title: t("frame.title"), onHighlight: highlight });
 const form = createReplyForm({ store, limits, send, afterPost, loggedIn: () => Boolean(login.user()) });
 form?.setLoggedIn(login.user());
+for (const type of ["focusin", "input"]) document.getElementById("respond")?.addEventListener(type, freshFormToken);
 document.getElementById("parley").addEventListener("click", onClick);
 // A provider's picture that fails to load leaves a blank circle, not a broken-image icon.
 document.addEventListener("error", (event) => event.target.matches?.("img") && event.target.classList.add("is-broken"), true);

@@ -116,7 +116,9 @@ class Widget:
         author = {"name": name, "email": email or re.sub(r"\W", "", name.lower()) + "@example.org"}
         if website:
             author["website"] = website
-        payload = {"site": site, "url": url or self.page_url, "body": body, "author": author}
+        # A form token, as API clients ask for one (the server holds a guest's comment without it).
+        token = self.client.get("/api/v1/form-token", query_string={"site": site}).get_json()["form_token"]
+        payload = {"site": site, "url": url or self.page_url, "body": body, "author": author, "form_token": token}
         if parent:
             payload["parent_id"] = parent
         response = self.client.post("/api/v1/comments", json=payload, headers={"Origin": origin or self.host.url})
@@ -270,8 +272,9 @@ def open_widget(make_app):
 
 
 def _live_widget(make_app, **config):
-    # SERVER_NAME off: the live server answers to localhost:PORT, and its URLs must say so.
-    app = make_app(SERVER_NAME=None, **config)
+    # SERVER_NAME off: the live server answers to localhost:PORT, and its URLs must say so. Form tokens are
+    # required, as on a real server: the widget's own comments must pass without anyone noticing.
+    app = make_app(SERVER_NAME=None, **{"SPAM_FORM_TOKENS": True} | config)
     pages = HostPages()
     server = LiveServer(app, "127.0.0.1", "localhost")
     host = LiveServer(pages, "127.0.0.1", "127.0.0.1")

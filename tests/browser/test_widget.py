@@ -260,6 +260,39 @@ def test_a_bot_that_fills_the_hidden_field_is_held_for_a_moderator(widget, page)
     assert widget.thread()["comments"] == []  # other readers see nothing
 
 
+def test_a_readers_comments_pass_the_form_check_unnoticed_even_from_a_page_the_browser_kept(widget, page):
+    # The server's own rules: a comment needs a fresh, unspent form token, and 3 seconds of writing.
+    widget.app.config["SPAM_MIN_FORM_SECONDS"] = 3
+    widget.site()
+    frame = widget.open(page)
+    assert widget.server.paths("/api/v1/form-token") == []  # asked for only by readers who write
+    submit = frame.locator("#parley-form [type=submit]")
+    fill_guest_form(frame, "Written with care.")
+    time.sleep(3.2)
+    submit.click()
+    expect(frame.locator("#parley-status")).to_have_text("Your comment was posted.")
+    first = new_comment_id(widget, "Written with care.")
+    own(frame, first, "[data-action=reply]").click()
+    frame.locator("#parley-comment").fill("And a second thought.")
+    time.sleep(3.2)
+    submit.click()
+    expect(frame.locator(f"#comment-{first} > ol.children > li.comment")).to_have_count(1)
+    expect(frame.locator("#parley-status")).to_have_text("Your comment was posted.")
+    # The reply's token came with the first comment's answer.
+    assert len(widget.server.paths("/api/v1/form-token")) == 1
+    # Twice, so that the second load is the browser's own copy, confirmed unchanged.
+    for _ in range(2):
+        page.reload()
+        frame.locator("html.is-live").wait_for(state="attached")
+    fill_guest_form(frame, "Back again later.")
+    time.sleep(3.2)
+    submit.click()
+    expect(frame.locator("#parley-status")).to_have_text("Your comment was posted.")
+    assert len(widget.server.paths("/api/v1/form-token")) == 2
+    assert [c["status"] for c in widget.thread()["comments"]] == ["approved", "approved"]
+    assert [r["status"] for r in widget.thread()["comments"][0]["replies"]] == ["approved"]
+
+
 def test_pending_comment_is_marked_for_its_author_only(widget, browser):
     widget.site(moderation="all")
     author = browser.new_context(locale="en-US")

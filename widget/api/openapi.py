@@ -122,8 +122,9 @@ def openapi_document():
                            "version is answered with an event at once. A comment line (`: ping`) comes every 20 "
                            "seconds, and the stream ends after 5 minutes (the server's defaults); the browser "
                            "then reconnects with Last-Event-ID. A page without comments yet has version 0. "
-                           "Events name no comment and carry no text: a comment held for moderation moves the "
-                           "version, but only its author sees it on reading.",
+                           "Events name no comment and carry no text, and come only for changes readers see: a "
+                           "comment held for moderation or filed as spam, and its author's edits while it waits, "
+                           "move no version.",
             "operationId": "watchThread",
             "parameters": [*_query(schema.LiveQuery),
                            {"name": "Last-Event-ID", "in": "header", "required": False,
@@ -189,6 +190,15 @@ def openapi_document():
             "parameters": _query(schema.CountsQuery),
             "responses": {"200": _json(schema.CountsJSON, "Counts keyed by each URL as given.")}
             | _errors(400, 404, 414, 503),
+        }},
+        "/form-token": {"get": {
+            "summary": "A single-use form token for one comment on the site. Ask when the reader starts writing "
+                       "and send it as the comment's form_token: a comment without a valid, unspent one, or sent "
+                       "back sooner than min_seconds after it, waits for a moderator (see NewComment.form_token).",
+            "operationId": "formToken",
+            "parameters": _query(schema.FormTokenQuery),
+            "responses": {"200": _json(schema.FormTokenJSON, "A fresh token (never cached).")}
+            | _errors(400, 404, 503),
         }},
         "/embed-check": {"get": {
             "summary": "Whether a site's comments can show on the asking page, judged by its Origin header; "

@@ -29,7 +29,15 @@ from ..errors import InvalidInput, NotAllowed, NotFound, Unauthorized, error_jso
 from ..extensions import db, loaded_past_commit
 from ..models import MAX_ID, Comment, utcnow
 from ..sites import get_site
-from ..tokens import edit_token_allows, form_token_age, make_edit_token, new_reader_token, reader_key_from_token
+from ..tokens import (
+    FORM_TOKEN_MAX_AGE,
+    edit_token_allows,
+    make_edit_token,
+    make_form_token,
+    new_reader_token,
+    read_form_token,
+    reader_key_from_token,
+)
 from ..urls import normalise_origin
 from ..web import inputs, providers, rate_limits, schema
 from ..web.origins import origin_allowed
@@ -82,11 +90,12 @@ def _viewer_or_new_reader():
     return Viewer(reader_key=key), reader_token
 
 
-def _etag(site, thread, viewer, sort, cursor, limit, now):
-    """Changes with every write to the thread or the site's settings, and per reader."""
+def _etag(site, thread, viewer, sort, cursor, limit, now, waiting):
+    """Changes with every write to the thread or the site's settings, and per reader; `waiting` is what
+    own_waiting says of the reader's comments held there, which move no thread version."""
     parts = [site.id, site.updated_at.isoformat(), thread.id if thread else 0,
-             thread.version if thread else 0, sort, cursor, limit, viewer.reader_key]
-    if viewer.reader_key:
+             thread.version if thread else 0, sort, cursor, limit, viewer.reader_key, viewer.user_id, waiting]
+    if viewer.voter:
         # can_edit ends with the edit window: let a reader's copy go stale within a minute.
         parts.append(int(now.timestamp() // 60))
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
@@ -125,11 +134,12 @@ def read_thread():
     thread = service.find_thread(site, url=url, thread_id=query.thread_id)
     viewer = _viewer()
     now = utcnow()
-    etag = _etag(site, thread, viewer, sort, cursor, limit, now)
+    waiting = service.own_waiting(thread, viewer)
+    etag = _etag(site, thread, viewer, sort, cursor, limit, now, waiting)
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
     else:
-        parts = service.reader_parts(site, thread, viewer, now)
+        parts = service.reader_parts(site, thread, viewer, now, waiting)
 
         def public_page():
             page = service.read_thread(thread, Viewer(), sort=sort, cursor=cursor, limit=limit,
@@ -196,7 +206,7 @@ def live_thread():
                                                        "the page works without live updates")
         response.headers["Retry-After"] = str(current_app.config["LIVE_MAX_SECONDS"])
         return response
-    stream = live.events(site.id, key, query.last_event_id, give_back)
+    stream = live.events(site.id, key, query.last_event_id, give_back, live.client_socket(request.environ))
     response = current_app.response_class(stream_with_context(stream), mimetype="text/event-stream")
     response.call_on_close(give_back)
     response.headers["Cache-Control"] = "no-cache, no-transform"
@@ -207,11 +217,11 @@ def live_thread():
 @bp.get("/comments/<int:comment_id>/replies")
 def read_replies(comment_id):
     """The rest of a top-level comment's replies, where a thread page could not carry them all."""
-    comment, site = _comment_and_site(comment_id, writing=False)
-    if comment.parent_id is not None or comment.status not in ("approved", "deleted"):
+    viewer = _viewer()
+    comment, site = _comment_and_site(comment_id, viewer, writing=False)
+    if comment.parent_id is not None or comment.status not in service.SHOWN:
         raise NotFound(f"there is no top-level comment {comment_id}", code="unknown_comment")
     cursor = schema.parse_query(schema.RepliesQuery, request.args).cursor
-    viewer = _viewer()
     page = service.read_replies(comment, viewer, cursor, limit=current_app.config["MAX_PAGE_COMMENTS"])
     response = jsonify(replies_json(site, page, viewer, utcnow()))
     response.cache_control.no_cache = True
@@ -263,16 +273,21 @@ def post_comment():
             ip_hash=bans.ip_hash(current_app.secret_key, request.remote_addr),
             email_hash=bans.email_hash(current_app.secret_key, email),
             signals=service.Signals(address=request.remote_addr, honeypot=data.honeypot,
-                                    form_age=form_token_age(current_app.secret_key, data.form_token, utcnow()),
+                                    form_token=read_form_token(current_app.secret_key, data.form_token, site.id),
+                                    form_token_required=current_app.config["SPAM_FORM_TOKENS"],
                                     min_form_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
                                     akismet=akismet, akismet_sent=akismet_sent),
             context=notifications.Context(base_url=own_origin(),
-                                          language=i18n.negotiate(data.lang, request.accept_languages)),
+                                          language=i18n.negotiate(data.lang, request.accept_languages),
+                                          secret_key=current_app.config["SECRET_KEY"],
+                                          sender_may_confirm=lambda: rate_limits.within("RATELIMIT_CONFIRMATIONS")),
         )
     badges = service.staff_badges(site, comment.thread, [comment])
     result = {
         "comment": comment_json(comment, site, viewer, False, utcnow(), badges),
         "edit_token": make_edit_token(current_app.secret_key, comment.id),
+        # The next comment's: the form is shown again, empty, from now on.
+        "form_token": make_form_token(current_app.secret_key, site.id),
     }
     if reader_token:
         result["reader_token"] = reader_token
@@ -281,11 +296,13 @@ def post_comment():
     return jsonify(result), 201
 
 
-def _comment_and_site(comment_id, writing=True):
-    """The comment named in the path and its site; for a write, once the request's origin is allowed there."""
+def _comment_and_site(comment_id, viewer, writing=True, authored=False):
+    """The comment named in the path and its site, if the viewer may know of it (a held comment is its author's
+    alone); for a write, once the request's origin is allowed there. Checked in that order: an origin refused
+    for a held comment would tell a stranger it exists."""
     if comment_id > MAX_ID:
         raise HTTPNotFound()
-    comment = service.get_comment(comment_id)
+    comment = service.get_comment(comment_id, viewer, authored=authored)
     site = comment.thread.site
     g.site = site
     if writing:
@@ -295,9 +312,12 @@ def _comment_and_site(comment_id, writing=True):
 
 def _comment_for_author(comment_id):
     """The comment, its site, and the check that the caller's login or edit token still opens it."""
-    comment, site = _comment_and_site(comment_id)
+    token = request.headers.get("X-Edit-Token")
+    # An edit token of any age proves who wrote the comment; whether it still opens it is the window's to say.
+    holds_token = edit_token_allows(current_app.secret_key, token, comment_id, None)
+    comment, site = _comment_and_site(comment_id, _viewer(), authored=holds_token)
     window = site.edit_window_minutes * 60
-    token_valid = edit_token_allows(current_app.secret_key, request.headers.get("X-Edit-Token"), comment.id, window)
+    token_valid = holds_token and edit_token_allows(current_app.secret_key, token, comment.id, window)
     service.check_author_may_change(site, comment, token_valid, utcnow(), user=_user())
     return comment, site
 
@@ -322,7 +342,7 @@ def delete_comment(comment_id):
 
 
 def _like(comment_id, liked):
-    comment, _ = _comment_and_site(comment_id)
+    comment, _ = _comment_and_site(comment_id, _viewer())
     viewer, reader_token = _viewer_or_new_reader()
     comment = service.set_like(comment, viewer, liked)
     result = {"id": comment.id, "likes": comment.likes, "liked_by_me": liked}
@@ -395,6 +415,17 @@ def _embed_problem(site_id):
             "fix": f"Parley: to show the comments of site {site.public_id} on {origin}, add {origin} to the site's "
                    "allowed origins: one click under \"Refused origins\" on the site's page in the dashboard "
                    f"({public_url_for('dashboard.site', site_id=site.public_id)}), or in its settings."}
+
+
+@bp.get("/form-token")
+def form_token():
+    """A single-use token for one comment on the site: the widget asks when its reader starts writing."""
+    site = _site(schema.parse_query(schema.FormTokenQuery, request.args).site)
+    response = jsonify(form_token=make_form_token(current_app.secret_key, site.id),
+                       min_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
+                       expires_in=int(FORM_TOKEN_MAX_AGE.total_seconds()))
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.get("/embed-check")

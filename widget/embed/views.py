@@ -3,7 +3,6 @@ import base64
 import hashlib
 import json
 import re
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,13 +16,13 @@ from .. import i18n
 from ..avatars import identicon_symbol
 from ..colours import scheme_accents, theme_for_page
 from ..comments import Viewer
-from ..compression import SplicedPage
+from ..compression import StoredPage
 from ..errors import InvalidInput
 from ..errors import NotFound as UnknownSite
 from ..models import utcnow
 from ..read_cache import kept_store
 from ..sites import get_site
-from ..tokens import make_form_token
+from ..tokens import FORM_TOKEN_MAX_AGE
 from ..urls import normalise_origin
 from ..web import inputs, providers
 from ..web.error_pages import translated_error_page
@@ -34,8 +33,6 @@ from . import assets, bp
 
 THEMES = ("light", "dark", "auto")
 MAX_BEHIND = 2000  # the colours a page paints behind its comments, as the loader reads them
-# Where the per-request form token goes in a stored page: unguessable, so no comment can contain it.
-FORM_TOKEN_HOLE = f"parley-form-token-{secrets.token_hex(16)}"
 EMBED_PAGES_BYTES = 32 * 1024 * 1024  # rendered iframe pages kept per worker
 YEAR = 31_536_000
 # What a site may set through CSS custom properties on its container (read by the loader).
@@ -282,9 +279,8 @@ def _widget_config(embed, page, can_post, logins, version):
         "page": page,
         # The thread's version as rendered: the live stream announces anything newer.
         "version": version,
-        # When the form was shown, signed: a comment sent back sooner than a person can write is held.
-        # Last, so that it falls in the small tail a stored page is finished with per request.
-        "formToken": FORM_TOKEN_HOLE,
+        # How long a form token lasts: the widget asks for a new one when its own is half as old.
+        "formTokenSeconds": int(FORM_TOKEN_MAX_AGE.total_seconds()),
     }
 
 
@@ -329,16 +325,16 @@ def _render_thread_page(embed, thread, now):
 
 
 def _stored_page(embed, found, now, etag):
-    """The rendered page for this ETag, kept with a hole for the form token (see SplicedPage)."""
+    """The rendered page for this ETag, the same for every reader: made and compressed once.
+
+    Nothing in it is per reader: the widget asks for its form token when its reader starts writing, so a
+    page kept by the browser (a 304) never hands a spent or stale one back.
+    """
     pages = kept_store(current_app, "parley.embed_pages", EMBED_PAGES_BYTES)
     key = (etag, request.host_url)
     page = pages.get(key)
     if page is None:
-        html = _render_thread_page(embed, found, now).encode()
-        prefix, hole, suffix = html.rpartition(FORM_TOKEN_HOLE.encode())
-        if not hole:
-            raise RuntimeError("the embed page lost its form token")
-        page = SplicedPage(prefix, suffix)
+        page = StoredPage.of(_render_thread_page(embed, found, now).encode())
         pages.put(key, page)
     return page
 
@@ -356,12 +352,11 @@ def thread():
         response = current_app.response_class(status=304)
     else:
         page = _stored_page(embed, found, now, etag)
-        token = make_form_token(current_app.secret_key).encode()
         if _accepts_gzip():
-            response = current_app.response_class(page.gzipped(token))
+            response = current_app.response_class(page.gzipped)
             response.headers["Content-Encoding"] = "gzip"
         else:
-            response = current_app.response_class(page.plain(token))
+            response = current_app.response_class(page.plain)
     response.set_etag(etag)
     response.cache_control.no_cache = True
     response.vary.update(["Accept-Encoding", "Accept-Language"])

@@ -1,6 +1,16 @@
 """The stored data, one module per aggregate; import models from here."""
 from .base import MAX_ID, fixed_defaults, parse_id, utcnow
-from .outbox import ALERT_MODES, JOB_STATUSES, WEBHOOK_EVENTS, Job, Recipient, Subscription, UsedLink, Webhook
+from .outbox import (
+                     ALERT_MODES,
+                     JOB_STATUSES,
+                     WEBHOOK_EVENTS,
+                     Job,
+                     Mailbox,
+                     Recipient,
+                     Subscription,
+                     UsedLink,
+                     Webhook,
+)
 from .readers import AuthToken, Identity, LoginCode, User
 from .sites import (
                     COMMENT_STATUSES,
@@ -12,6 +22,7 @@ from .sites import (
                     OriginClaim,
                     RefusedOrigin,
                     Site,
+                    SpentFormToken,
                     Thread,
                     Vote,
                     body_digest,
@@ -32,9 +43,9 @@ __all__ = [
     "MAX_ID", "fixed_defaults", "parse_id", "utcnow",
     "AuthToken", "Identity", "LoginCode", "User",
     "COMMENT_STATUSES", "MODERATION_MODES", "AvatarImage", "Comment", "FilterToken", "ImportBatch", "OriginClaim",
-    "RefusedOrigin",
-    "Site", "Thread", "Vote", "body_digest",
+    "RefusedOrigin", "Site", "SpentFormToken", "Thread", "Vote", "body_digest",
     "BAN_ACTIONS", "BAN_KINDS", "SITE_ROLES", "AuditEntry", "Ban", "DashboardAccount", "Invitation", "LoginFailure",
     "Membership",
-    "ALERT_MODES", "JOB_STATUSES", "WEBHOOK_EVENTS", "Job", "Recipient", "Subscription", "UsedLink", "Webhook",
+    "ALERT_MODES", "JOB_STATUSES", "WEBHOOK_EVENTS", "Job", "Mailbox", "Recipient", "Subscription", "UsedLink",
+    "Webhook",
 ]

@@ -56,6 +56,16 @@ class Recipient(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Mailbox(Model):
+    """A mailbox that was sent a confirmation request lately, by a keyed hash of its address as
+    emails.mailbox spells it: however many spellings of it are typed, it gets one a day."""
+
+    __tablename__ = "mailboxes"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    confirmation_sent_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Subscription(Model):
     """A recipient's wish to hear of replies to one comment ("replies") or of every comment on a page ("thread")."""
 

@@ -243,3 +243,13 @@ class FilterToken(Model):
     token: Mapped[str] = mapped_column(String(300))
     ham: Mapped[int] = mapped_column(default=0)
     spam: Mapped[int] = mapped_column(default=0)
+
+
+class SpentFormToken(Model):
+    """The nonce of a form token a comment was stored with: each token is good for one comment."""
+
+    __tablename__ = "spent_form_tokens"
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Past this the token is refused as too old anyway, and its row can go.
+    expires_at: Mapped[datetime] = mapped_column(index=True)

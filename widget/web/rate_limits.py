@@ -4,13 +4,13 @@ Each app gets its own Limiter: the extension keeps its storage and settings on t
 a shared one would count every app's requests together. With REDIS_URL the counters live in
 Redis and hold across workers and machines; without it, in each process's memory.
 """
-import ipaddress
 import time
 
 from flask import current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from limits import parse_many
 
+from ..addresses import WIDER_BLOCKS, client_key, wider_blocks
 from ..readers import bearer_token
 from ..tokens import keyed_hash, reader_key_from_token
 
@@ -31,7 +31,7 @@ LIMITS = {
 COUNTED = {"RATELIMIT_COMMENTS": "comments", "RATELIMIT_EDITS": "edits", "RATELIMIT_LIKES": "likes",
            "RATELIMIT_LOGINS": "login attempts", "RATELIMIT_EXCHANGES": "login checks",
            "RATELIMIT_NEW_READERS": "new readers", "RATELIMIT_WEBMENTIONS": "Webmentions",
-           "RATELIMIT_REFUSED_ORIGINS": "refused origins"}
+           "RATELIMIT_REFUSED_ORIGINS": "refused origins", "RATELIMIT_CONFIRMATIONS": "confirmation emails"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -39,18 +39,10 @@ def client_address():
     """What limits count by: the peer's address, or the one trusted proxies name; for IPv6, its /64.
 
     One client holds a whole IPv6 /64 (often more) and may take a new address from it for each request:
-    counted by address, it would never meet a limit.
+    counted by address, it would never meet a limit. The blocks around the /64 are counted too, more
+    loosely (addresses.WIDER_BLOCKS): every limit per address is also one per /56 and per /48.
     """
-    address = request.remote_addr or "unknown"
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
-    return address
+    return client_key(request.remote_addr)
 
 
 def reader_identity():
@@ -65,13 +57,31 @@ def reader_identity():
 KEYS = {"address": client_address, "reader": reader_identity}
 
 
-def _limit_value(config_key):
-    return lambda: current_app.config[config_key]
+def scaled(value, factor):
+    """A limit in Flask-Limiter's notation, each of its amounts `factor` times as large."""
+    return ";".join(f"{item.amount * factor} per {item.multiples} {item.GRANULARITY.name}"
+                    for item in parse_many(value))
+
+
+def _blocks():
+    return wider_blocks(client_address())
+
+
+def _limit_value(config_key, factor=1):
+    return lambda: scaled(current_app.config[config_key], factor)
+
+
+def _block_key(index):
+    return lambda: _blocks()[index][1]
 
 
 def _is_a_read():
     # The dashboard's login page is a GET as well as the form's POST: only attempts count.
     return request.method in SAFE_METHODS
+
+
+def _is_a_read_or_no_block():
+    return _is_a_read() or not _blocks()
 
 
 def init_app(app):
@@ -90,26 +100,39 @@ def init_app(app):
             view = limiter.limit(_limit_value(config_key), key_func=KEYS[counted_by],
                                  scope=f"{config_key}:{counted_by}", exempt_when=_is_a_read,
                                  error_message=COUNTED[config_key])(view)
+            if counted_by == "address":
+                for index, (prefix, factor) in enumerate(WIDER_BLOCKS):
+                    view = limiter.limit(_limit_value(config_key, factor), key_func=_block_key(index),
+                                         scope=f"{config_key}:/{prefix}", exempt_when=_is_a_read_or_no_block,
+                                         error_message=COUNTED[config_key])(view)
         app.view_functions[endpoint] = view
 
 
 def hit(config_key, value=None, scope=None):
-    """Count one more of something a view decides on (a new reader, a site's own limit) per address."""
+    """Count one more of something a view decides on (a new reader, a site's own limit) per address and per
+    wider IPv6 block."""
     limiter = current_app.extensions["parley_limiter"]
-    if limiter.enabled:
-        with limiter.limit(value or current_app.config[config_key], key_func=client_address,
-                           scope=scope or config_key, error_message=COUNTED[config_key]):
+    if not limiter.enabled:
+        return
+    value, scope = value or current_app.config[config_key], scope or config_key
+    counted = [(value, client_address(), scope)] + [(scaled(value, factor), block, f"{scope}:/{prefix}")
+                                                    for prefix, block, factor in _blocks()]
+    for limit, key, counter in counted:
+        with limiter.limit(limit, key_func=lambda key=key: key, scope=counter, error_message=COUNTED[config_key]):
             pass
 
 
 def within(config_key):
-    """Count one more of something done quietly per address, and say whether the limit still allows it."""
+    """Count one more of something done quietly per address (and wider IPv6 block), and say whether the limits
+    still allow it."""
     limiter = current_app.extensions["parley_limiter"]
     if not limiter.enabled:
         return True
-    key = (current_app.config["RATELIMIT_KEY_PREFIX"], config_key, client_address())
+    value, prefix = current_app.config[config_key], current_app.config["RATELIMIT_KEY_PREFIX"]
+    counted = [(value, client_address())] + [(scaled(value, factor), block) for _, block, factor in _blocks()]
     try:
-        return all([limiter.limiter.hit(limit, *key) for limit in parse_many(current_app.config[config_key])])
+        return all([limiter.limiter.hit(limit, prefix, config_key, key)
+                    for value, key in counted for limit in parse_many(value)])
     except Exception:  # noqa: BLE001  (a failing storage, as in init_app, must not refuse the request)
         return True
 

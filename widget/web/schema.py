@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic import with_config as pydantic_config
 from typing_extensions import TypedDict
 
+from .. import names
 from ..comments import NOTIFY_CHOICES, SORTS
 from ..errors import InvalidInput
 from ..models import MAX_ID
@@ -53,6 +54,17 @@ def line(max_length, *, required=False, pattern=LINE):
     schema = {"type": "string", "pattern": pattern, "maxLength": max_length}
     return _field(lambda value, name: inputs.text(value, name, max_length, required=required),
                   {**schema, "minLength": 1} if required else _nullable(schema))
+
+
+def display_line(max_length, *, required=False):
+    """A line shown to readers as written (a name, a page title): a line, without marks piled on one letter."""
+    schema = {"type": "string", "pattern": LINE, "maxLength": max_length,
+              "description": f"At most {names.MAX_MARKS} combining marks on one character."}
+
+    def check(value, name):
+        value = inputs.text(value, name, max_length, required=required)
+        return value if value is None else names.refuse_piled_marks(value, name)
+    return _field(check, {**schema, "minLength": 1} if required else _nullable(schema))
 
 
 def web_url(max_length):
@@ -120,8 +132,8 @@ def _count_urls(values, name):
 
 CountUrls = _field(_count_urls, {"type": "array", "minItems": 1, "maxItems": MAX_COUNT_URLS,
                                  "items": {"type": "string", "pattern": WEB_URL, "maxLength": 2048}})
-Name = line(100, required=True)
-Title = line(300)
+Name = display_line(100, required=True)
+Title = display_line(300)
 PageUrl = web_url(2048)
 Website = web_url(500)
 
@@ -157,7 +169,13 @@ class NewComment(Request):
                       "description": "The form's field hidden from people: empty, or a bot filled it in."}) = None
     form_token: _field(lambda value, name: inputs.text(value, name, 200),
                        {"type": ["string", "null"], "maxLength": 200,
-                        "description": "formToken from the comment frame: when the form was shown."}) = None
+                        "description": "A token from GET /form-token (or the form_token of the answer to the "
+                                       "previous comment), asked for when the reader starts writing: it is good for "
+                                       "one comment on its site, for a day. A comment without a valid, unspent one "
+                                       "waits for a moderator, unless its author is logged in or had a comment "
+                                       "approved on the site before from the same reader token and email; one sent "
+                                       "back sooner after the token than people write (3 seconds unless the server "
+                                       "says otherwise) waits too."}) = None
     lang: _field(lambda value, name: inputs.text(value, name, 35),
                  {"type": ["string", "null"], "maxLength": 35,
                   "description": "The reader's language (a BCP 47 tag): the emails they asked for are in it."}) = None
@@ -239,6 +257,10 @@ class CountsQuery(Request):
 
 class EmbedCheckQuery(Request):
     site: GivenSiteId
+
+
+class FormTokenQuery(Request):
+    site: SiteId
 
 
 def _invalid(model, error):
@@ -393,6 +415,7 @@ class PostedCommentJSON(TypedDict):
     comment: CommentJSON
     edit_token: Annotated[str, Field(description="Send as X-Edit-Token to edit or delete.")]
     reader_token: NotRequired[Annotated[str, Field(description="Issued when the request carried none.")]]
+    form_token: Annotated[str, Field(description="A form token for the reader's next comment on the site.")]
     notifications: NotRequired[Annotated[Literal["confirm", "active"], Field(
         description="Where notify was asked for: \"confirm\" while the address awaits the link emailed to it, "
                     "\"active\" once emails will be sent.")]]
@@ -588,6 +611,14 @@ class ErrorJSON(TypedDict):
 
 
 @Forbid
+class FormTokenJSON(TypedDict):
+    form_token: Annotated[str, Field(description="Send with one comment on the site, as form_token.")]
+    min_seconds: Annotated[float, Field(description="A comment sent back sooner than this after the token was "
+                                                    "issued waits for a moderator: people take longer to write.")]
+    expires_in: Annotated[int, Field(description="Seconds the token is good for.")]
+
+
+@Forbid
 class EmbedProblemJSON(TypedDict):
     code: Annotated[str, Field(description="origin_not_allowed, origin_unproven, no_origin or unknown_site.")]
     message: Annotated[str, Field(description="One line for the host page, in words a site's owner understands.")]
@@ -602,4 +633,5 @@ class EmbedCheckJSON(TypedDict):
 
 REQUESTS = (NewComment, CommentEdit, LoginExchange, ReaderErasure)
 RESPONSES = (ThreadPageJSON, RepliesPageJSON, PostedCommentJSON, EditedCommentJSON, LikeStateJSON, CountsJSON,
-             MeJSON, LoggedInJSON, LoginWaitingJSON, ReaderDataJSON, ErasedJSON, ErrorJSON, EmbedCheckJSON)
+             MeJSON, LoggedInJSON, LoginWaitingJSON, ReaderDataJSON, ErasedJSON, ErrorJSON, EmbedCheckJSON,
+             FormTokenJSON)
