@@ -1,6 +1,7 @@
 """Who may reach what on the dashboard: a CSRF token on every form, and each role kept to its own sites."""
 import io
 import re
+from pathlib import Path
 
 import pytest
 from dashboard_helpers import (
@@ -57,7 +58,7 @@ def _populate(app, admin, client):
 
 def test_every_dashboard_post_without_a_valid_csrf_token_is_refused(app, admin, client):
     _populate(app, admin, client)
-    values = _ids(app) | {"site_id": "blog", "token": "x" * 43, "name": "testid"}
+    values = _ids(app) | {"site_id": "blog", "token": "x" * 43, "name": "testid", "batch_id": 1}
     before = row_counts(app)
     tried = 0
     for _rule, path in _dashboard_posts(app, values):
@@ -102,6 +103,11 @@ def two_sites(app, admin, client, runner, tmp_path):
     upload = {"kind": "json", "file": (io.BytesIO(b"{}\n"), "x.jsonl")}
     imported = submit(admin, "/dashboard/sites/other/import", upload, content_type="multipart/form-data")
     assert imported.status_code == 303, imported.get_data(as_text=True)[:2000]
+    # An import run on the other site, to list and undo (the upload above waits for the sender).
+    remark42 = Path(__file__).parent / "data" / "import" / "remark42.jsonl"
+    result = runner.invoke(args=["import", "remark42", str(remark42), "--site", "other",
+                                 "--map-url", f"https://old.example.com->{OTHER_ORIGIN}"])
+    assert result.exit_code == 0, result.output
     other_comment = comment_on(client, "other site's comment", url=OTHER_PAGE, site="other", origin=OTHER_ORIGIN)
     submit(admin, f"/dashboard/sites/other/people/{other_comment['id']}/ban",
            {"kind": "email", "reason": "other site's ban", "days": "7"})
@@ -114,7 +120,7 @@ def two_sites(app, admin, client, runner, tmp_path):
 
 def _other_site_ids(app):
     from widget.extensions import db
-    from widget.models import Ban, Comment, Invitation, Job, Membership, Site, Thread
+    from widget.models import Ban, Comment, ImportBatch, Invitation, Job, Membership, Site, Thread
 
     with app.app_context():
         other = db.session.scalar(db.select(Site).where(Site.public_id == "other"))
@@ -127,6 +133,7 @@ def _other_site_ids(app):
             "invitation_id": db.session.scalar(db.select(Invitation.id).where(Invitation.site_id == other.id,
                                                                               Invitation.accepted_at.is_(None))),
             "job_id": db.session.scalar(db.select(Job.id).where(Job.site_id == other.id, Job.kind == "import")),
+            "batch_id": db.session.scalar(db.select(ImportBatch.id).where(ImportBatch.site_id == other.id)),
         }
 
 
