@@ -54,6 +54,9 @@ def _seed(url, revision):
             "privacy_url": "https://blog.example.com/privacy", "created_at": WHEN, "updated_at": WHEN,
             **only("0005", reserved_names=json.dumps(["Editor"])), **only("0006", comments_per_hour=12),
             **only("0008", akismet_key=None)})
+        if since("0018"):
+            _insert(connection, "site_origins", {"site_id": site, "origin": ORIGIN, "host": "blog.example.com",
+                                                 "how": "listed", "created_at": WHEN})
         user = None
         if since("0002"):
             user = _insert(connection, "users", {
@@ -153,6 +156,9 @@ def test_every_released_schema_with_data_upgrades_to_the_newest(make_app, fresh_
 
     listing = app.test_cli_runner().invoke(args=["site", "list"])
     assert "Migrated blog" in listing.output
+    # Its origin is known to be its own: another site asking for it waits for proof.
+    copied = app.test_cli_runner().invoke(args=["site", "add", "copy", "--name", "Copy", "--origin", ORIGIN])
+    assert f"{ORIGIN} is on a host already used by blog" in copied.output, copied.output
     if seeded["staff"]:
         assert log_in(app.test_client(), ADMIN, PASSWORD).status_code == 302
 

@@ -2,7 +2,8 @@
 import pytest
 
 from widget import markup, tree
-from widget.urls import is_web_url, normalise_origin, normalise_url, origin_of
+from widget.sites import proof_covers
+from widget.urls import host_key, is_web_url, normalise_origin, normalise_url, origin_of
 
 
 @pytest.mark.parametrize("given,expected", [
@@ -39,9 +40,46 @@ def test_normalise_url_refuses(bad):
     ("https://blog.example.com?x=1", None),
     ("blog.example.com", None),
     ("null", None),
+    ("http://.", None),
 ])
 def test_normalise_origin(given, expected):
     assert normalise_origin(given) == expected
+
+
+def test_an_international_origin_is_kept_in_the_ascii_form_browsers_send():
+    assert normalise_origin("https://BÜCHER.example") == "https://xn--bcher-kva.example"
+    assert normalise_origin("https://a" + "ü" * 70 + ".example") is None  # no valid name
+
+
+@pytest.mark.parametrize("given", [
+    "https://victim.example", "http://victim.example", "https://VICTIM.example:8443", "https://victim.example.",
+    "http://victim.example.:80",
+])
+def test_every_scheme_port_and_spelling_of_a_host_has_one_key(given):
+    assert host_key(given) == "victim.example"
+
+
+@pytest.mark.parametrize("given,expected", [
+    ("https://bücher.example", "xn--bcher-kva.example"), ("https://xn--BCHER-kva.example.", "xn--bcher-kva.example"),
+    ("http://127.1:5000", "127.0.0.1"), ("http://0x7f000001", "127.0.0.1"), ("http://2130706433", "127.0.0.1"),
+    ("http://[::ffff:127.0.0.1]", "127.0.0.1"), ("http://[0:0::1]:80", "::1"), ("http://1.2.3.4.", "1.2.3.4"),
+    ("http://deadbeef.example", "deadbeef.example"), ("https://h/path", None), (None, None),
+])
+def test_host_key(given, expected):
+    assert host_key(given) == expected
+
+
+@pytest.mark.parametrize("proven,origin,covered", [
+    ("https://victim.example", "https://victim.example", True),
+    ("https://victim.example", "http://victim.example", True),  # the usual port speaks for the whole host
+    ("http://victim.example", "https://victim.example:8443", True),
+    ("https://victim.example:8443", "https://victim.example:8443", True),
+    ("https://victim.example:8443", "https://victim.example", False),  # another port speaks for itself only
+    ("https://victim.example:8443", "http://victim.example:8443", False),
+    ("https://victim.example", "https://other.example", False),
+])
+def test_what_a_proof_speaks_for(proven, origin, covered):
+    assert proof_covers(proven, origin) is covered
 
 
 def test_origin_of():

@@ -102,8 +102,8 @@ def _say_what_waits(site):
         return
     for claim in waiting:
         others = ", ".join(public_id for _, public_id in sites.holders(site, claim.origin))
-        click.echo(f"{claim.origin} is already an origin of {others or 'another site'}: no page there can show or "
-                   f"post {site.public_id}'s comments until it is proven to be {site.public_id}'s.")
+        click.echo(f"{claim.origin} is on a host already used by {others or 'another site'}: no page there can show "
+                   f"or post {site.public_id}'s comments until it is proven to be {site.public_id}'s.")
     where = (f"{waiting[0].origin}{sites.VERIFICATION_PATH}" if len(waiting) == 1 else
              f"{sites.VERIFICATION_PATH} on each of them")
     click.echo(f"To prove it, serve this line at {where}:\n  {site.verification_token}\n"
@@ -352,7 +352,7 @@ def erase_reader(email, user_id, anonymise, yes):
 @click.option("--once", is_flag=True, help="Do what is due now, then stop.")
 @writes
 def run_worker(once):
-    """Send the outbox: emails, webhook deliveries, Webmention checks and imports, each kind in its own lane.
+    """Send the outbox: emails, webhook deliveries, Webmention and origin checks, imports, each kind in its lane.
 
     For servers run with PARLEY_BACKGROUND_SENDER=false; any number of workers may run at once.
     """

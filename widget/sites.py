@@ -1,12 +1,16 @@
 """Sites and their settings: plain functions used by the CLI and the dashboard."""
+import hashlib
 import ipaddress
 import re
 import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, text
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, names, outbound, remote_avatars
+from . import audit, names, outbound, outbox, remote_avatars
 from .emails import is_email
 from .errors import Conflict, InvalidInput, NotAllowed, NotFound
 from .extensions import db
@@ -15,13 +19,16 @@ from .models import (
     BAN_ACTIONS,
     MODERATION_MODES,
     DashboardAccount,
+    Job,
     Membership,
     OriginClaim,
     RefusedOrigin,
     Site,
+    SiteOrigin,
+    User,
     utcnow,
 )
-from .urls import is_web_url, normalise_origin
+from .urls import host_key, is_web_url, normalise_origin
 
 # How many distinct refused origins a site keeps (the most recently seen): enough to spot a
 # www or http mistake, too few for anyone to fill the database by inventing origins.
@@ -313,10 +320,10 @@ def change_settings(actor, site, values):
         raise SettingsInvalid(errors)
     before = site_settings(site)
     wanted = parsed.pop("origins", None)
+    if wanted is not None:  # first: it takes its locks before anything is written (see _lock_hosts)
+        set_origins(actor, site, wanted)
     for attribute, value in parsed.items():
         setattr(site, attribute, value)
-    if wanted is not None:
-        set_origins(actor, site, wanted)
     after = site_settings(site)
     changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
     if changed:
@@ -377,14 +384,20 @@ def allow_refused_origin(actor, site, origin):
 # Origins another site already has ----------------------------------------------------------------
 #
 # A site's allowed origins decide where its comments may be shown and written from, and which pages it takes
-# Webmentions for. An origin that another site already has would let one tenant speak for another's pages,
-# so it is granted only once the new site's owner proves the origin is theirs (a line served on it), or an
-# administrator grants it. Until then it waits as an OriginClaim, used for nothing.
+# Webmentions for. An origin on a host that another owner's site already has (whatever the scheme, port or
+# spelling) would let one tenant speak for another's pages, so it is granted only once the new site's owner
+# proves the origin is theirs (a line served on it), or an administrator grants it. Until then it waits as an
+# OriginClaim, used for nothing. A proof also takes the origin back from the sites that only listed it: the
+# first to register a host is not thereby its owner.
 
 VERIFICATION_PATH = "/.well-known/parley-site-verification.txt"
 MAX_CLAIMS = 20
 # The proof is one short line; a file that is much longer is not one written for this.
 VERIFICATION_MAX_BYTES = 64 * 1024
+# The outbox's job that checks a site's waiting origins, in the lane of fetches from addresses others chose.
+CHECK_KIND = "origin_check"
+# How a site came to have an origin that a proof by another site does not take back.
+FIRM = ("proof", "administrator")
 
 
 def verification_url(origin):
@@ -410,13 +423,48 @@ def wanted_origins(site):
 
 
 def holders(site, origin):
-    """The other sites that have `origin` among their allowed origins."""
-    rows = db.session.execute(db.select(Site.id, Site.public_id, Site.origins).where(Site.id != site.id))
-    return [(site_id, public_id) for site_id, public_id, origins in rows if origin in (origins or [])]
+    """The other sites with an origin on `origin`'s host, in any scheme or port: (id, public_id) of each."""
+    return db.session.execute(
+        db.select(Site.id, Site.public_id).join(SiteOrigin, SiteOrigin.site_id == Site.id)
+        .where(SiteOrigin.host == host_key(origin), Site.id != site.id).distinct().order_by(Site.id)).all()
+
+
+def proof_covers(proven, origin):
+    """Whether a proof served on `proven` speaks for `origin` too: the same origin, or any origin of its host when
+    served on the host's usual port (80 or 443), which is how certificate authorities take control of a name."""
+    return proven == origin or (urlsplit(proven).port is None and host_key(proven) == host_key(origin))
+
+
+def _lock_hosts(origins, site=None):
+    """Make anyone else who decides which sites have one of these origins' hosts wait until this transaction
+    ends: two owners claiming a free host at once cannot both be its first, and a proof cannot take back an
+    origin while its site's owner is changing that site's origins.
+
+    On PostgreSQL an advisory lock per host, for the transaction, taken in one order (so two callers never wait
+    for each other in a circle), before anything is written; `site`, read before the wait, is read again. On
+    SQLite every transaction that may write holds the database's one write lock from its start (BEGIN
+    IMMEDIATE), which does the same.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    hosts = sorted({host_key(origin) for origin in origins} - {None})
+    for host in hosts:
+        key = int.from_bytes(hashlib.sha256(f"parley origin host {host}".encode()).digest()[:8], "big", signed=True)
+        db.session.execute(_LOCK_HOST, {"key": key})
+    if hosts and site is not None:
+        db.session.refresh(site)
+
+
+_LOCK_HOST = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def _owners(site_id):
+    return set(db.session.scalars(db.select(Membership.user_id).where(Membership.site_id == site_id,
+                                                                      Membership.role == "owner")))
 
 
 def _may_take(actor, site, origin):
-    """Whether the origin may be granted at once: no other site has it, or the actor owns every one that does.
+    """Whether the origin may be granted at once: no other site has its host, or the actor owns every one that does.
 
     The command line (actor None) owns nothing: its operator grants with `site grant`, as an administrator.
     """
@@ -430,15 +478,18 @@ def _may_take(actor, site, origin):
     return owned == len(others)
 
 
+def _granted(site):
+    """The site's SiteOrigin rows, by origin."""
+    return {row.origin: row for row in db.session.scalars(db.select(SiteOrigin).where(SiteOrigin.site_id == site.id))}
+
+
 def set_origins(actor, site, wanted, now=None):
-    """Make `wanted` the site's origins: those it has stay, new ones are granted unless another site has them
+    """Make `wanted` the site's origins: those it has stay, new ones are granted unless another site has their host
     (they then wait as claims), and those no longer wanted go, waiting or not. Returns the new claims."""
     now = now or utcnow()
+    _lock_hosts([*site.origins, *wanted], site)
     waiting = {claim.origin: claim for claim in claims(site)}
-    granted: list[str] = []
-    held: list[str] = []
-    for origin in wanted:
-        (granted if origin in site.origins or _may_take(actor, site, origin) else held).append(origin)
+    held = [origin for origin in wanted if origin not in site.origins and not _may_take(actor, site, origin)]
     if len(held) > MAX_CLAIMS:
         raise InvalidInput(f"at most {MAX_CLAIMS} origins may wait for proof at once", code="too_many_claims")
     for origin, claim in waiting.items():
@@ -448,7 +499,13 @@ def set_origins(actor, site, wanted, now=None):
     db.session.add_all(new)
     for claim in new:
         audit.record(actor, site, "site.origin_claim", "site", site.id, after={"origin": claim.origin}, now=now)
-    site.origins = granted
+    site.origins = [origin for origin in wanted if origin not in held]
+    rows = _granted(site)
+    for origin, row in rows.items():
+        if origin not in site.origins:
+            db.session.delete(row)
+    db.session.add_all(SiteOrigin(site_id=site.id, origin=origin, host=host_key(origin), how="listed", created_at=now)
+                       for origin in site.origins if origin not in rows)
     if held:
         verification_line(site)
     db.session.flush()
@@ -457,38 +514,117 @@ def set_origins(actor, site, wanted, now=None):
 
 def _grant(actor, site, claim, how, now):
     site.origins = [*site.origins, claim.origin]
+    db.session.add(SiteOrigin(site_id=site.id, origin=claim.origin, host=host_key(claim.origin), how=how,
+                              created_at=now))
     audit.record(actor, site, "site.origin_grant", "site", site.id, after={"origin": claim.origin, "by": how}, now=now)
     db.session.delete(claim)
+    if how == "proof":
+        _take_back(site, claim.origin, now)
+
+
+def _take_back(site, proven, now):
+    """The proven origin (its whole host, when proven on the usual port) goes back to waiting for proof on the other
+    sites that only listed it, but for those that share an owner with `site`."""
+    owners = _owners(site.id)
+    rows = db.session.execute(db.select(SiteOrigin, Site).join(Site, Site.id == SiteOrigin.site_id).where(
+        SiteOrigin.host == host_key(proven), SiteOrigin.site_id != site.id, SiteOrigin.how.not_in(FIRM))
+        .order_by(SiteOrigin.id)).all()
+    for row, other in rows:
+        if not proof_covers(proven, row.origin) or owners & _owners(other.id):
+            continue
+        other.origins = [origin for origin in other.origins if origin != row.origin]
+        db.session.delete(row)
+        if db.session.scalar(db.select(OriginClaim.id).where(OriginClaim.site_id == other.id,
+                                                             OriginClaim.origin == row.origin)) is None:
+            db.session.add(OriginClaim(site_id=other.id, origin=row.origin, created_at=now))
+        verification_line(other)
+        # Who proved it is another tenant's business: the entry names neither their site nor them.
+        audit.record(None, other, "site.origin_revoke", "site", other.id, after={"origin": row.origin, "by": "proof"},
+                     now=now, actor_name="another site's proof of the origin")
 
 
 def verify_claims(actor, site, allow_private=False, timeout=10.0, now=None):
-    """Fetch each waiting origin's verification file and grant those that serve the site's line.
+    """Fetch every waiting origin's verification file, side by side within one deadline of `timeout` seconds,
+    and grant those that serve the site's line. Returns {origin: None when granted, else why not}.
 
-    Returns {origin: None when granted, else why not}. Redirects are not followed: the line must be served by
-    the origin itself.
+    No transaction is open while the origins take their time to answer: on SQLite it would hold the database's
+    one write lock, and every comment posted meanwhile would wait for it, then fail.
     """
+    site_id, line = site.id, verification_line(site)
+    asked = [claim.origin for claim in claims(site)]
+    db.session.commit()
+    found = _fetch_proofs(asked, line, allow_private, timeout)
+    # Written in a short transaction of its own, for the origins that still wait: the owner may have changed
+    # the site's origins meanwhile.
+    _lock_hosts(origin for origin, problem in found.items() if problem is None)
+    site = db.session.get(Site, site_id)  # read again (the commit above expired it), after the locks
+    if site is None:
+        return {}
+    waiting = {claim.origin: claim for claim in claims(site) if claim.origin in found}
     now = now or utcnow()
-    line = verification_line(site)
-    results = {}
-    for claim in claims(site):
-        url = verification_url(claim.origin)
-        problem: str | None
-        try:
-            answer = outbound.request("GET", url, allow_private=allow_private, timeout=timeout,
-                                      max_bytes=VERIFICATION_MAX_BYTES)
-        except (outbound.Refused, outbound.Unreachable) as error:
-            problem = f"{url} could not be read: {error}"
-        else:
-            lines = {text.strip() for text in answer.body.decode("utf-8", "replace").splitlines()}
-            problem = (None if answer.status == 200 and line in lines else
-                       f"{url} answered {answer.status}" if answer.status != 200 else
-                       f"{url} does not hold this site's line")
+    for origin, claim in waiting.items():
+        problem = found[origin]
         claim.checked_at, claim.problem = now, problem and problem[:300]
         if problem is None:
             _grant(actor, site, claim, "proof", now)
-        results[claim.origin] = problem
     db.session.commit()
-    return results
+    return {origin: found[origin] for origin in waiting}
+
+
+def _fetch_proofs(origins, line, allow_private, timeout):
+    """{origin: None when it serves `line` at its verification_url, else why not}, all asked at once.
+
+    Redirects are not followed: the line must be served by the origin itself.
+    """
+    deadline = time.monotonic() + timeout
+
+    def fetch(origin):
+        url = verification_url(origin)
+        try:
+            answer = outbound.request("GET", url, allow_private=allow_private, max_bytes=VERIFICATION_MAX_BYTES,
+                                      timeout=max(0.001, deadline - time.monotonic()))
+        except outbound.TimedOut:
+            return f"{url} did not answer within {timeout:g} s"
+        except (outbound.Refused, outbound.Unreachable) as error:
+            return f"{url} could not be read: {error}"
+        if answer.status != 200:
+            return f"{url} answered {answer.status}"
+        lines = {part.strip() for part in answer.body.decode("utf-8", "replace").splitlines()}
+        return None if line in lines else f"{url} does not hold this site's line"
+
+    if not origins:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(origins), thread_name_prefix="parley-proof") as pool:
+        return dict(zip(origins, pool.map(fetch, origins), strict=True))
+
+
+def queue_check(actor, site, now=None):
+    """Queue a check of the site's waiting origins (verify_claims) for the outbox's fetch lane, and commit; False
+    when one is queued or under way already."""
+    under_way = db.session.scalar(db.select(Job.id).where(Job.site_id == site.id, Job.kind == CHECK_KIND,
+                                                          Job.status == "queued").limit(1))
+    if under_way is not None:
+        return False
+    outbox.enqueue(CHECK_KIND, {"site_id": site.id, "actor_id": actor.id if actor is not None else None},
+                   site_id=site.id, now=now)
+    db.session.commit()
+    return True
+
+
+def last_check(site):
+    """The site's latest check of its waiting origins, a job ("queued" while it waits or runs), or None."""
+    return next(iter(outbox.recent(site.id, CHECK_KIND, limit=1)), None)
+
+
+def run_check(job, allow_private, timeout):
+    """The outbox's check of a site's waiting origins; returns what it found, in words for the site's page."""
+    site = db.session.get(Site, job.payload["site_id"])
+    if site is None:
+        raise outbox.GiveUp("the site is gone")
+    actor = db.session.get(User, job.payload["actor_id"]) if job.payload.get("actor_id") else None
+    results = verify_claims(actor, site, allow_private=allow_private, timeout=timeout)
+    return "; ".join(f"{origin} is proven, and allowed now" if problem is None else f"{origin} still waits"
+                     for origin, problem in results.items()) or "no origin waited"
 
 
 def grant_claim(actor, site, origin, now=None):
@@ -496,6 +632,7 @@ def grant_claim(actor, site, origin, now=None):
     if actor is not None and not db.session.scalar(
             db.select(DashboardAccount.is_admin).where(DashboardAccount.user_id == actor.id)):
         raise NotAllowed("only an administrator can grant an origin another site has", code="role_required")
+    _lock_hosts([origin], site)
     claim = db.session.scalar(db.select(OriginClaim).where(OriginClaim.site_id == site.id,
                                                            OriginClaim.origin == origin))
     if claim is None:

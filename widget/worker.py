@@ -1,6 +1,6 @@
 """The outbox's sender: claims due jobs and does them (renders and sends emails, delivers webhooks,
-checks Webmentions, runs imports uploaded in the dashboard), in threads of each server process or as
-`flask --app app worker`.
+checks Webmentions and origins waiting for proof, runs imports uploaded in the dashboard), in threads of
+each server process or as `flask --app app worker`.
 
 Jobs run in lanes, one thread each, each claiming only its own kinds: a Webmention source that
 takes its whole deadline to answer, a slow webhook receiver or a long import holds up its own lane,
@@ -18,7 +18,7 @@ from flask import g, render_template, url_for
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from . import import_jobs, notifications, outbox, webhooks, webmentions
+from . import import_jobs, notifications, outbox, sites, webhooks, webmentions
 from .emails import Letter, SmtpConnection, SmtpRefused, SmtpSettings, SmtpUnavailable, compose
 from .extensions import db
 from .i18n import direction, translate
@@ -31,7 +31,8 @@ BATCH = 100
 # kind no other lane names.
 LANES: dict[str, tuple[str, ...] | None] = {
     "mail": None,
-    "fetch": ("webmention",),  # pages that strangers name: the least trusted, the likeliest to be slow
+    # Pages that strangers name, and origins an owner claims: the least trusted, the likeliest to be slow.
+    "fetch": ("webmention", sites.CHECK_KIND),
     "webhook": ("webhook",),
     "import": (import_jobs.KIND,),
 }
@@ -179,6 +180,12 @@ def _webmention(app, job, _smtp):
                               timeout=_budget(app, "webmention"))
 
 
+def _origin_check(app, job, _smtp):
+    # One deadline for the whole check, however many origins wait: they are asked side by side.
+    return sites.run_check(job, allow_private=app.config["ALLOW_PRIVATE_TARGETS"],
+                           timeout=float(app.config["OUTBOUND_TIMEOUT_SECONDS"]))
+
+
 def _import(app, job, _smtp):
     folder = import_jobs.upload_folder(app.config["IMPORT_FOLDER"], app.instance_path)
     return import_jobs.run_job(job, secret_key=app.secret_key, folder=folder,
@@ -186,7 +193,7 @@ def _import(app, job, _smtp):
 
 
 HANDLERS = {"email": _send_email, "published": _published, "held": _held, "digest": _digest,
-            "webhook": _webhook, "webmention": _webmention, import_jobs.KIND: _import}
+            "webhook": _webhook, "webmention": _webmention, sites.CHECK_KIND: _origin_check, import_jobs.KIND: _import}
 RETRY = (outbox.Retry, SmtpUnavailable, Unreachable)
 GIVE_UP = (outbox.GiveUp, SmtpRefused, Refused)
 

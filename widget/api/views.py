@@ -401,12 +401,13 @@ def _embed_problem(site_id):
     if origin_allowed(site, origin):
         return None
     if origin in sites.wanted_origins(site):
+        # Anyone may ask this with any Origin: the answer tells the site's owner where to look, and nobody
+        # anything of the other sites on this server.
         return {"code": "origin_unproven",
-                "message": f"Comments can't load here: {origin} is also an origin of another site on this server, "
-                           f"so it waits for proof that it belongs to site {site.public_id}.",
-                "fix": f"Parley: serve the line shown on the site's page in the dashboard "
-                       f"({public_url_for('dashboard.site', site_id=site.public_id)}) at "
-                       f"{sites.verification_url(origin)}, then press \"Check now\" there."}
+                "message": f"Comments can't load here: {origin} waits for proof that it belongs to site "
+                           f"{site.public_id}.",
+                "fix": f"Parley: the site's owner sees how to prove it on the site's page in the dashboard "
+                       f"({public_url_for('dashboard.site', site_id=site.public_id)})."}
     # Remembered for the dashboard, a few times per address: enough to show a mistake, not a way to fill it.
     if rate_limits.within("RATELIMIT_REFUSED_ORIGINS"):
         sites.note_refused_origin(site, origin)

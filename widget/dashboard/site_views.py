@@ -45,9 +45,9 @@ def new_site():
 
 def _say_what_waits(site):
     if waiting := sites.claims(site):
-        flash(f"{', '.join(claim.origin for claim in waiting)} {'is' if len(waiting) == 1 else 'are'} already "
-              "used by another site on this server: no page there shows these comments until you prove the origin "
-              "is yours (see Origins waiting for proof).", "warning")
+        flash(f"{', '.join(claim.origin for claim in waiting)} {'is' if len(waiting) == 1 else 'are'} on a host "
+              "another site on this server already uses: no page there shows these comments until you prove the "
+              "origin is yours (see Origins waiting for proof).", "warning")
 
 
 def snippet(site):
@@ -78,7 +78,15 @@ def site(site_id):
                            sends_email=bool(current_app.config["SMTP_HOST"]),
                            emails=outbox.summary(site.id, "email", utcnow() - timedelta(days=7)),
                            alerted=notifications.alert_recipients(site), refused=sites.refused_origins(site),
-                           claims=claims, verification_path=sites.VERIFICATION_PATH, claimed_by=claimed_by)
+                           claims=claims, verification_path=sites.VERIFICATION_PATH, claimed_by=claimed_by,
+                           check=_recent(sites.last_check(site)))
+
+
+def _recent(check, shown_for=timedelta(hours=1)):
+    """A check of the waiting origins under way, or ended lately enough that its outcome is still news."""
+    if check is None or check.status == "queued" or (check.finished_at or check.created_at) > utcnow() - shown_for:
+        return check
+    return None
 
 
 @bp.post("/sites/<site_id>/refused-origins/allow")
@@ -97,16 +105,14 @@ def allow_refused_origin(site_id):
 @bp.post("/sites/<site_id>/origins/verify")
 @login_required
 def verify_origins(site_id):
-    """Fetch each waiting origin's verification file now; those that serve the site's line are granted."""
+    """Have each waiting origin's verification file fetched, by the outbox's sender: the page shows the outcome."""
     site = site_for(site_id, "manage")
-    config = current_app.config
-    results = sites.verify_claims(actor(), site, allow_private=config["ALLOW_PRIVATE_TARGETS"],
-                                  timeout=config["OUTBOUND_TIMEOUT_SECONDS"])
-    for origin, problem in results.items():
-        if problem is None:
-            flash(f"{origin} is proven to be yours: its pages can now show the comments of {site.name}.", "success")
-        else:
-            flash(f"{origin} still waits: {problem}.", "error")
+    if sites.queue_check(actor(), site):
+        flash("Checking the origins that wait for proof: reload this page in a few seconds to see what was found.",
+              "info")
+    else:
+        flash("A check of the origins that wait for proof is under way already: reload this page in a few seconds "
+              "to see what it found.", "info")
     return redirect(url_for("dashboard.site", site_id=site.public_id))
 
 

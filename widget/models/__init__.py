@@ -15,6 +15,7 @@ from .readers import AuthToken, Identity, LoginCode, User
 from .sites import (
                     COMMENT_STATUSES,
                     MODERATION_MODES,
+                    ORIGIN_GRANTS,
                     AvatarImage,
                     Comment,
                     FilterToken,
@@ -22,6 +23,7 @@ from .sites import (
                     OriginClaim,
                     RefusedOrigin,
                     Site,
+                    SiteOrigin,
                     SpentFormToken,
                     Thread,
                     Vote,
@@ -42,8 +44,8 @@ from .staff import (
 __all__ = [
     "MAX_ID", "fixed_defaults", "parse_id", "utcnow",
     "AuthToken", "Identity", "LoginCode", "User",
-    "COMMENT_STATUSES", "MODERATION_MODES", "AvatarImage", "Comment", "FilterToken", "ImportBatch", "OriginClaim",
-    "RefusedOrigin", "Site", "SpentFormToken", "Thread", "Vote", "body_digest",
+    "COMMENT_STATUSES", "MODERATION_MODES", "ORIGIN_GRANTS", "AvatarImage", "Comment", "FilterToken", "ImportBatch",
+    "OriginClaim", "RefusedOrigin", "Site", "SiteOrigin", "SpentFormToken", "Thread", "Vote", "body_digest",
     "BAN_ACTIONS", "BAN_KINDS", "SITE_ROLES", "AuditEntry", "Ban", "DashboardAccount", "Invitation", "LoginFailure",
     "Membership",
     "ALERT_MODES", "JOB_STATUSES", "WEBHOOK_EVENTS", "Job", "Mailbox", "Recipient", "Subscription", "UsedLink",

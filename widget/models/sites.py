@@ -73,6 +73,27 @@ class RefusedOrigin(Model):
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# How a site came to have an origin: "listed" when no other owner's site had its host then; by "proof" served on
+# it, or granted by an "administrator". Only a listed one is taken back when another site proves the origin.
+ORIGIN_GRANTS = ("listed", "proof", "administrator")
+
+
+class SiteOrigin(Model):
+    """One of a site's allowed origins (Site.origins, which requests read, lists the same ones in order), with its
+    host, to find every site on a host by index, and how it was granted."""
+
+    __tablename__ = "site_origins"
+    __table_args__ = (UniqueConstraint("site_id", "origin"), Index("ix_site_origins_host", "host"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    origin: Mapped[str] = mapped_column(String(200))
+    # urls.host_key: the same for every scheme, port and spelling of the host.
+    host: Mapped[str] = mapped_column(String(255))
+    how: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OriginClaim(Model):
     """An origin a site asked for that another site already has: not used for anything (CORS, frames, messages,
     Webmentions, writes) until the site's owner proves the origin is theirs, or an administrator grants it."""
