@@ -599,16 +599,14 @@ def _fetch_proofs(origins, line, allow_private, timeout):
 
 
 def queue_check(actor, site, now=None):
-    """Queue a check of the site's waiting origins (verify_claims) for the outbox's fetch lane, and commit; False
+    """Queue a check of the site's waiting origins (verify_claims) for the outbox's fetch lane, and commit; none
     when one is queued or under way already."""
     under_way = db.session.scalar(db.select(Job.id).where(Job.site_id == site.id, Job.kind == CHECK_KIND,
                                                           Job.status == "queued").limit(1))
-    if under_way is not None:
-        return False
-    outbox.enqueue(CHECK_KIND, {"site_id": site.id, "actor_id": actor.id if actor is not None else None},
-                   site_id=site.id, now=now)
+    if under_way is None:
+        outbox.enqueue(CHECK_KIND, {"site_id": site.id, "actor_id": actor.id if actor is not None else None},
+                       site_id=site.id, now=now)
     db.session.commit()
-    return True
 
 
 def last_check(site):

@@ -105,14 +105,10 @@ def allow_refused_origin(site_id):
 @bp.post("/sites/<site_id>/origins/verify")
 @login_required
 def verify_origins(site_id):
-    """Have each waiting origin's verification file fetched, by the outbox's sender: the page shows the outcome."""
+    """Have each waiting origin's verification file fetched by the outbox's sender; the site's page says "checking"
+    until it is done, then what was found."""
     site = site_for(site_id, "manage")
-    if sites.queue_check(actor(), site):
-        flash("Checking the origins that wait for proof: reload this page in a few seconds to see what was found.",
-              "info")
-    else:
-        flash("A check of the origins that wait for proof is under way already: reload this page in a few seconds "
-              "to see what it found.", "info")
+    sites.queue_check(actor(), site)
     return redirect(url_for("dashboard.site", site_id=site.public_id))
 
 
