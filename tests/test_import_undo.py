@@ -1,5 +1,6 @@
 """Running an import again with a corrected --map-url, listing imports and taking one back: what an owner who
-got the mapping wrong the first time sees."""
+got the mapping wrong the first time sees, and one who imports a second blog whose comments are numbered alike."""
+import json
 import re
 
 import pytest
@@ -7,6 +8,7 @@ from test_dashboard_import import IMPORT, owner, queued, status, upload  # noqa:
 from test_import import MOVE, SOURDOUGH, WXR, imported, page, stored, table_sizes
 
 from widget import worker
+from widget.comments import thread_key
 
 WRONG = "http://old.example.com/→https://blog.example.com/wrong/"
 WRONG_SOURDOUGH = "https://blog.example.com/wrong/2023/05/sourdough/"
@@ -212,3 +214,167 @@ def test_the_upgrade_keeps_one_copy_keyed_and_puts_the_doubles_in_an_import_to_u
         left = {c.id: (c.status, c.import_key) for c in db.session.scalars(db.select(Comment))}
     assert left == {answered: ("deleted", None), reader: ("approved", None), new: ("approved", "wordpress:101"),
                     newer: ("approved", "wordpress:102")}
+
+
+# Two sources that number their comments alike ----------------------------------------------------
+
+BREAD, ROME = "https://blog.example.com/cooking/bread/", "https://blog.example.com/travel/rome/"
+# (id in the file, author, day of May 2023, id of the parent or None)
+ON_BREAD = [(1, "Alice", 1, None), (2, "Bob", 2, 1)]
+ON_ROME = [(1, "Carol", 3, None), (2, "Dave", 4, 1), (3, "Erin", 5, None)]
+
+
+def wordpress_export(path, source, url, comments, network=None):
+    """A WXR of one post; `source` the blog's address (None: a file that names none), `network` a multisite's."""
+    channel = "" if source is None else (f"<link>{source}</link><wp:base_site_url>{network or source}"
+                                         f"</wp:base_site_url><wp:base_blog_url>{source}</wp:base_blog_url>")
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/">'
+        f"<channel><title>A blog</title>{channel}<wp:wxr_version>1.2</wp:wxr_version>"
+        f"<item><title>A post</title><link>{url}</link><wp:post_id>7</wp:post_id>" + "".join(
+            f"<wp:comment><wp:comment_id>{ref}</wp:comment_id><wp:comment_author>{name}</wp:comment_author>"
+            f"<wp:comment_date_gmt>2023-05-0{day} 08:00:00</wp:comment_date_gmt><wp:comment_content>{name} on "
+            f"{url}</wp:comment_content><wp:comment_approved>1</wp:comment_approved><wp:comment_type>"
+            f"</wp:comment_type><wp:comment_parent>{parent or 0}</wp:comment_parent></wp:comment>"
+            for ref, name, day, parent in comments) + "</item></channel></rss>", encoding="utf-8")
+    return path
+
+
+def disqus_export(path, source, url, comments):
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><disqus xmlns="http://disqus.com" '
+        'xmlns:dsq="http://disqus.com/disqus-internals">'
+        f'<thread dsq:id="70"><forum>{source}</forum><link>{url}</link><title>A post</title></thread>' + "".join(
+            f'<post dsq:id="{ref}"><message><![CDATA[<p>{name} on {url}</p>]]></message>'
+            f"<createdAt>2023-05-0{day}T08:00:00Z</createdAt><author><name>{name}</name></author>"
+            f'<thread dsq:id="70"/>' + (f'<parent dsq:id="{parent}"/>' if parent else "") + "</post>"
+            for ref, name, day, parent in comments) + "</disqus>", encoding="utf-8")
+    return path
+
+
+def remark42_export(path, source, url, comments):
+    lines = [{"version": 1, "users": [], "posts": []}] + [
+        {"id": f"c{ref}", "pid": f"c{parent}" if parent else "", "text": f"<p>{name} on {url}</p>",
+         "user": {"name": name, "id": f"u{ref}"}, "locator": {"site": source, "url": url},
+         "time": f"2023-05-0{day}T08:00:00Z"} for ref, name, day, parent in comments]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def parley_export(path, source, url, comments):
+    """A Parley export of a site `source` (its id; two servers' sites of one id were made at other moments)."""
+    key, normalised = thread_key(url)
+    made = "2024-01-01T00:00:00.000000Z" if source == "A" else "2024-06-01T00:00:00.000000Z"
+    lines = [{"format": "parley-export", "version": 1, "exported_at": "2025-01-01T00:00:00Z",
+              "site": {"id": "blog", "created_at": made}},
+             {"type": "thread", "id": 1, "key": key, "url": normalised, "title": "A post", "locked": False,
+              "created_at": "2023-05-01T00:00:00Z"}] + [
+        {"type": "comment", "id": ref, "thread": 1, "parent": parent, "status": "approved", "kind": "comment",
+         "body": f"{name} on {url}", "html": f"<p>{name} on {url}</p>", "author_name": name,
+         "created_at": f"2023-05-0{day}T08:00:00Z", "likes": 0, "pinned": False} for ref, name, day, parent in comments]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def isso_export(path, source, url, comments, keyless=False):
+    """An Isso database made by Isso's own code (with its random session key; `keyless`: without its preferences)."""
+    import sqlite3
+    from datetime import UTC, datetime
+    from urllib.parse import urlsplit
+
+    from isso import config
+    from isso.db import SQLite3
+
+    db = SQLite3(str(path), config.load(config.default_file()))
+    uri = urlsplit(url).path
+    db.threads.new(uri, "A post")
+    for _ref, name, day, parent in comments:
+        db.comments.add(uri, {"text": f"{name} on {url}", "author": name, "email": None, "website": None,
+                              "remote_addr": "203.0.113.0", "mode": 1, "parent": parent,
+                              "created": datetime(2023, 5, day, 8, tzinfo=UTC).timestamp()})
+    if keyless:
+        with sqlite3.connect(path) as connection:
+            connection.execute("DROP TABLE preferences")
+    return path
+
+
+EXPORTS = {"wordpress": wordpress_export, "disqus": disqus_export, "isso": isso_export, "remark42": remark42_export,
+           "json": parley_export}
+
+
+def names_on(read, url):
+    """The page's comments as readers see them: [(author, [replies' authors])]."""
+    return [(c["author"]["name"], [r["author"]["name"] for r in c["replies"]]) for c in page(read, url)["comments"]]
+
+
+@pytest.mark.parametrize("kind", EXPORTS)
+def test_another_sources_comments_of_the_same_ids_are_added_and_never_moved_onto_its_pages(
+        runner, site, read, post, tmp_path, kind):
+    """Two blogs (two Disqus forums, Isso databases, Remark42 sites, Parley servers) both have a comment 1: the
+    second blog's import used to find "its" comments already there, skip them, and move the first blog's comments
+    (with readers' replies to them) onto its own pages."""
+    bread = EXPORTS[kind](tmp_path / f"bread.{kind}", "A", BREAD, ON_BREAD)
+    rome = EXPORTS[kind](tmp_path / f"rome.{kind}", "B", ROME, ON_ROME)
+    assert "Imported 2 comments" in imported(runner, kind, bread)
+    alice = page(read, BREAD)["comments"][0]
+    assert post(url=BREAD, parent_id=alice["id"], body="A reader's answer to Alice").status_code == 201
+
+    second = imported(runner, kind, rome)
+    assert "Imported 3 comments" in second
+    assert "Moved" not in second and "already imported" not in second
+    assert names_on(read, BREAD) == [("Alice", ["Bob", "Ada"])]
+    assert names_on(read, ROME) == [("Carol", ["Dave"]), ("Erin", [])]
+    # Each file run again finds its own comments, and only its own.
+    for export, count in ((rome, 3), (bread, 2)):
+        again = imported(runner, kind, export)
+        assert "Imported 0 comments." in again and f"already imported: {count}" in again and "Moved" not in again
+    assert names_on(read, BREAD) == [("Alice", ["Bob", "Ada"])]
+    assert names_on(read, ROME) == [("Carol", ["Dave"]), ("Erin", [])]
+
+
+@pytest.mark.parametrize("kind", ["wordpress", "isso"])
+def test_sources_that_do_not_name_themselves_are_told_apart_by_when_and_by_whom(runner, site, read, tmp_path, kind):
+    """A WordPress file without its blog's address, an Isso database without its key: a comment of the same id is
+    the same comment only if it was written at the same moment under the same name."""
+    def export(path, url, comments):
+        if kind == "wordpress":
+            return wordpress_export(path, None, url, comments)
+        return isso_export(path, None, url, comments, keyless=True)
+
+    bread = export(tmp_path / "bread", BREAD, ON_BREAD)
+    rome = export(tmp_path / "rome", ROME, ON_ROME)
+    imported(runner, kind, bread)
+    second = imported(runner, kind, rome)
+    assert "Imported 3 comments" in second and "Moved" not in second
+    assert names_on(read, BREAD) == [("Alice", ["Bob"])]
+    assert names_on(read, ROME) == [("Carol", ["Dave"]), ("Erin", [])]
+    for export_file, count in ((rome, 3), (bread, 2)):
+        again = imported(runner, kind, export_file)
+        assert "Imported 0 comments." in again and f"already imported: {count}" in again and "Moved" not in again
+    # And the same file with a corrected mapping still moves its own comments, and only those.
+    moved = imported(runner, kind, rome, "--map-url", "https://blog.example.com/travel/→https://blog.example.com/trips/")
+    assert "Moved 3 comments" in moved and "Imported 0 comments." in moved
+    assert names_on(read, "https://blog.example.com/trips/rome/") == [("Carol", ["Dave"]), ("Erin", [])]
+    assert names_on(read, BREAD) == [("Alice", ["Bob"])]
+
+
+def test_a_copy_of_a_blog_that_went_its_own_way_adds_its_own_comments_beside_the_originals(runner, site, read,
+                                                                                           tmp_path):
+    """A staging copy of the blog (the same address in its export) whose comment 2 is another comment than the
+    live blog's comment 2: what they share is found, what differs is added."""
+    live = wordpress_export(tmp_path / "live.xml", "https://old.example.com", BREAD, ON_BREAD)
+    copy = wordpress_export(tmp_path / "copy.xml", "https://old.example.com", BREAD,
+                            [(1, "Alice", 1, None), (2, "Zed", 6, 1), (3, "Yan", 7, None)])
+    imported(runner, "wordpress", live)
+    output = imported(runner, "wordpress", copy)
+    assert "Imported 2 comments" in output and "already imported: 1" in output
+    assert names_on(read, BREAD) == [("Alice", ["Bob", "Zed"]), ("Yan", [])]
+
+
+def test_sub_blogs_of_one_multisite_network_are_two_sources(runner, site, read, tmp_path):
+    network = "https://network.example.com"
+    bread = wordpress_export(tmp_path / "bread.xml", f"{network}/cooking", BREAD, ON_BREAD, network=network)
+    rome = wordpress_export(tmp_path / "rome.xml", f"{network}/travel", ROME, ON_ROME, network=network)
+    imported(runner, "wordpress", bread)
+    assert "Imported 3 comments" in imported(runner, "wordpress", rome)
+    assert names_on(read, BREAD) == [("Alice", ["Bob"])]
