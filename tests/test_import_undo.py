@@ -2,13 +2,18 @@
 got the mapping wrong the first time sees, and one who imports a second blog whose comments are numbered alike."""
 import json
 import re
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
 from test_dashboard_import import IMPORT, owner, queued, status, upload  # noqa: F401  (owner: a fixture)
 from test_import import MOVE, SOURDOUGH, WXR, imported, page, stored, table_sizes
+from test_migrations import _insert, _upgrade
 
 from widget import worker
 from widget.comments import thread_key
+from widget.tokens import digest
 
 WRONG = "http://old.example.com/→https://blog.example.com/wrong/"
 WRONG_SOURDOUGH = "https://blog.example.com/wrong/2023/05/sourdough/"
@@ -156,64 +161,6 @@ def test_the_dashboard_lists_imports_and_undoes_one(app, owner, read):  # noqa: 
     assert f"Removed 10 comments of import {number}" in done.get_data(as_text=True)
     assert read(url=SOURDOUGH).get_json()["comments"] == []
     assert audit_rows(app)[-1][0] == "site.import_undo"
-
-
-def test_the_upgrade_keeps_one_copy_keyed_and_puts_the_doubles_in_an_import_to_undo(make_app, fresh_database_url):
-    """A database doubled by the old per-thread keys: after the upgrade a rerun adds nothing, and the doubles
-    are an import of their own that `import undo` takes back."""
-    from sqlalchemy import create_engine, text
-    from test_migrations import _insert, _upgrade
-
-    from widget.comments import thread_key
-    from widget.tokens import digest
-
-    _upgrade(make_app, fresh_database_url, "0014")
-    engine = create_engine(fresh_database_url)
-    when = "2025-01-02 03:04:05"
-    with engine.begin() as connection:
-        site = _insert(connection, "sites", {
-            "public_id": "blog", "name": "Blog", "origins": '["https://blog.example.com"]', "guests_allowed": True,
-            "moderation": "none", "edit_window_minutes": 15, "max_depth": 5, "max_body_length": 5000,
-            "max_links": 3, "created_at": when, "updated_at": when, "comments_per_hour": 12})
-
-        def thread(url):
-            key, normalised = thread_key(url)
-            return _insert(connection, "threads", {"site_id": site, "key": key, "url": normalised,
-                                                   "url_hash": digest(normalised), "locked": False, "version": 1,
-                                                   "created_at": when})
-
-        def comment(thread_id, key, parent=None):
-            return _insert(connection, "comments", {
-                "thread_id": thread_id, "parent_id": parent, "root_id": None, "depth": 2 if parent else 1,
-                "status": "approved", "body": "Hi", "html": "<p>Hi</p>", "likes": 0, "created_at": when,
-                "pinned": False, "edited_by_moderator": False, "kind": "comment", "import_key": key})
-
-        wrong, right = thread("https://blog.example.com/wrong/a/"), thread("https://blog.example.com/a/")
-        old = comment(wrong, "wordpress:101")
-        answered = comment(wrong, "wordpress:102")
-        reader = comment(wrong, None, parent=answered)
-        new = comment(right, "wordpress:101")
-        newer = comment(right, "wordpress:102")
-        for comment_id in (old, answered, reader, new, newer):
-            connection.execute(text("UPDATE comments SET root_id = :r WHERE id = :i"),
-                               {"r": answered if comment_id == reader else comment_id, "i": comment_id})
-    engine.dispose()
-
-    app = make_app(SQLALCHEMY_DATABASE_URI=fresh_database_url)
-    runner = app.test_cli_runner()
-    listing = runner.invoke(args=["import", "list", "--site", "blog"]).output
-    doubles = int(re.search(r"^\s*(\d+) .*copies added again by imports run before their keys were kept per site "
-                            r"\(by upgrade\)\s+2 comments$", listing, re.M)[1])
-    assert re.search(r"imports run before batches were kept \(by upgrade\)\s+2 comments$", listing, re.M), listing
-    undone = runner.invoke(args=["import", "undo", str(doubles), "--site", "blog"])
-    assert "Removed 1 comments" in undone.output and "1 imported comments have replies" in undone.output
-    with app.app_context():
-        from widget.extensions import db
-        from widget.models import Comment
-
-        left = {c.id: (c.status, c.import_key) for c in db.session.scalars(db.select(Comment))}
-    assert left == {answered: ("deleted", None), reader: ("approved", None), new: ("approved", "wordpress:101"),
-                    newer: ("approved", "wordpress:102")}
 
 
 # Two sources that number their comments alike ----------------------------------------------------
@@ -378,3 +325,163 @@ def test_sub_blogs_of_one_multisite_network_are_two_sources(runner, site, read, 
     imported(runner, "wordpress", bread)
     assert "Imported 3 comments" in imported(runner, "wordpress", rome)
     assert names_on(read, BREAD) == [("Alice", ["Bob"])]
+
+
+# Upgrading from keys kept per page ---------------------------------------------------------------
+
+class Before0015:
+    """A database of the schema that keyed imported comments per page, with a site `blog`, written with plain SQL."""
+
+    WHEN = "2025-01-02 03:04:05"
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.site = _insert(connection, "sites", {
+            "public_id": "blog", "name": "Blog", "origins": '["https://blog.example.com"]', "guests_allowed": True,
+            "moderation": "none", "edit_window_minutes": 15, "max_depth": 5, "max_body_length": 5000,
+            "max_links": 3, "created_at": self.WHEN, "updated_at": self.WHEN, "comments_per_hour": 12})
+
+    def thread(self, url):
+        key, normalised = thread_key(url)
+        return _insert(self.connection, "threads", {
+            "site_id": self.site, "key": key, "url": normalised, "url_hash": digest(normalised), "locked": False,
+            "version": 1, "created_at": self.WHEN})
+
+    def comment(self, thread_id, key, parent=None, author=None, body="Hi", when=WHEN):
+        comment_id = _insert(self.connection, "comments", {
+            "thread_id": thread_id, "parent_id": parent, "root_id": None, "depth": 2 if parent else 1,
+            "status": "approved", "body": body, "html": f"<p>{body}</p>", "author_name": author, "likes": 0,
+            "created_at": when, "pinned": False, "edited_by_moderator": False, "kind": "comment",
+            "import_key": key})
+        self.connection.execute(text("UPDATE comments SET root_id = COALESCE((SELECT p.root_id FROM comments p "
+                                     "WHERE p.id = :parent), :id) WHERE id = :id"),
+                                {"parent": parent, "id": comment_id})
+        return comment_id
+
+
+@contextmanager
+def before_0015(make_app, url):
+    """A Before0015 to write into; the database is upgraded to the newest schema by the next app made on it."""
+    _upgrade(make_app, url, "0014")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        yield Before0015(connection)
+    engine.dispose()
+
+
+def test_the_upgrade_keeps_one_copy_keyed_and_puts_the_doubles_in_an_import_to_undo(make_app, fresh_database_url):
+    """A database doubled by the old per-thread keys: after the upgrade a rerun adds nothing, and the doubles
+    are an import of their own that `import undo` takes back."""
+    with before_0015(make_app, fresh_database_url) as database:
+        wrong = database.thread("https://blog.example.com/wrong/a/")
+        right = database.thread("https://blog.example.com/a/")
+        database.comment(wrong, "wordpress:101")
+        answered = database.comment(wrong, "wordpress:102")
+        reader = database.comment(wrong, None, parent=answered)
+        new = database.comment(right, "wordpress:101")
+        newer = database.comment(right, "wordpress:102")
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=fresh_database_url)
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["import", "list", "--site", "blog"]).output
+    doubles = int(re.search(r"^\s*(\d+) .*copies added again by imports run before their keys were kept per site "
+                            r"\(by upgrade\)\s+2 comments$", listing, re.M)[1])
+    assert re.search(r"imports run before batches were kept \(by upgrade\)\s+2 comments$", listing, re.M), listing
+    undone = runner.invoke(args=["import", "undo", str(doubles), "--site", "blog"])
+    assert "Removed 1 comments" in undone.output and "1 imported comments have replies" in undone.output
+    with app.app_context():
+        from widget.extensions import db
+        from widget.models import Comment
+
+        left = {c.id: (c.status, c.import_key) for c in db.session.scalars(db.select(Comment))}
+    assert left == {answered: ("deleted", None), reader: ("approved", None), new: ("approved", "wordpress:101"),
+                    newer: ("approved", "wordpress:102")}
+
+
+def test_the_upgrade_keeps_two_blogs_comments_that_shared_an_id_and_batches_only_true_copies(
+        make_app, fresh_database_url, tmp_path):
+    """Comments of two blogs imported before keys were kept per site both had wordpress:1 and wordpress:2 (on their
+    own pages). The upgrade used to take the older blog's as copies of the newer one's, for `import undo` to delete;
+    only true copies (same moment, author and text: a rerun with another mapping) are, and a later import of
+    either blog finds its own comments."""
+    def comment(database, thread_id, key, author, day, parent=None):
+        return database.comment(thread_id, key, parent=parent, author=author, body=f"{author} says hello",
+                                when=f"2023-05-0{day} 08:00:00")
+
+    with before_0015(make_app, fresh_database_url) as database:
+        wrong_rome, bread, rome = (database.thread(url) for url in ("https://blog.example.com/wrong/rome/", BREAD,
+                                                                      ROME))
+        carol_copy = comment(database, wrong_rome, "wordpress:1", "Carol", 3)
+        comment(database, wrong_rome, "wordpress:2", "Dave", 4, parent=carol_copy)
+        alice = comment(database, bread, "wordpress:1", "Alice", 1)
+        comment(database, bread, "wordpress:2", "Bob", 2, parent=alice)
+        database.comment(bread, None, parent=alice, author="Rita", body="A reader's answer")
+        carol = comment(database, rome, "wordpress:1", "Carol", 3)
+        comment(database, rome, "wordpress:2", "Dave", 4, parent=carol)
+
+    app = make_app(SQLALCHEMY_DATABASE_URI=fresh_database_url)
+    runner, client = app.test_cli_runner(), app.test_client()
+
+    def read(**params):
+        return client.get("/api/v1/threads", query_string={"site": "blog"} | params)
+
+    listing = runner.invoke(args=["import", "list", "--site", "blog"]).output
+    copies = re.search(r"^\s*(\d+) .*copies added again by imports run before their keys were kept per site "
+                       r"\(by upgrade\)\s+(\d+) comments$", listing, re.M)
+    assert copies[2] == "2", listing
+    assert re.search(r"imports run before batches were kept \(by upgrade\)\s+4 comments$", listing, re.M), listing
+    undone = runner.invoke(args=["import", "undo", copies[1], "--site", "blog"])
+    assert "Removed 2 comments" in undone.output, undone.output
+    assert names_on(read, BREAD) == [("Alice", ["Bob", "Rita"])]
+    assert names_on(read, ROME) == [("Carol", ["Dave"])]
+
+    # Each blog's export, now naming its blog: its own comments are found, whichever kept the bare key.
+    rome_export = wordpress_export(tmp_path / "rome.xml", "https://travel.example.com", ROME, ON_ROME)
+    bread_export = wordpress_export(tmp_path / "bread.xml", "https://cooking.example.com", BREAD, ON_BREAD)
+    output = imported(runner, "wordpress", rome_export)
+    assert "Imported 1 comments" in output and "already imported: 2" in output and "Moved" not in output
+    output = imported(runner, "wordpress", bread_export, "--map-url",
+                      "https://blog.example.com/cooking/→https://blog.example.com/baking/")
+    assert "Imported 0 comments." in output and "already imported: 2" in output
+    assert "Moved 3 comments" in output  # Alice's branch, the reader's answer with it
+    assert names_on(read, "https://blog.example.com/baking/bread/") == [("Alice", ["Bob", "Rita"])]
+    assert names_on(read, ROME) == [("Carol", ["Dave"]), ("Erin", [])]
+
+
+@pytest.mark.database_independent  # SQLite's own count of its steps; PostgreSQL was never slow here
+def test_the_upgrade_takes_steps_in_proportion_to_the_imported_comments(make_app, tmp_path):
+    """The upgrade looked for each imported comment's doubles by reading every other one: 10,000 comments took
+    12 seconds, 100,000 would take 20 minutes, during which the server does not start. Counted in SQLite's
+    virtual machine steps, which a busy machine does not change: four times the comments, about four times the
+    steps (it was sixteen)."""
+    steps = {}
+    for size in (1000, 4000):
+        url = f"sqlite:///{tmp_path / f'{size}.sqlite3'}"
+        with before_0015(make_app, url) as database:
+            page_id = database.thread("https://blog.example.com/bulk/")
+            database.connection.execute(text(
+                "INSERT INTO comments (thread_id, depth, status, body, html, likes, created_at, pinned, "
+                "edited_by_moderator, kind, import_key) VALUES (:thread, 1, 'approved', 'x', '', 0, :when, false, "
+                "false, 'comment', :key)"),
+                [{"thread": page_id, "when": database.WHEN, "key": f"disqus:{n}"} for n in range(size)])
+        steps[size] = upgrade_steps(make_app, url)
+    assert steps[4000] < 6 * steps[1000], steps
+
+
+def upgrade_steps(make_app, url):
+    """`flask db upgrade` of a SQLite database, and how many thousand steps SQLite's virtual machine took for it."""
+    counted = [0]
+
+    def count():
+        counted[0] += 1
+        return 0  # go on
+
+    def install(connection, _record):
+        connection.set_progress_handler(count, 1000)
+
+    event.listen(Engine, "connect", install)
+    try:
+        _upgrade(make_app, url)
+    finally:
+        event.remove(Engine, "connect", install)
+    return counted[0]
