@@ -121,6 +121,37 @@ def test_undo_keeps_readers_replies_under_a_placeholder(app, runner, site, read,
     assert "Imported 10 comments" in imported(runner, "wordpress", WXR, "--map-url", MOVE)
 
 
+def test_undo_leaves_nothing_of_the_imported_author_in_the_placeholder_and_it_goes_with_its_last_reply(
+        app, runner, site, read, post, client, admin):
+    """The placeholder kept for a reader's reply used to keep the imported comment's text, name, email, website and
+    address hash: the export handed them on, the dashboard offered to restore them, and the placeholder stayed even
+    after the reply was deleted."""
+    from conftest import ORIGIN
+
+    number = batch_number(imported(runner, "wordpress", WXR, "--map-url", MOVE))
+    ola = page(read, "https://blog.example.com/about/")["comments"][1]
+    assert ola["author"]["name"] == "Ola"
+    reply = post(url="https://blog.example.com/about/", parent_id=ola["id"], body="Posted here, after the import")
+    assert reply.status_code == 201
+    assert runner.invoke(args=["import", "undo", str(number), "--site", "blog"]).exit_code == 0
+
+    exported = runner.invoke(args=["export", "--site", "blog"]).stdout
+    [kept] = [json.loads(line) for line in exported.splitlines() if f'"id":{ola["id"]},' in line]
+    assert (kept["status"], kept["body"], kept["html"], kept["author_name"], kept["author_email"],
+            kept["author_website"]) == ("deleted", "", "", None, None, None)
+    assert "Ola" not in exported and "ola@" not in exported
+    assert stored(app)[f"native:{ola['id']}"]["ip_hash"] is None
+    listed = admin.get("/dashboard/sites/blog/comments?status=deleted").get_data(as_text=True)
+    assert 'value="restore">Restore</button>' not in listed and "Ola" not in listed
+
+    # Its reader deletes the reply: nothing is left to hold in place, so the placeholder goes too.
+    gone = client.delete(f"/api/v1/comments/{reply.get_json()['comment']['id']}",
+                         headers={"Origin": ORIGIN, "X-Edit-Token": reply.get_json()["edit_token"]})
+    assert gone.status_code in (200, 204), gone.get_data(as_text=True)
+    assert page(read, "https://blog.example.com/about/")["comments"] == []
+    assert table_sizes(app)[1] == 0
+
+
 def test_undo_of_another_sites_import_is_refused(app, runner, site):
     number = batch_number(imported(runner, "wordpress", WXR, "--map-url", MOVE))
     assert runner.invoke(args=["site", "add", "other", "--name", "Other", "--origin",

@@ -20,7 +20,7 @@ from sqlalchemy import Table, bindparam, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import bans, markup, names
-from .comments import bump_thread, thread_key
+from .comments import bump_thread, empty_placeholder, thread_key
 from .emails import is_email
 from .errors import InvalidInput, NotFound
 from .extensions import db
@@ -729,8 +729,8 @@ def undo(site, batch_id, dry_run=False, now=None) -> Undone:
     """Take back what one import added to `site`: its comments and the threads it made that end up empty.
 
     Comments posted here since in reply to imported ones are never deleted: the imported comments they hang
-    under stay, as "deleted" placeholders (as a reader's deleted comment with replies does). Comments moved by
-    a later run are removed wherever they are now. Every thread touched changes version, so caches, counts and
+    under stay, as empty "deleted" placeholders (as a reader's deleted comment with replies does). Comments moved
+    by a later run are removed wherever they are now. Every thread touched changes version, so caches, counts and
     feeds follow at once.
     """
     batch = batch_of(site, batch_id)
@@ -761,8 +761,11 @@ def undo(site, batch_id, dry_run=False, now=None) -> Undone:
     done.kept = len(keep)
     done.removed = db.session.scalar(db.select(func.count()).where(COMMENTS.c.import_batch_id == batch.id)) - done.kept
     for chunk in _chunks(sorted(keep)):
-        db.session.execute(update(COMMENTS).where(COMMENTS.c.id.in_(chunk)).values(
-            status="deleted", html="", import_key=None, import_site_id=None, import_batch_id=None, pinned=False))
+        for comment in db.session.scalars(db.select(Comment).where(Comment.id.in_(chunk))):
+            empty_placeholder(comment)
+            comment.import_key = comment.import_site_id = comment.import_batch_id = None
+            comment.pinned = False
+    db.session.flush()  # the statements below are the table's, which the session does not flush for
     # Unlinked first: deleting a long chain of replies would cascade one level per reply, and SQLite stops
     # cascades 1,000 deep.
     db.session.execute(update(COMMENTS).where(COMMENTS.c.import_batch_id == batch.id).values(parent_id=None))
