@@ -152,6 +152,17 @@ def test_undo_leaves_nothing_of_the_imported_author_in_the_placeholder_and_it_go
     assert table_sizes(app)[1] == 0
 
 
+def test_undo_from_the_command_line_is_in_the_audit_log(app, runner, site):
+    from dashboard_helpers import audit_rows
+
+    number = batch_number(imported(runner, "wordpress", WXR, "--map-url", MOVE))
+    assert runner.invoke(args=["import", "undo", str(number), "--site", "blog", "--dry-run"]).exit_code == 0
+    assert [row for row in audit_rows(app) if row[0] == "site.import_undo"] == []
+    assert runner.invoke(args=["import", "undo", str(number), "--site", "blog"]).exit_code == 0
+    [(action, actor, _target, _before, after)] = [row for row in audit_rows(app) if row[0] == "site.import_undo"]
+    assert (actor, after) == ("command line", {"import": number, "removed": 10, "kept": 0, "threads_removed": 2})
+
+
 def test_undo_of_another_sites_import_is_refused(app, runner, site):
     number = batch_number(imported(runner, "wordpress", WXR, "--map-url", MOVE))
     assert runner.invoke(args=["site", "add", "other", "--name", "Other", "--origin",
@@ -192,6 +203,33 @@ def test_the_dashboard_lists_imports_and_undoes_one(app, owner, read):  # noqa: 
     assert f"Removed 10 comments of import {number}" in done.get_data(as_text=True)
     assert read(url=SOURDOUGH).get_json()["comments"] == []
     assert audit_rows(app)[-1][0] == "site.import_undo"
+
+
+def test_an_undo_whose_audit_entry_cannot_be_written_takes_nothing_back(app, owner, read, monkeypatch):  # noqa: F811
+    """The dashboard committed the undo, then wrote its audit entry in a second transaction: one that failed left
+    an undo that nobody could see in the log. Both are one transaction now."""
+    from dashboard_helpers import audit_rows, csrf_token, submit
+
+    from widget import audit
+
+    job_id = queued(upload(owner, map_from="http://old.example.com/", map_to="https://blog.example.com/"))
+    worker.run_pending(app)
+    number = int(re.search(r"This is import (\d+):", status(owner, job_id)["lines"][-1])[1])
+    undo = f"/dashboard/sites/blog/import/batches/{number}/undo"
+    token = csrf_token(owner, "/dashboard/account")  # read before the audit log refuses to be written
+
+    def refuse(*_args, **_kwargs):
+        raise RuntimeError("the audit log could not be written")
+
+    monkeypatch.setattr(audit, "record", refuse)
+    assert submit(owner, undo, {}, token=token).status_code == 500
+    assert read(url=SOURDOUGH).get_json()["thread"]["comment_count"] == 5
+    assert table_sizes(app)[1] == 10
+    monkeypatch.undo()
+    done = submit(owner, undo, {}, token=token, follow_redirects=True)
+    assert f"Removed 10 comments of import {number}" in done.get_data(as_text=True)
+    [(_action, actor, *_rest)] = [row for row in audit_rows(app) if row[0] == "site.import_undo"]
+    assert actor == "Olive"
 
 
 # Two sources that number their comments alike ----------------------------------------------------

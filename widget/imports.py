@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Table, bindparam, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import bans, markup, names
+from . import audit, bans, markup, names
 from .comments import bump_thread, empty_placeholder, thread_key
 from .emails import is_email
 from .errors import InvalidInput, NotFound
@@ -725,13 +725,13 @@ def batch_of(site, batch_id):
     return batch
 
 
-def undo(site, batch_id, dry_run=False, now=None) -> Undone:
+def undo(site, batch_id, dry_run=False, now=None, actor=None) -> Undone:
     """Take back what one import added to `site`: its comments and the threads it made that end up empty.
 
     Comments posted here since in reply to imported ones are never deleted: the imported comments they hang
     under stay, as empty "deleted" placeholders (as a reader's deleted comment with replies does). Comments moved
     by a later run are removed wherever they are now. Every thread touched changes version, so caches, counts and
-    feeds follow at once.
+    feeds follow at once. The audit log's entry, by `actor` (None: the command line), is in the same transaction.
     """
     batch = batch_of(site, batch_id)
     if batch.undone_at is not None:
@@ -782,7 +782,10 @@ def undo(site, batch_id, dry_run=False, now=None) -> Undone:
     if dry_run:
         db.session.rollback()
         return done
-    batch.undone_at = now or utcnow()
+    batch.undone_at = now = now or utcnow()
+    audit.record(actor, site, "site.import_undo", "site", site.id, now=now,
+                 after={"import": batch.id, "removed": done.removed, "kept": done.kept,
+                        "threads_removed": done.threads_removed})
     db.session.commit()
     return done
 
