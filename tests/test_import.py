@@ -1,5 +1,6 @@
 """Importing from WordPress, Disqus, Isso and Remark42: what a site owner sees once their old comments arrive."""
 import gzip
+import re
 import shutil
 import sqlite3
 from datetime import UTC, datetime
@@ -28,13 +29,14 @@ def imported(runner, kind, path, *args):
 
 
 def stored(app):
-    """{import key: comment} of every stored comment, with its thread's url and title."""
+    """{import key: comment} of every stored comment, with its thread's url and title; the key without the digest of
+    the file's source ("wordpress:101" for "wordpress@3f2a9c1e0b44:101")."""
     from widget.extensions import db
     from widget.models import Comment, Thread
 
     with app.app_context():
         rows = db.session.execute(db.select(Comment, Thread).join(Thread, Thread.id == Comment.thread_id)).all()
-        return {comment.import_key or f"native:{comment.id}": {
+        return {re.sub(r"@[0-9a-f]{12}:", ":", comment.import_key or f"native:{comment.id}"): {
             "id": comment.id, "parent_id": comment.parent_id, "root_id": comment.root_id, "depth": comment.depth,
             "status": comment.status, "body": comment.body, "html": comment.html, "name": comment.author_name,
             "email": comment.author_email, "website": comment.author_website, "created_at": comment.created_at,

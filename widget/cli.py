@@ -499,11 +499,11 @@ def import_list(site_id):
 def import_undo(batch, site_id, dry_run):
     """Take back one import (its number is in `import list`): the comments it added, and the pages it made.
 
-    Replies that readers posted since to imported comments stay, under the imported comment made a
-    "deleted" placeholder.
+    Replies that readers posted since to imported comments stay, under the imported comment made an empty
+    "deleted" placeholder. The audit log records the undo as the command line's.
     """
     try:
-        done = imports.undo(sites.get_site(site_id), batch, dry_run=dry_run)
+        done = imports.undo(sites.get_site(site_id), batch, dry_run=dry_run, actor=None)
     except ParleyError as error:
         _fail(error)
     for line in done.lines():

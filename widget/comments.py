@@ -719,6 +719,21 @@ def edit_comment(site, comment, body, now=None):
     return comment
 
 
+def empty_placeholder(comment):
+    """Make a comment that holds replies an empty "deleted" placeholder, in the caller's transaction: it keeps their
+    place, and nothing of its author's or of what they wrote (so there is nothing to restore either)."""
+    comment.status = "deleted"
+    comment.body = comment.html = ""
+    comment.author_name = comment.author_email = comment.author_website = None
+    comment.author_avatar_url = comment.provider = None
+    comment.reader_key = comment.user_id = None
+    # What pointed back at the author: the hash of their address, what Akismet was told, their wish for emails.
+    comment.ip_hash = comment.akismet_sent = comment.notify = None
+    comment.edited_at = None
+    db.session.execute(db.delete(Vote).where(Vote.comment_id == comment.id))
+    comment.likes = 0
+
+
 def remove_comment(comment, now=None):
     """Remove a comment in the caller's transaction; one with replies stays as an empty placeholder to keep
     them in place, with nothing of its author's left. Returns "placeholder" or "removed"."""
@@ -728,16 +743,7 @@ def remove_comment(comment, now=None):
         webhooks.queue(comment.thread.site, "comment.deleted", comment, now or utcnow())
     has_replies = db.session.scalar(db.select(Comment.id).where(Comment.parent_id == comment.id).limit(1))
     if has_replies is not None:
-        comment.status = "deleted"
-        comment.body = comment.html = ""
-        comment.author_name = comment.author_email = comment.author_website = None
-        comment.author_avatar_url = comment.provider = None
-        comment.reader_key = comment.user_id = None
-        # What pointed back at the author: the hash of their address, what Akismet was told, their wish for emails.
-        comment.ip_hash = comment.akismet_sent = comment.notify = None
-        comment.edited_at = None
-        db.session.execute(db.delete(Vote).where(Vote.comment_id == comment.id))
-        comment.likes = 0
+        empty_placeholder(comment)
         outcome = "placeholder"
     else:
         parent_id = comment.parent_id

@@ -2,7 +2,8 @@
 
 `run_import` reads the file as a stream (widget/formats/), writes threads and comments straight to the
 tables (no notifications, no webhooks, no spam checks: this is history, not new comments) and returns
-a summary. Each comment is keyed by its source and its id there, so a second run adds nothing.
+a summary. Each comment is keyed by the export's kind, its source (see `_Writer._store`) and its id there,
+so a second run adds nothing.
 """
 import io
 import os
@@ -18,12 +19,12 @@ from urllib.parse import urlsplit
 from sqlalchemy import Table, bindparam, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import bans, markup, names
-from .comments import bump_thread, thread_key
+from . import audit, bans, markup, names
+from .comments import bump_thread, empty_placeholder, thread_key
 from .emails import is_email
 from .errors import InvalidInput, NotFound
 from .extensions import db
-from .formats import Entry, FormatError, Note, Page, disqus, isso, parley, remark42, wordpress
+from .formats import Entry, FormatError, Note, Page, Source, disqus, isso, parley, remark42, wordpress
 from .models import (
     COMMENT_STATUSES,
     MAX_ID,
@@ -41,8 +42,13 @@ from .urls import is_web_url, normalise_url, origin_of
 KINDS = ("wordpress", "disqus", "isso", "remark42", "json")
 LABELS = {"wordpress": "WordPress export", "disqus": "Disqus export", "isso": "Isso database",
           "remark42": "Remark42 backup", "json": "Parley export"}
-# What an imported comment's key starts with: "wordpress:1234".
+# What an imported comment's key starts with: "wordpress:1234", or "wordpress@<source>:1234" for a file that
+# names its source (see _Writer._store).
 KEY_PREFIX = {"wordpress": "wordpress", "disqus": "disqus", "isso": "isso", "remark42": "remark42", "json": "parley"}
+# Hex digits of a source's digest in a key, and of a comment's fingerprint (when it was written, by whom) after
+# a key that another source's comment holds: "wordpress:1#<fingerprint>".
+TAG_LENGTH = 12
+MAX_KEY = 200 - 1 - TAG_LENGTH  # the longest key that still takes a fingerprint (the column holds 200)
 PINGBACK_CHOICES = ("keep", "skip")
 # Bodies over this are left out (and said so), never cut: cutting HTML after cleaning it is how stored
 # XSS happens. It is far above any site's own limit, which old comments need not meet.
@@ -346,7 +352,13 @@ class _Writer:
 
     def __init__(self, site, kind, options, summary, batch_id):
         self.site_id, self.origins, self.batch_id = site.id, set(site.origins or []), batch_id
-        self.prefix, self.options, self.summary = KEY_PREFIX[kind], options, summary
+        self.kind, self.prefix, self.options, self.summary = kind, KEY_PREFIX[kind], options, summary
+        self.source: str | None = None  # the digest of the Source the file names, once it has named it
+        # Comments imported before sources were part of keys (the upgrade put them in an "earlier" batch): a
+        # file that names its source looks for its comments under their key of then too.
+        self.legacy = db.session.scalar(db.select(ImportBatch.id).where(
+            ImportBatch.site_id == self.site_id, ImportBatch.kind == "earlier", ImportBatch.undone_at.is_(None))
+            .limit(1)) is not None
         self.pages: dict[str, Page | int | None] = {}  # ref in the file -> its page, then its thread id
         self.bumped: set[int] = set()
         # (thread id, id in the file) -> (comment id, root id, depth), a bounded cache.
@@ -363,7 +375,8 @@ class _Writer:
         self.insert_thread = THREADS.insert().returning(THREADS.c.id)
         # A key is unique in the site: the comment it names may be on another thread than this run maps it to.
         self.find_key = (db.select(COMMENTS.c.id, func.coalesce(COMMENTS.c.root_id, COMMENTS.c.id), COMMENTS.c.depth,
-                                   COMMENTS.c.thread_id, COMMENTS.c.import_batch_id)
+                                   COMMENTS.c.thread_id, COMMENTS.c.import_batch_id, COMMENTS.c.created_at,
+                                   COMMENTS.c.author_name)
                          .where(COMMENTS.c.import_site_id == self.site_id, COMMENTS.c.import_key == bindparam("key")))
 
     # Records -------------------------------------------------------------------------------------
@@ -371,9 +384,11 @@ class _Writer:
     def take(self, record):
         # Every comment read counts toward a batch, skipped ones too: a rerun that finds them all there
         # still commits as it goes, letting other writers in (and a background job renew its lease).
-        self.since_commit += not isinstance(record, Page)
+        self.since_commit += isinstance(record, (Entry, Note))
         if isinstance(record, Note):
             self.summary.skipped[record.reason] += 1
+        elif isinstance(record, Source):
+            self.source = self.source or digest(f"{self.kind}\n{record.name}")[:TAG_LENGTH]
         elif isinstance(record, Page):
             self.pages[record.ref] = record
             if record.keep_empty:
@@ -387,7 +402,7 @@ class _Writer:
             skip = "pingback or trackback (--pingbacks skip)"
         if skip is None and len(entry.html or entry.markdown or entry.source_title or "") > MAX_BODY:
             skip = f"body over {MAX_BODY:,} characters"
-        if skip is None and len(f"{self.prefix}:{entry.ref}") > 200:
+        if skip is None and len(self._key(entry.ref)) > MAX_KEY:
             skip = "id too long to keep"
         row = None
         if skip is None:
@@ -402,16 +417,16 @@ class _Writer:
         parent_ref = entry.parent_ref if entry.kind == "comment" else None
         if parent_ref is not None:
             parent = self._parent(thread_id, parent_ref)
-        row.update(thread_id=thread_id, import_key=f"{self.prefix}:{entry.ref}", parent_id=parent and parent[0],
-                   root_id=parent and parent[1], depth=parent[2] + 1 if parent else 1, import_site_id=self.site_id,
-                   import_batch_id=self.batch_id)
+        row.update(thread_id=thread_id, parent_id=parent and parent[0], root_id=parent and parent[1],
+                   depth=parent[2] + 1 if parent else 1, import_site_id=self.site_id, import_batch_id=self.batch_id)
         if parent is not None:
             row["pinned"] = False  # only top-level comments are pinned
         row["body_digest"] = body_digest(row["body"])
-        new_id = self.insert_comment.run(row)
+        new_id, found = self._store(row, entry.ref)
         if new_id is None:
             self.summary.skipped["already imported"] += 1
-            self._found(thread_id, entry.ref, row["import_key"])
+            if found is not None:
+                self._found(thread_id, entry.ref, found)
             return
         root, depth = (parent[1], parent[2] + 1) if parent else (new_id, 1)
         if parent is None:
@@ -430,12 +445,52 @@ class _Writer:
         if len(self.new_roots) >= 1000:
             self._set_roots()
 
-    def _found(self, thread_id, ref, key):
+    # Keys ----------------------------------------------------------------------------------------
+
+    def _key(self, ref):
+        return f"{self.prefix}@{self.source}:{ref}" if self.source else f"{self.prefix}:{ref}"
+
+    def _keys(self, ref):
+        """The keys a comment of the file with this id may be stored under: its own, and the one of before sources
+        were part of keys (on a site that may have such)."""
+        key = self._key(ref)
+        return (key, f"{self.prefix}:{ref}") if self.source and self.legacy else (key,)
+
+    def _find(self, key):
+        return db.session.execute(self.find_key, {"key": key}).first()
+
+    def _store(self, row, ref):
+        """Insert the comment, or find it where an earlier run stored it: (new id, None) or (None, the row found).
+
+        Ids are numbered per source (two blogs, two Isso databases, a copy of a blog that went its own way all
+        have a comment 1), and the key holds the source only where the file names one. So a row under the key
+        is this comment only if it was written at the same moment under the same name; when it is another's,
+        this comment goes under the key followed by that fingerprint, where the next run finds it in turn.
+        (None, None): both places hold other comments, which only a fingerprint's collision makes.
+        """
+        fingerprint = _fingerprint(row["created_at"], row["author_name"])
+        key, *earlier = self._keys(ref)
+        for old in earlier:
+            for candidate in (old, f"{old}#{fingerprint}"):
+                found = self._find(candidate)
+                if found is not None and _same(found, row):
+                    return None, found
+        for candidate in (key, f"{key}#{fingerprint}"):
+            row["import_key"] = candidate
+            new_id = self.insert_comment.run(row)
+            if new_id is not None:
+                return new_id, None
+            found = self._find(candidate)
+            # A row of this run under the key: the file names one id twice, and the first one stays.
+            if found is not None and (found.import_batch_id == self.batch_id or _same(found, row)):
+                return None, found
+        return None, None
+
+    def _found(self, thread_id, ref, found):
         """A comment imported before: if an earlier run put it on another page than this one maps it to, its
         branch moves here, readers' replies in it too. (The owner ran the import again to correct --map-url;
         adding it a second time on the new page is what they did not want.)"""
-        found = db.session.execute(self.find_key, {"key": key}).first()
-        if found is None or found.import_batch_id == self.batch_id:
+        if found.import_batch_id == self.batch_id:
             return  # the file names one id twice: the first one stays where it is
         comment_id, root, depth, old_thread = found.id, found[1], found.depth, found.thread_id
         if old_thread != thread_id:
@@ -541,9 +596,13 @@ class _Writer:
         """(id, root id, depth) of the comment with this id in the file on this thread, or None."""
         found = self.known.get((thread_id, ref))
         if found is None:
-            row = db.session.execute(self.find_key, {"key": f"{self.prefix}:{ref}"}).first()
-            # On another page it is no parent here (a file whose replies name a comment of another page).
-            found = (row.id, row[1], row.depth) if row is not None and row.thread_id == thread_id else None
+            # Past the cache, by key. On another page it is no parent here (a file whose replies name a comment of
+            # another page, or another source's comment of the same id). One stored under a fingerprint (beside
+            # another source's of the same id) is not found so: its replies stay at the top level.
+            for key in self._keys(ref):
+                row = self._find(key)
+                if row is not None and row.thread_id == thread_id:
+                    return row.id, row[1], row.depth
         return found
 
     def _adopt(self, thread_id, child, parent, root, depth):
@@ -610,6 +669,17 @@ class _Writer:
         self.waiting.clear()
 
 
+def _fingerprint(created_at, author_name):
+    """When a comment was written and by whom, in a few characters: what tells apart two sources' comments of one id.
+    (Migration 0015 gives comments that shared a key before it the same, so keep the two alike.)"""
+    return digest(f"{created_at:%Y-%m-%dT%H:%M:%S.%f}\n{author_name or ''}")[:TAG_LENGTH]
+
+
+def _same(found, row):
+    """Whether a stored comment is the one in `row`: written at the same moment, under the same name."""
+    return found.created_at == row["created_at"] and found.author_name == row["author_name"]
+
+
 def _website(value):
     value = (value or "").strip()
     return bool(value) and len(value) <= 500 and is_web_url(value)
@@ -655,13 +725,13 @@ def batch_of(site, batch_id):
     return batch
 
 
-def undo(site, batch_id, dry_run=False, now=None) -> Undone:
+def undo(site, batch_id, dry_run=False, now=None, actor=None) -> Undone:
     """Take back what one import added to `site`: its comments and the threads it made that end up empty.
 
     Comments posted here since in reply to imported ones are never deleted: the imported comments they hang
-    under stay, as "deleted" placeholders (as a reader's deleted comment with replies does). Comments moved by
-    a later run are removed wherever they are now. Every thread touched changes version, so caches, counts and
-    feeds follow at once.
+    under stay, as empty "deleted" placeholders (as a reader's deleted comment with replies does). Comments moved
+    by a later run are removed wherever they are now. Every thread touched changes version, so caches, counts and
+    feeds follow at once. The audit log's entry, by `actor` (None: the command line), is in the same transaction.
     """
     batch = batch_of(site, batch_id)
     if batch.undone_at is not None:
@@ -691,8 +761,11 @@ def undo(site, batch_id, dry_run=False, now=None) -> Undone:
     done.kept = len(keep)
     done.removed = db.session.scalar(db.select(func.count()).where(COMMENTS.c.import_batch_id == batch.id)) - done.kept
     for chunk in _chunks(sorted(keep)):
-        db.session.execute(update(COMMENTS).where(COMMENTS.c.id.in_(chunk)).values(
-            status="deleted", html="", import_key=None, import_site_id=None, import_batch_id=None, pinned=False))
+        for comment in db.session.scalars(db.select(Comment).where(Comment.id.in_(chunk))):
+            empty_placeholder(comment)
+            comment.import_key = comment.import_site_id = comment.import_batch_id = None
+            comment.pinned = False
+    db.session.flush()  # the statements below are the table's, which the session does not flush for
     # Unlinked first: deleting a long chain of replies would cascade one level per reply, and SQLite stops
     # cascades 1,000 deep.
     db.session.execute(update(COMMENTS).where(COMMENTS.c.import_batch_id == batch.id).values(parent_id=None))
@@ -709,7 +782,10 @@ def undo(site, batch_id, dry_run=False, now=None) -> Undone:
     if dry_run:
         db.session.rollback()
         return done
-    batch.undone_at = now or utcnow()
+    batch.undone_at = now = now or utcnow()
+    audit.record(actor, site, "site.import_undo", "site", site.id, now=now,
+                 after={"import": batch.id, "removed": done.removed, "kept": done.kept,
+                        "threads_removed": done.threads_removed})
     db.session.commit()
     return done
 

@@ -6,7 +6,7 @@ import shutil
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, stream_with_context, url_for
 from flask_login import login_required
 
-from .. import audit, exports, import_jobs, imports
+from .. import exports, import_jobs, imports
 from ..errors import InvalidInput
 from ..extensions import db
 from . import bp, sentence, wants_json
@@ -104,15 +104,10 @@ def undo_import(site_id, batch_id):
     site = site_for(site_id, "manage")
     dry_run = request.form.get("dry_run") == "yes"
     try:
-        done = imports.undo(site, batch_id, dry_run=dry_run)
+        done = imports.undo(site, batch_id, dry_run=dry_run, actor=actor())
     except InvalidInput as failure:
         flash(sentence(failure.message), "error")
     else:
-        if not dry_run:
-            audit.record(actor(), site, "site.import_undo", "site", site.id,
-                         after={"import": batch_id, "removed": done.removed, "kept": done.kept,
-                                "threads_removed": done.threads_removed})
-            db.session.commit()
         flash(" ".join(done.lines()), "success")
     return redirect(url_for("dashboard.import_page", site_id=site.public_id, _anchor="batches-heading"), 303)
 

@@ -8,14 +8,14 @@
 Posts are not grouped by thread, so the threads (a link and a title each) are kept in memory while the
 posts stream past: one small entry per page of the site.
 """
-from .records import MAX_TITLE, MAX_URL, Entry, FormatError, Page, parse_iso
+from .records import MAX_TITLE, MAX_URL, Entry, FormatError, Page, Source, parse_iso
 from .xml_stream import events, local
 
 NS = "{http://disqus.com}"
 DSQ_ID = "{http://disqus.com/disqus-internals}id"
 # disqus > post > author > name is as deep as Disqus writes.
 MAX_DEPTH = 6
-THREAD_FIELDS = {"link", "title", "createdAt", "isClosed", "isDeleted"}
+THREAD_FIELDS = {"link", "title", "createdAt", "isClosed", "isDeleted", "forum"}
 POST_FIELDS = {"id", "message", "createdAt", "isDeleted", "isSpam", "ipAddress", "author/name", "author/email"}
 
 
@@ -45,6 +45,7 @@ def read(file):
     """Pages and entries of a Disqus export, in file order."""
     threads: dict[str, Page | None] = {}  # dsq:id -> its page, None for a thread deleted in Disqus
     sent: set[str] = set()
+    forum = None  # the forum's short name, as its first thread gives it: the source of the file's ids
     posts = 0
     record: _Record | None = None
     path: list[str] = []  # local names below the record, to the element being read
@@ -72,6 +73,9 @@ def read(file):
         elif depth == 2:
             if record.tag == NS + "thread":
                 _thread(record, threads)
+                if forum is None and record.text("forum"):
+                    forum = record.text("forum")
+                    yield Source(forum)
             else:
                 posts += 1
                 yield from _post(record, posts, threads, sent)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
-from .records import Entry, FormatError, Page
+from .records import Entry, FormatError, Page, Source
 
 MODES = {1: "approved", 2: "pending", 4: "deleted"}
 COLUMNS = {
@@ -66,10 +66,23 @@ def _edited(value):
         return None
 
 
+def _source(connection):
+    """The database's own session key, which Isso makes at random when it makes the database (isso/db/preferences.py):
+    what tells one Isso's comment 1 from another's. None where there is none."""
+    kind = connection.execute("SELECT type FROM sqlite_master WHERE name = 'preferences'").fetchone()
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(preferences)")}
+    if kind != ("table",) or not {"key", "value"} <= columns:
+        return None
+    found = connection.execute("SELECT substr(value, 1, 200) FROM preferences WHERE key = 'session-key'").fetchone()
+    return Source(found[0]) if found and isinstance(found[0], str) and found[0] else None
+
+
 def read(path, base_url):
     """Pages and entries of an Isso database, thread by thread; `base_url` turns its paths into URLs."""
     connection = _open(path)
     try:
+        if source := _source(connection):
+            yield source
         rows = connection.execute(
             "SELECT t.id, t.uri, t.title, c.id, c.parent, c.created, c.modified, c.mode, c.remote_addr, c.text, "
             "c.author, c.email, c.website, c.likes FROM comments c JOIN threads t ON t.id = c.tid "

@@ -9,7 +9,7 @@
 Each thread comes before its comments.
 """
 from .lines import json_lines
-from .records import Entry, FormatError, Note, Page, parse_iso
+from .records import Entry, FormatError, Note, Page, Source, parse_iso
 
 FORMAT = "parley-export"
 VERSION = 1
@@ -44,6 +44,13 @@ def _header(number, value):
                           f"version {VERSION}")
 
 
+def _source(site):
+    """The exported site, by its id and the moment it was made: what another server's site of the same id is not."""
+    if isinstance(site, dict) and isinstance(site.get("id"), str) and isinstance(site.get("created_at"), str):
+        return Source(f"{site['id']} {site['created_at']}")
+    return None
+
+
 def read(file):
     """Pages, entries and notes of a Parley export, in file order."""
     started = False
@@ -52,6 +59,8 @@ def read(file):
         if not started:
             _header(number, value)
             started = True
+            if source := _source(value.get("site")):
+                yield source
             continue
         kind = value.get("type")
         if kind == "thread":

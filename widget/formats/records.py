@@ -53,6 +53,14 @@ class Entry:
 
 
 @dataclass
+class Source:
+    """Whose ids the file's are: a blog's address, a Disqus forum, an Isso database's own key. Two sources
+    number their comments alike (from 1, often), so an id means one comment only together with its source."""
+
+    name: str
+
+
+@dataclass
 class Note:
     """A record of the file that is not imported, counted in the summary under `reason`."""
 

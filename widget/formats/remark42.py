@@ -10,7 +10,7 @@ The first line is the site's metadata, then one comment a line (backend/app/migr
 Remark42 keeps no email, and only a hash of the address, so neither comes along.
 """
 from .lines import json_lines
-from .records import Entry, FormatError, Page, parse_iso
+from .records import Entry, FormatError, Page, Source, parse_iso
 
 HEADER = 'the first line of a Remark42 backup is its header {"version": 1, "users": [...], "posts": [...]}'
 
@@ -32,6 +32,7 @@ def read(file):
     """Pages and entries of a Remark42 backup, in file order."""
     read_only: set[str] | None = None
     pages: set[str] = set()
+    site: str | None = None  # the Remark42 site (locator.site) of the first comment: the source of the file's ids
     for number, value in json_lines(file):
         if read_only is None:
             read_only = _header(number, value)
@@ -46,6 +47,10 @@ def read(file):
             edited = parse_iso(_str(edit.get("time"))) if isinstance(edit, dict) and edit.get("time") else None
         except ValueError:
             raise FormatError(f"line {number} (comment {ref}): time is not an RFC 3339 time") from None
+        if site is None:
+            site = _str(locator.get("site"))
+            if site:
+                yield Source(site)
         if url not in pages:
             pages.add(url)
             yield Page(ref=url, url=url, title=_str(value.get("title")) or None, locked=url in read_only)

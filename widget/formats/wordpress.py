@@ -10,7 +10,7 @@ import html
 import re
 from datetime import datetime
 
-from .records import MAX_TITLE, MAX_URL, Entry, FormatError, Page
+from .records import MAX_TITLE, MAX_URL, Entry, FormatError, Page, Source
 from .xml_stream import events, local, namespace
 
 # The wp namespace of WXR 1.0 to 1.2, as WordPress's importer reads it: written with http, or https as
@@ -20,6 +20,9 @@ NAMESPACES = frozenset(f"{scheme}://wordpress.org/export/1.{minor}/" for scheme 
 # rss > channel > item > wp:comment > wp:commentmeta > wp:meta_key is as deep as WordPress writes.
 MAX_DEPTH = 8
 ITEM_FIELDS = {"title", "link", "post_id", "post_date_gmt"}
+# The blog the export is of, which its comment ids are numbered in: its address (a multisite network's
+# sub-blogs share base_site_url, so the blog's own comes first), in the channel before the first item.
+SOURCE_FIELDS = ("base_blog_url", "link", "base_site_url")
 COMMENT_FIELDS = {"comment_id", "comment_author", "comment_author_email", "comment_author_url",
                   "comment_author_IP", "comment_date", "comment_date_gmt", "comment_content", "comment_approved",
                   "comment_type", "comment_parent"}
@@ -133,7 +136,8 @@ def read(file):
     comment: dict[str, str] | None = None  # the fields of the <wp:comment> being read
     items = 0
     seen_wxr = False
-    for event, tag, value, depth in events(file, MAX_DEPTH, text_depth=4, described="a WordPress export"):
+    channel: dict[str, str] = {}  # the SOURCE_FIELDS met before the first item
+    for event, tag, value, depth in events(file, MAX_DEPTH, text_depth=3, described="a WordPress export"):
         if event == "namespace":
             # As WordPress's importer does: the document says what the wp prefix stands for.
             if tag == "wp" and value not in NAMESPACES:
@@ -148,6 +152,8 @@ def read(file):
             if depth == 3 and tag == "item":
                 items += 1
                 item = _Item(items)
+                if items == 1 and (source := _source(channel)):
+                    yield source
             elif depth == 4 and item is not None and wxr and local(tag) == "comment":
                 comment = {}
             continue
@@ -155,6 +161,8 @@ def read(file):
         if depth == 3 and tag == "item" and item is not None:
             yield from _finish(item)
             item = None
+        elif depth == 3 and not items and name in SOURCE_FIELDS and (wxr or (name == "link" and not namespace(tag))):
+            channel.setdefault(name, value.strip().rstrip("/")[:MAX_URL])
         elif depth == 5 and comment is not None and name in COMMENT_FIELDS:
             comment[name] = value.strip()
         elif depth == 4 and item is not None:
@@ -173,6 +181,11 @@ def read(file):
                 item.fields.setdefault(name, value.strip())
     if not seen_wxr:
         raise FormatError("not a WordPress export: no element in the WXR namespace (http://wordpress.org/export/1.2/)")
+
+
+def _source(channel):
+    name = next((channel[field] for field in SOURCE_FIELDS if channel.get(field)), None)
+    return Source(name) if name else None
 
 
 def _page(item):

@@ -228,7 +228,10 @@ class Comment(Model):
     # source_url the page; it has no author email and is never a reply.
     kind: Mapped[str] = mapped_column(String(10), default="comment", server_default="comment")
     source_url: Mapped[str | None] = mapped_column(String(2048), default=None)
-    # "<source>:<its id there>" ("wordpress:1234") for an imported comment; None for one posted here.
+    # An imported comment's kind of export, the digest of the source the file names and its id there
+    # ("wordpress@3f2a9c1e0b44:1234"; "wordpress:1234" from a file that names none, or from before sources were
+    # kept), with "#<when and by whom>" after it where another source's comment of that id holds the key
+    # (imports._Writer._store). None for one posted here.
     import_key: Mapped[str | None] = mapped_column(String(200), default=None)
     # An imported comment's site (its thread's), which its import_key is unique in; and the import that added it.
     import_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), default=None)
