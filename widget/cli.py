@@ -476,6 +476,7 @@ def import_json(file, **options):
 
 @import_group.command("list")
 @click.option("--site", "site_id", required=True, help="The site whose imports to list.")
+@reads
 def import_list(site_id):
     """Every import run into a site, newest first: its number (for undo), when, what, and what is left of it."""
     try:
@@ -496,6 +497,7 @@ def import_list(site_id):
 @click.argument("batch", type=click.IntRange(min=1))
 @click.option("--site", "site_id", required=True, help="The site the import was run into.")
 @click.option("--dry-run", is_flag=True, help="Say what would be removed, and remove nothing.")
+@writes
 def import_undo(batch, site_id, dry_run):
     """Take back one import (its number is in `import list`): the comments it added, and the pages it made.
 
