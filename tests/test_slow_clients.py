@@ -243,13 +243,30 @@ def test_a_chunked_post_and_one_that_waits_for_100_continue_are_answered(server)
     assert _status_lines(received) == [b"201"] and b"<p>Sent after 100 Continue</p>" in received
 
 
+def _read_until(connection, count):
+    """What the server answered on `connection` once `count` answers have begun (and a moment more)."""
+    received, deadline = b"", time.monotonic() + 10
+    connection.settimeout(0.5)
+    while len(_status_lines(received)) < count and time.monotonic() < deadline:
+        try:
+            received += connection.recv(65536)
+        except TimeoutError:
+            pass
+    return received
+
+
 def test_pipelined_keep_alive_and_http_1_0_requests_are_answered(server):
+    # A request sent right behind another, its chunked body finished later, and a third on the same connection.
     body = _comment("Pipelined")
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
     connection, = _send(server.port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
                                      + f"POST /api/v1/comments HTTP/1.1\r\n{JSON_HEAD}Transfer-Encoding: chunked\r\n"
-                                       f"\r\n{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
-                                     b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", count=1)
-    received = _answer(connection)
+                                       "\r\n".encode() + chunked[:20], count=1)
+    time.sleep(0.5)
+    connection.sendall(chunked[20:])
+    received = _read_until(connection, 2)
+    connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    received += _answer(connection)
     connection.close()
     assert _status_lines(received) == [b"200", b"201", b"200"] and b"<p>Pipelined</p>" in received
     connection, = _send(server.port, b"GET /healthz HTTP/1.0\r\n\r\n", count=1)
