@@ -148,22 +148,77 @@ def test_prune_keeps_placeholders_under_a_comment_with_replies_still_to_come():
     assert [[r["id"] for r in node["replies"]] for node in kept] == [[2], []]
 
 
-@pytest.mark.parametrize("sent,ready", [
-    (b"GET / HTTP/1.1\r\nHost: a\r\n", False),
-    (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", True),
-    (b"GET / HTTP/1.1\nHost: a\n\n", True),
-    (b"POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\nabc", False),
-    (b"POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde", True),
-    (b"POST /c HTTP/1.1\r\ncontent-length:5\r\n\r\nabcdeGET / HTTP/1.1\r\n", True),  # the next one pipelined
-    (b"POST /c HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n", True),  # an upload: its thread reads it
-    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", True),
-    (b"POST /c HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", True),
-    (b"GET /" + b"a" * (2 * 1024 * 1024), True),  # too long a head: the parser refuses it in words
-])
-def test_a_request_goes_to_a_thread_once_its_head_and_small_body_came(sent, ready):
-    from widget.gunicorn_worker import complete
+def _limit(method, target):
+    return 256 * 1024 * 1024 if target == "/upload" else 64 * 1024
 
-    assert complete(sent) is ready
+
+@pytest.mark.parametrize("sent,verdict", [
+    (b"GET / HTTP/1.1\r\nHost: a\r\n", "wait"),
+    (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "ready"),
+    (b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "ready"),  # an empty line before a request is ignored
+    (b"GET / HTTP/1.1\nHost: a\n\n", "refuse"),
+    (b"POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\nabc", "wait"),
+    (b"POST /c HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde", "ready"),
+    (b"POST /c HTTP/1.1\r\ncontent-length:5\r\n\r\nabcdeGET / HTTP/1.1\r\n", "ready"),  # the next one pipelined
+    (b"POST /c HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n", "refuse"),  # more than the app takes there
+    (b"POST /upload HTTP/1.1\r\nContent-Length: 5000000\r\n\r\n", "stream"),  # an upload: its thread reads it
+    (b"POST /upload HTTP/1.1\r\nContent-Length: 500000000\r\n\r\n", "refuse"),
+    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", "wait"),
+    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n", "wait"),
+    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2;x=y\r\n{}\r\n0\r\n\r\n", "ready"),
+    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-T: 1\r\n", "wait"),
+    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-T: 1\r\n\r\n", "ready"),
+    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffff\r\n", "refuse"),  # announced: no wait
+    (b"POST /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + (b"1000\r\n" + b"a" * 4096 + b"\r\n") * 17,
+     "refuse"),  # a chunked upload must say its length
+    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1;" + b"x" * 100_000, "refuse"),
+    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "ready"),  # gunicorn refuses it in words
+    (b"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n", "ready"),  # and this
+    (b"POST /c HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "ready"),  # and this
+    (b"POST /c HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n", "ready"),  # and this
+    (b"GET /" + b"a" * (70 * 1024), "refuse"),  # too long a head
+    (b"GET / HTTP/1.1\r\nX-A: " + b"a" * (70 * 1024) + b"\r\n\r\n", "refuse"),
+])
+def test_the_worker_gives_a_thread_only_a_request_that_has_come_whole(sent, verdict):
+    from widget.gunicorn_worker import Incoming
+
+    incoming = Incoming(_limit)
+    assert incoming.feed(sent) == verdict
+    # The same bytes coming one at a time are judged alike.
+    trickled = Incoming(_limit)
+    for byte in range(len(sent)):
+        trickled.feed(sent[byte:byte + 1])
+    assert trickled.verdict == verdict and trickled.refusal == incoming.refusal
+
+
+def test_the_worker_answers_100_continue_itself_and_the_app_sees_no_expectation():
+    from widget.gunicorn_worker import Incoming
+
+    incoming = Incoming(_limit)
+    assert incoming.feed(b"POST /c HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n") == "wait"
+    assert incoming.continue_due
+    incoming.continued = True
+    assert incoming.feed(b"{}") == "ready"
+    assert incoming.payload() == b"POST /c HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}"
+    # HTTP/1.0 has no such thing, and a body too large is refused rather than invited.
+    old = Incoming(_limit)
+    old.feed(b"POST /c HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+    assert not old.continue_due
+    large = Incoming(_limit)
+    assert large.feed(b"POST /c HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n") == "refuse"
+    assert large.refusal == (413, "The request body is larger than the server accepts.")
+
+
+def test_the_worker_knows_which_forms_take_an_upload_and_how_large(app):
+    from widget.gunicorn_worker import body_limits
+
+    limit = body_limits(app)
+    assert limit("POST", "/dashboard/sites/blog/import") == app.config["IMPORT_MAX_BYTES"]
+    absolute = "http://comments.example.com/dashboard/sites/blog/import?x=1"
+    assert limit("POST", absolute) == app.config["IMPORT_MAX_BYTES"]
+    assert limit("GET", "/dashboard/sites/blog/import") == app.config["MAX_CONTENT_LENGTH"]
+    assert limit("POST", "/dashboard/sites/blog/settings") == app.config["MAX_CONTENT_LENGTH"]
+    assert limit("POST", "/api/v1/comments") == app.config["MAX_CONTENT_LENGTH"] == 64 * 1024
 
 
 @pytest.mark.parametrize("address,mailbox", [

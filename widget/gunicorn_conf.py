@@ -14,7 +14,7 @@ workers = int(os.environ.get("PARLEY_WORKERS") or min(2 * (os.cpu_count() or 1) 
 # Threads in each: a live-update stream holds one for minutes (widget/live.py), so there must be more
 # threads than PARLEY_LIVE_MAX_CONNECTIONS streams, with room left for ordinary requests (the worker
 # refuses to start otherwise). The worker is gthread whose event loop, not a thread, waits for each
-# request's head (widget/gunicorn_worker.py): clients that send slowly hold no thread.
+# request to come whole, head and body (widget/gunicorn_worker.py): clients that send slowly hold no thread.
 worker_class = "widget.gunicorn_worker.HeadFirstWorker"
 threads = int(os.environ.get("PARLEY_THREADS") or int(os.environ.get("PARLEY_LIVE_MAX_CONNECTIONS") or 50) + 16)
 

@@ -16,6 +16,14 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Forms that take a file, and the setting that bounds it; every other body keeps MAX_CONTENT_LENGTH.
 UPLOADS = {"dashboard.import_page": "IMPORT_MAX_BYTES"}
 
+
+@bp.record_once
+def publish_uploads(state):
+    # The server's worker reads each request's body before the app sees it, and refuses a large one unless its
+    # form takes a file (widget/gunicorn_worker.py): it reads which forms do, and what bounds them, here.
+    state.app.extensions["parley.uploads"] = UPLOADS
+
+
 login_manager.blueprint_login_views = {"dashboard": "dashboard.login"}
 login_manager.login_message = "Please log in to open that page."
 login_manager.login_message_category = "info"
