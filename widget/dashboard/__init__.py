@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .. import staff
 from ..errors import ParleyError, error_json
-from ..extensions import csrf, login_manager
+from ..extensions import csrf, db, login_manager
 from ..web.error_pages import error_page, rate_limited
 from ..web.headers import DASHBOARD_POLICY, secure_html
 
@@ -52,6 +52,13 @@ def allow_uploads():
     if upload and request.method == "POST":
         if access.may_manage((request.view_args or {}).get("site_id"), _session_account()):
             request.max_content_length = current_app.config[upload]
+        # A file may take minutes to arrive. It is read now, with the check's transaction ended, so that no
+        # transaction (on SQLite, no write lock, which every other write waits for) is open while it comes.
+        db.session.rollback()
+        try:
+            request.files  # noqa: B018 - parses the form, the file into a temporary file
+        except RequestEntityTooLarge:
+            pass  # the form says so (check_request)
 
 
 @bp.before_request
