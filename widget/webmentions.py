@@ -157,7 +157,8 @@ def _thread(site, target):
         _, page = thread_key(target)
         thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.url_hash == digest(page))
                                    .order_by(Thread.id).limit(1))
-    return thread or get_or_create_thread(site, target, None, None)
+    # Made for a mention that waits for a moderator: readers know nothing of it until something is published there.
+    return thread or get_or_create_thread(site, target, None, None, published=False)
 
 
 def _remove(site, source, target, now):

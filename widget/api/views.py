@@ -131,10 +131,12 @@ def read_thread():
     site = _site(query.site)
     url, sort, cursor = query.url, query.sort, query.cursor
     limit = query.limit or current_app.config["PAGE_SIZE"]
-    thread = service.find_thread(site, url=url, thread_id=query.thread_id)
+    found = service.find_thread(site, url=url, thread_id=query.thread_id)
     viewer = _viewer()
     now = utcnow()
-    waiting = service.own_waiting(thread, viewer)
+    waiting = service.own_waiting(found, viewer)
+    # Where nothing is published yet, only the author of a comment waiting there may know of the thread.
+    thread = found if waiting and waiting[0] else service.readers_thread(found)
     etag = _etag(site, thread, viewer, sort, cursor, limit, now, waiting)
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)

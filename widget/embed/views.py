@@ -343,7 +343,7 @@ def _stored_page(embed, found, now, etag):
 def thread():
     embed = _embed_params()
     try:
-        found = service.find_thread(embed.site, url=embed.url, thread_id=embed.thread_id)
+        found = service.readers_thread(service.find_thread(embed.site, url=embed.url, thread_id=embed.thread_id))
     except InvalidInput as error:
         raise Refused(400, "refused.bad_request", detail=error.message) from None
     now = utcnow()
