@@ -1,4 +1,5 @@
-"""unseen threads: a page whose only comments wait for a moderator is not shown to readers, nor named by them
+"""unseen threads: a page whose only comments wait for a moderator is not shown to readers, nor named by them;
+and each waiting comment says when its moderators were told of it
 
 Revision ID: 0018
 Revises: 0017
@@ -20,6 +21,7 @@ BATCH = 500
 def upgrade():
     with op.batch_alter_table('comments', schema=None) as batch_op:
         batch_op.add_column(sa.Column('page_title', sa.String(length=300), nullable=True))
+        batch_op.add_column(sa.Column('moderators_told_at', sa.DateTime(), nullable=True))
     # Threads that held or spam comments (or waiting mentions) made before this version are at version 1, named by
     # those comments: nothing readers see was ever written there (every such write moved the version past 1).
     # They become what such a thread is now, version 0 and untitled, and the title waits with their comments.
@@ -55,4 +57,5 @@ def downgrade():
     connection.execute(threads.update().where(threads.c.title.is_(None)).values(title=first_title))
     connection.execute(threads.update().where(threads.c.version == 0).values(version=1))
     with op.batch_alter_table('comments', schema=None) as batch_op:
+        batch_op.drop_column('moderators_told_at')
         batch_op.drop_column('page_title')

@@ -218,6 +218,9 @@ class Comment(Model):
     # The page title a comment came with while it waited, on a page that had none: it becomes the page's title
     # only if the comment is published (comments.name_page), never while readers may not see the comment.
     page_title: Mapped[str | None] = mapped_column(String(300), default=None)
+    # When the site's moderators were told that it waits: by its own alert, or by a summary or digest that
+    # counted it (notifications.fan_out_held). None while nobody was.
+    moderators_told_at: Mapped[datetime | None] = mapped_column(default=None)
 
     thread: Mapped[Thread] = relationship()
 
