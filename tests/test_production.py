@@ -69,6 +69,7 @@ def test_gunicorn_refuses_a_moderator_alert_period_that_is_not_some_minutes(tmp_
 
 @pytest.mark.parametrize(("name", "value"), [
     ("MODERATOR_ALERT_MINUTES", "0"), ("MODERATOR_ALERT_MINUTES", "NaN"), ("MODERATOR_ALERT_MINUTES", "true"),
+    ("OUTBOX_FETCH_THREADS", "0"), ("OUTBOX_WEBHOOK_THREADS", "1.5"), ("OUTBOX_WEBHOOK_THREADS", "many"),
 ])
 def test_numbers_that_would_fail_later_are_refused_at_start(tmp_path, monkeypatch, name, value):
     monkeypatch.setenv("PARLEY_INSTANCE_PATH", str(tmp_path))

@@ -109,9 +109,14 @@ class Config:
     OUTBOX_POLL_SECONDS = 5
     # A claimed job is another sender's to retry once this long has passed without its sender finishing it.
     OUTBOX_LEASE_SECONDS = 300
-    # Failed deliveries are retried after 30 s, 1 min, 2 min, ... at most 6 h apart, 12 times in all.
+    # Failed deliveries are retried after 30 s, 1 min, 2 min, ... at most 6 h apart, 12 times in all (one that ran
+    # out of time, twice).
     OUTBOX_RETRY_FIRST_SECONDS = 30
     OUTBOX_ATTEMPTS = 12
+    # Threads of each process's sender that fetch Webmention sources, and that deliver webhooks: each waits on
+    # another server, up to its deadline. (Emails and imports have one each.)
+    OUTBOX_FETCH_THREADS = 2
+    OUTBOX_WEBHOOK_THREADS = 2
     # Webhook targets and Webmention sources on private, loopback or link-local addresses are refused
     # unless this is true (an intranet install, a test); checked after DNS resolution.
     ALLOW_PRIVATE_TARGETS = False

@@ -23,7 +23,7 @@ LOGGED_PREFIXES = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "PUBLIC_URL", "PROXY_
 
 
 # Settings that must be a number above 0 (True: a whole one).
-POSITIVE_NUMBERS = {"MODERATOR_ALERT_MINUTES": False}
+POSITIVE_NUMBERS = {"MODERATOR_ALERT_MINUTES": False, "OUTBOX_FETCH_THREADS": True, "OUTBOX_WEBHOOK_THREADS": True}
 
 
 class UnsafeConfiguration(RuntimeError):
