@@ -76,6 +76,8 @@ class Config:
     RATELIMIT_EXCHANGES = "60 per minute;600 per hour"
     # Anonymous reader identities handed out to browsers that have none (each can like once).
     RATELIMIT_NEW_READERS = "10 per minute;30 per hour"
+    # Form tokens (one per comment, asked for as a reader starts writing): plenty for a reader on many pages.
+    RATELIMIT_FORM_TOKENS = "60 per minute;600 per hour"
     # Webmentions one address may send: each makes this server fetch a page.
     RATELIMIT_WEBMENTIONS = "10 per minute;100 per hour"
     # How often one address's refused page views are noted for the site's dashboard (it is told why either way).

@@ -423,6 +423,8 @@ def _embed_problem(site_id):
 def form_token():
     """A single-use token for one comment on the site: the widget asks when its reader starts writing."""
     site = _site(schema.parse_query(schema.FormTokenQuery, request.args).site)
+    # Each token lets one comment past the check for scripts: minted for anyone, so only so many per address.
+    rate_limits.hit("RATELIMIT_FORM_TOKENS")
     response = jsonify(form_token=make_form_token(current_app.secret_key, site.id),
                        min_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
                        expires_in=int(FORM_TOKEN_MAX_AGE.total_seconds()))
