@@ -1,8 +1,12 @@
 """Reading threads: order, pages, caching and the cost in SQL queries."""
+from datetime import timedelta
+
 import pytest
 from conftest import GUEST, ORIGIN, PAGE
+from dashboard_helpers import comment_on, submit
 from helpers import flatten, seed_chain, statements_during
 
+from widget import worker
 from widget.extensions import db
 from widget.models import Comment, Thread
 
@@ -214,3 +218,88 @@ def test_replies_of_a_hidden_or_unknown_comment_are_not_found(client, site, post
         assert response.status_code == 404 and response.get_json()["error"]["code"] in ("unknown_comment", "not_found")
     bad = client.get(f"/api/v1/comments/{created['comment']['id']}/replies", query_string={"cursor": "bm9wZQ"})
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_cursor"
+
+
+# Comments that wait on a page nobody commented on yet --------------------------------------------------
+
+FRESH = "https://blog.example.com/posts/fresh"
+
+
+def what_readers_see(client, url=FRESH):
+    """All that a reader, a feed reader or a shared cache can learn of a page without a token: the API's page
+    with its ETag and cache keys, the iframe page's ETag (of its very bytes), the page's feed and its count."""
+    page = client.get("/api/v1/threads", query_string={"site": "blog", "url": url})
+    frame = client.get("/embed/thread", query_string={"site": "blog", "url": url, "origin": ORIGIN})
+    feed = client.get("/feeds/blog/thread.atom", query_string={"url": url})
+    counts = client.get("/api/v1/counts", query_string={"site": "blog", "url": url})
+    assert {page.status_code, frame.status_code, feed.status_code, counts.status_code} == {200}
+    return {"page": page.get_json(), "page etag": page.headers["ETag"], "cache keys": page.headers["Surrogate-Key"],
+            "frame etag": frame.headers["ETag"], "feed": feed.get_data(as_text=True), "feed etag": feed.headers["ETag"],
+            "count": counts.get_json()}
+
+
+def app_statements_for_public_reads(app, client, url=FRESH):
+    """The SQL the app ran to answer the page and its count again: none while the read cache's copies are good."""
+    return statements_during(app, lambda: [
+        client.get("/api/v1/threads", query_string={"site": "blog", "url": url}),
+        client.get("/api/v1/counts", query_string={"site": "blog", "url": url})])[1]
+
+
+def test_held_and_spam_comments_on_a_page_without_comments_change_nothing_readers_see(
+        app, client, site, set_site, runner, admin):
+    from test_webmention import SourceSite, post_page
+
+    app.config["ALLOW_PRIVATE_TARGETS"] = True
+    set_site("moderation", "all")
+    assert runner.invoke(args=["site", "set", "blog", "blocked_words", "casino"]).exit_code == 0
+    before = what_readers_see(client)
+    assert app_statements_for_public_reads(app, client) == []  # the read cache answers from its copies
+
+    def held(body, title, **fields):
+        response = client.post("/api/v1/comments", headers={"Origin": ORIGIN}, json={
+            "site": "blog", "url": FRESH, "title": title, "body": body, "author": GUEST} | fields)
+        assert response.status_code == 201 and response.get_json()["comment"]["status"] == "pending"
+        return response.get_json()
+
+    waiting = held("A first thought on it", "Fresh post")
+    held("Cheap pills", "CHEAP PILLS at spam.example", honeypot="filled")
+    held("The best casino in town", "CASINO at spam.example", author={"name": "Spammer", "email": "s@spam.example"})
+    source = SourceSite()
+    try:  # and a Webmention, which waits for a moderator too
+        mention = source.serve("/mention", post_page(title="Buy followers", link=FRESH))
+        assert client.post("/webmention/blog", data={"source": mention, "target": FRESH}).status_code == 202
+        worker.run_pending(app)
+    finally:
+        source.close()
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Comment.id))) == 4
+
+    assert what_readers_see(client) == before
+    assert app_statements_for_public_reads(app, client) == []  # and its copies are still good
+    # Their author still sees their own comment waiting there.
+    mine = client.get("/api/v1/threads", query_string={"site": "blog", "url": FRESH},
+                      headers={"X-Reader-Token": waiting["reader_token"]}).get_json()
+    assert [(c["html"], c["status"]) for c in mine["comments"]] == [("<p>A first thought on it</p>", "pending")]
+
+    # Once a moderator publishes one, readers see the page as it named itself, and never the spam's names.
+    approved = submit(admin, f"/dashboard/sites/blog/comments/{waiting['comment']['id']}/moderate",
+                      {"action": "approve"})
+    assert approved.status_code in (200, 302)
+    after = what_readers_see(client)
+    assert after["page"]["thread"]["id"] is not None and after["page"]["thread"]["title"] == "Fresh post"
+    assert after["count"] == {"counts": {FRESH: 1}} and "<title>Comments on Fresh post</title>" in after["feed"]
+    for changed in ("page etag", "frame etag", "feed etag"):
+        assert after[changed] != before[changed]
+
+
+def test_a_comment_held_long_ago_does_not_close_the_page_to_its_first_reader(app, client, site, set_site):
+    set_site("close_after_days", 1)
+    set_site("moderation", "all")
+    assert comment_on(client, "Spam no moderator got to", url=FRESH)["status"] == "pending"
+    with app.app_context():  # two days pass, the page still without a published comment
+        db.session.scalar(db.select(Thread)).created_at -= timedelta(days=2)
+        db.session.commit()
+    assert what_readers_see(client)["page"]["thread"]["locked"] is False
+    set_site("moderation", "none")
+    assert comment_on(client, "The first real comment", url=FRESH)["status"] == "approved"
+    assert what_readers_see(client)["page"]["thread"]["locked"] is False

@@ -141,9 +141,9 @@ def test_an_unreachable_database_is_reported_not_a_traceback(tmp_path):
     assert f"127.0.0.1:{closed}" in result.stdout and "problems found" in result.stderr
 
 
-def _check_as_the_readme_deploys(tmp_path, **env):
+def _check_as_the_readme_deploys(tmp_path, later=None, **env):
     """`parley check` in its own process, with the environment of the README's production env file (no
-    PARLEY_ENV in it) and an administrator made first, as the README does."""
+    PARLEY_ENV in it) and an administrator made first, as the README does; with the `later` changes to it."""
     env = {key: value for key, value in os.environ.items() if key not in ("PARLEY_ENV", "DATABASE_URL")} | {
         "PARLEY_SECRET_KEY": "readme-secret-0123456789-abcdefghijklmnop", "PARLEY_TRUSTED_PROXIES": "127.0.0.1",
         "PARLEY_INSTANCE_PATH": str(tmp_path / "instance"), "PARLEY_PUBLIC_URL": f"http://127.0.0.1:{_closed_port()}",
@@ -152,7 +152,8 @@ def _check_as_the_readme_deploys(tmp_path, **env):
     made = subprocess.run([*command, "user", "create-admin", "you@example.com", "--password-stdin"], cwd=ROOT,
                           env=env, input="correct horse battery staple\n", capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr[-2000:]
-    return subprocess.run([*command, "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([*command, "check"], cwd=ROOT, env=env | (later or {}), capture_output=True, text=True,
+                          timeout=120)
 
 
 @pytest.mark.database_independent
@@ -174,6 +175,14 @@ def test_a_placeholder_secret_fails_the_check_before_gunicorn_refuses_it(tmp_pat
     assert result.returncode == 1
     assert _problems(result.stdout)[0] == "settings"
     assert "PARLEY_SECRET_KEY is a placeholder" in result.stdout
+
+
+@pytest.mark.database_independent
+def test_a_moderator_alert_period_of_no_minutes_fails_the_check(tmp_path):
+    result = _check_as_the_readme_deploys(tmp_path, later={"PARLEY_MODERATOR_ALERT_MINUTES": "0"})
+    assert result.returncode == 1
+    assert _problems(result.stdout)[0] == "settings"
+    assert "PARLEY_MODERATOR_ALERT_MINUTES must be a number above 0, not 0" in result.stdout
 
 
 @pytest.mark.database_independent

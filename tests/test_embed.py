@@ -223,6 +223,13 @@ def test_a_page_that_paints_dark_behind_the_comments_gets_the_dark_theme(embed, 
     assert "public" in answer.headers["Cache-Control"]
 
 
+def test_the_theme_for_a_pages_colours_is_kept_a_day_not_a_year(client, site):
+    # Its URL names the page's colours, not the rule that judges them, which a release may change.
+    answer = client.get("/embed/theme", query_string={"theme": "light", "behind": "rgb(27, 27, 27)|"})
+    assert answer.status_code == 200 and answer.get_json() == {"theme": "dark"}
+    assert answer.cache_control.public and answer.cache_control.max_age == 86_400
+
+
 @pytest.mark.parametrize("behind", ["x" * 5000, "|" * 1999, "rgb(" * 400, "\ud7ff|é|", "text ", "text text text",
                                     "rgba(1, 2, 3, -5)|", "oklch(1e308 1e308 1e308)|", "lab(-1e308 0 0)|"])
 def test_hostile_page_colours_get_a_page_and_a_theme(embed, client, behind):

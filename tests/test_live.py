@@ -431,6 +431,21 @@ def test_a_run_of_held_and_spam_comments_is_never_announced_nor_reread(app, clie
     assert thread_html(client) == ["<p>Published before the run</p>"]
 
 
+def test_held_and_spam_comments_on_a_page_without_comments_are_never_announced(app, admin, client, set_site,
+                                                                               listen):
+    # The first comment on a page makes its thread: one that waits must not tell the page's open frames.
+    fresh = "https://blog.example.com/posts/fresh"
+    set_site("moderation", "all")
+    app.config["LIVE_POLL_SECONDS"] = 0.2  # it looks by itself too, as it does after any change on the site
+    stream = listen(url=fresh)
+    held = comment_on(client, "Held", url=fresh, title="CHEAP PILLS at spam.example")
+    comment_on(client, "A bot's", url=fresh, honeypot="filled", author={"name": "Bot", "email": "bot@example.net"})
+    assert stream.events_within(1.5) == []
+    response = submit(admin, f"/dashboard/sites/blog/comments/{held['id']}/moderate", {"action": "approve"})
+    assert response.status_code in (200, 302)
+    assert stream.event()["data"] == {"version": 1, "comment_count": 1}
+
+
 def test_a_moderator_approving_a_held_comment_is_announced(app, admin, client, set_site, listen):
     set_site("moderation", "all")
     held = comment_on(client, "wait for it")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ORIGIN, SECRET
-from dashboard_helpers import PASSWORD, log_in
+from dashboard_helpers import PASSWORD, log_in, submit
 from sqlalchemy import create_engine, inspect, text
 from werkzeug.security import generate_password_hash
 
@@ -161,6 +161,41 @@ def test_every_released_schema_with_data_upgrades_to_the_newest(make_app, fresh_
     assert f"{ORIGIN} is on a host already used by blog" in copied.output, copied.output
     if seeded["staff"]:
         assert log_in(app.test_client(), ADMIN, PASSWORD).status_code == 302
+
+
+def test_a_page_only_waiting_comments_named_before_the_upgrade_is_unknown_to_readers_after_it(
+        make_app, fresh_database_url):
+    # Before 0018 a held or spam comment made its page's thread, visible to readers, and named it.
+    _upgrade(make_app, fresh_database_url, "0017")
+    _seed(fresh_database_url, "0017")
+    fresh = f"{ORIGIN}/posts/fresh"
+    key, normalised = thread_key(fresh)
+    engine = create_engine(fresh_database_url)
+    with engine.begin() as connection:
+        site = connection.execute(text("SELECT id FROM sites")).scalar()
+        thread = _insert(connection, "threads", {
+            "site_id": site, "key": key, "url": normalised, "url_hash": digest(normalised),
+            "title": "Fresh post", "locked": False, "version": 1, "created_at": WHEN})
+        held = _insert(connection, "comments", {
+            "thread_id": thread, "depth": 1, "status": "pending", "body": "Waiting", "html": "<p>Waiting</p>",
+            "author_name": "Bea", "author_email": "bea@example.org", "likes": 0, "created_at": WHEN, "pinned": False,
+            "edited_by_moderator": False, "kind": "comment"})
+    engine.dispose()
+
+    _upgrade(make_app, fresh_database_url)
+    app = make_app(SQLALCHEMY_DATABASE_URI=fresh_database_url)
+    client = app.test_client()
+    page = client.get("/api/v1/threads", query_string={"site": "blog", "url": fresh}).get_json()
+    assert page["thread"] == {"id": None, "url": fresh, "title": None, "locked": False, "comment_count": 0}
+    feed = client.get("/feeds/blog/thread.atom", query_string={"url": fresh}).get_data(as_text=True)
+    assert "Fresh post" not in feed
+    # The title waits with the comment that gave it: a moderator who publishes it publishes its title too.
+    moderator = app.test_client()
+    assert log_in(moderator, ADMIN, PASSWORD).status_code == 302
+    assert submit(moderator, f"/dashboard/sites/blog/comments/{held}/moderate",
+                  {"action": "approve"}).status_code in (200, 302)
+    page = client.get("/api/v1/threads", query_string={"site": "blog", "url": fresh}).get_json()
+    assert page["thread"]["title"] == "Fresh post" and page["thread"]["comment_count"] == 1
 
 
 def _schema(url):

@@ -380,6 +380,38 @@ def test_a_comment_held_on_a_quiet_site_is_told_at_once_and_only_once(app, clien
     assert len(_all_sent(app, mail)) == 1
 
 
+def test_a_comment_held_as_another_sender_sums_up_the_period_is_still_told(app, client, post, mail, set_site):
+    # Two senders: one takes up the alert of a comment held as the period ends and leaves it to the period's
+    # summary; before it has recorded so, the other sends that summary. The moderators still hear of it.
+    from widget import outbox
+    from widget.extensions import db
+    from widget.models import Job, utcnow
+
+    app.config["MODERATOR_ALERT_MINUTES"] = 600  # so that the test never straddles the end of a period
+    set_site("moderation", "all")
+    set_site("notify_email", "owner@blog.example.com")
+    post(body="Told at once")
+    assert len(_all_sent(app, mail)) == 1
+
+    def end_the_periods():
+        with app.app_context():
+            for job in db.session.scalars(db.select(Job).where(Job.kind == "digest", Job.status == "queued")):
+                job.run_at = utcnow()
+            db.session.commit()
+
+    post(author=BOB, body="Held as the period ends")
+    with app.app_context():
+        held = outbox.claim("second sender", utcnow(), 300, kinds=("held",))
+        decided = worker.HANDLERS["held"](app, held, None)
+        end_the_periods()
+        send(app)  # the first sender, meanwhile, sends what is due: the period's summary
+        outbox.finish(held, decided)
+    end_the_periods()  # and any later summary the comment was left to
+    sent = _all_sent(app, mail)
+    assert [m["To"] for m in sent] == ["owner@blog.example.com"] * len(sent)
+    assert any("Held as the period ends" in text_of(m) for m in sent[1:]), [m["Subject"] for m in sent]
+
+
 def test_a_reader_whose_provider_vouches_for_the_email_needs_no_confirmation(make_app, mail):
     from oidc_provider import LoopbackProvider
     from test_auth import SERVER, bearer, provider_config, token_for

@@ -405,6 +405,31 @@ def test_a_source_trickling_its_headers_is_cut_at_the_deadline_and_holds_up_noth
     assert receiver.arrived and receiver.arrived[0] < source.cut_at[0]  # not held up by the trickle at all
 
 
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_a_flood_of_slow_webmentions_for_one_site_holds_up_another_sites_by_one_deadline_at_most(
+        servers, app, source, threads):
+    # A /48 may send hundreds of Webmentions an hour naming sources that answer at their deadline, more than the
+    # lane can check: they wait behind each other, not in front of every other site's.
+    other = "https://other.example.com/posts/hello"
+    added = app.test_cli_runner().invoke(args=["site", "add", "other", "--name", "Other",
+                                               "--origin", "https://other.example.com"])
+    assert added.exit_code == 0, added.output
+    server = servers("flask worker", PARLEY_OUTBOUND_TIMEOUT_SECONDS="2", PARLEY_OUTBOX_FETCH_THREADS=threads)
+    for n in range(6):
+        server.webmention(source.serve(f"/slow/{n}", post_page(), delay=60))
+    _wait_for(lambda: source.requests, seconds=30)  # the sender is at the first of them
+    queued = time.monotonic()
+    response = server.client.post("/webmention/other", data={"source": source.serve("/good", post_page(other)),
+                                                              "target": other})
+    assert response.status_code == 202
+    status = server.checked(response.headers["Location"], seconds=30)
+    waited = time.monotonic() - queued
+    figures_log.info(f"{threads} fetch thread(s): the other site's Webmention waited {waited:.2f} s behind a flood "
+                     "of six sources that each take the 2 s deadline")
+    assert status["status"] == "verified"
+    assert waited < 5  # one deadline (2 s) and the sender's poll, with room for a loaded machine; not six
+
+
 def test_a_source_that_times_out_twice_is_refused_not_tried_for_hours(app, client, site, source):
     app.config["OUTBOUND_TIMEOUT_SECONDS"] = 0.5
     app.config["OUTBOX_RETRY_FIRST_SECONDS"] = 0.3

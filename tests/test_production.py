@@ -3,6 +3,7 @@ request ids, the front door, the favicon and the caching of static files."""
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -50,6 +51,35 @@ def test_gunicorn_refuses_fewer_threads_than_live_streams(tmp_path, threads):
         log = stop(server)
     assert server.returncode != 0
     assert "PARLEY_THREADS (or --threads: 40) must be above PARLEY_LIVE_MAX_CONNECTIONS (50)" in log
+
+
+@pytest.mark.parametrize(("minutes", "said"), [("0", "0"), ("-5", "-5"), ("soon", "'soon'")])
+def test_gunicorn_refuses_a_moderator_alert_period_that_is_not_some_minutes(tmp_path, minutes, said):
+    # Taken as it is, a period of 0 minutes divides by zero in every held comment's alert: none would be sent.
+    server, _ = _gunicorn(tmp_path, PARLEY_SECRET_KEY=GOOD_SECRET, PARLEY_MODERATOR_ALERT_MINUTES=minutes)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass  # it started, and the assertions below say so
+    finally:
+        log = stop(server)
+    assert "Parley will not start" in log
+    assert f"PARLEY_MODERATOR_ALERT_MINUTES must be a number above 0, not {said}" in log
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("MODERATOR_ALERT_MINUTES", "0"), ("MODERATOR_ALERT_MINUTES", "NaN"), ("MODERATOR_ALERT_MINUTES", "true"),
+    ("OUTBOX_FETCH_THREADS", "0"), ("OUTBOX_WEBHOOK_THREADS", "1.5"), ("OUTBOX_WEBHOOK_THREADS", "many"),
+])
+def test_numbers_that_would_fail_later_are_refused_at_start(tmp_path, monkeypatch, name, value):
+    monkeypatch.setenv("PARLEY_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv(f"PARLEY_{name}", value)
+    config = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.sqlite3'}", "SECRET_KEY": GOOD_SECRET,
+              "BACKGROUND_SENDER": False}
+    with pytest.raises(UnsafeConfiguration, match=f"PARLEY_{name} must be a (whole )?number above 0"):
+        create_app(config)
+    monkeypatch.setenv(f"PARLEY_{name}", "3")
+    assert create_app(config).config[name] == 3
 
 
 def test_a_misspelt_environment_is_refused(tmp_path, monkeypatch):

@@ -98,6 +98,27 @@ def test_an_ipv6_customer_rotating_its_64s_meets_the_looser_limits_of_its_56_and
     assert likes.count(200) == 8 and set(likes) == {200, 429}
 
 
+def test_form_tokens_are_limited_per_address_and_per_ipv6_block_but_never_a_reader(limited):
+    # Each token lets one comment past the check for scripts, and anyone may ask: a script minting them by the
+    # thousand from one address, or from a /48's 65,536 /64s, meets the limit; a reader on many pages does not.
+    reader = limited().test_client()
+    assert {form_token(reader, "192.0.2.1").status_code for _ in range(50)} == {200}  # fifty pages in a minute
+    app = limited(RATELIMIT_FORM_TOKENS="3 per minute")
+    client = app.test_client()
+    assert [form_token(client, "192.0.2.7").status_code for _ in range(3)] == [200, 200, 200]
+    assert_limited(form_token(client, "192.0.2.7"), "form tokens")
+    assert form_token(client, "192.0.2.8").status_code == 200  # another address is another reader
+    # One /56 gets twice a /64's tokens, one /48 four times, however its addresses rotate.
+    assert [form_token(client, f"2001:db8:7:{n:x}::1").status_code for n in range(6)] == [200] * 6
+    assert_limited(form_token(client, "2001:db8:7:6::1"), "form tokens")
+    assert [form_token(client, f"2001:db8:9:{n:x}00::1").status_code for n in range(12)] == [200] * 12
+    assert_limited(form_token(client, "2001:db8:9:c00::1"), "form tokens")
+
+
+def form_token(client, address):
+    return client.get("/api/v1/form-token", query_string={"site": "blog"}, environ_base={"REMOTE_ADDR": address})
+
+
 def test_dashboard_password_guesses_from_rotating_64s_are_counted_per_56_and_48(limited):
     app = limited(RATELIMIT_LOGINS="1000 per minute", LOGIN_FAILURES_PER_ADDRESS=3, LOGIN_FAILURES_PER_ACCOUNT=1000)
     create_admin(app.test_cli_runner())

@@ -245,6 +245,25 @@ def test_a_slow_receiver_times_out_and_is_retried(app, hooked, receiver, post):
     assert job["status"] == "queued" and "timed out" in job["result"]
 
 
+def test_a_receiver_that_never_answers_in_time_is_tried_twice_not_twelve_times(app, hooked, receiver, post):
+    # Each attempt costs the webhook lane its whole deadline: a site with twenty webhooks at a black hole would
+    # otherwise spend it 240 deadlines per event.
+    app.config["OUTBOUND_TIMEOUT_SECONDS"] = 0.3
+    receiver.delay = 1.0
+    post()
+    worker.run_pending(app)
+    [job] = jobs(app)
+    assert (job["status"], job["attempts"], job["result"]) == ("queued", 1, "timed out after 0.3 s")
+    time.sleep(0.2)  # the retry's backoff
+    worker.run_pending(app)
+    [job] = jobs(app)
+    assert (job["status"], job["attempts"], job["result"]) == (
+        "failed", 2, "timed out after 0.3 s on attempt 2: not tried again")
+    time.sleep(0.2)
+    worker.run_pending(app)
+    assert len(receiver.requests) == 2
+
+
 def test_a_removed_webhook_gets_nothing_still_queued(app, hooked, receiver, post):
     post()
     response = submit(hooked, f"{HOOKS}/remove", {"webhook": str(hook_id(app, receiver.url))})

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, UnaryExpression, and_, bindparam, delete, func, insert, or_, update
+from sqlalchemy import ColumnElement, Table, UnaryExpression, and_, bindparam, case, delete, func, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -103,7 +103,9 @@ def find_thread(site, url=None, thread_id=None):
 
 
 def thread_is_closed(site, thread, now):
-    return bool(site.close_after_days) and thread.created_at < now - timedelta(days=site.close_after_days)
+    # A thread readers know nothing of yet (see readers_thread) opens, and starts counting, when they first see it.
+    return (bool(site.close_after_days) and thread.version > 0
+            and thread.created_at < now - timedelta(days=site.close_after_days))
 
 
 def closes_at(site, thread):
@@ -113,26 +115,50 @@ def closes_at(site, thread):
     return thread.created_at + timedelta(days=site.close_after_days)
 
 
-def get_or_create_thread(site, url, thread_id, title, found=None, update=True):
+def readers_thread(thread):
+    """The thread as readers know it: None until something on it is published.
+
+    A held or spam comment on a page without a thread makes one at version 0, untitled (see
+    get_or_create_thread), so that nobody else can tell it from no thread at all: the same page, ETag,
+    feed and version on the live stream. The first change readers see moves it to 1 (bump_thread).
+    """
+    return thread if thread is not None and thread.version > 0 else None
+
+
+def get_or_create_thread(site, url, thread_id, title, found=None, published=True):
     """The page's thread, made on its first comment; `found` is the thread already read, if any. An existing
-    thread takes the title given (and the URL, if it had none); with `update` False, only where it had none."""
+    thread takes the title given (and the URL, if it had none).
+
+    For something not `published` (a comment held or filed as spam, a mention waiting), a new thread is
+    made invisible to readers (version 0, no title; see readers_thread), and an existing one is left as it
+    is: nothing that waits for a moderator may change what readers see.
+    """
     key, normalised = thread_key(url, thread_id)
     thread = found or db.session.scalar(_THREAD_BY_KEY, {"site_id": site.id, "key": key})
     if thread is None:
         try:
             # A savepoint, so a concurrent first comment on the same page only costs a retry.
             with db.session.begin_nested():
-                thread = Thread(site_id=site.id, key=key, url=normalised, title=title,
-                                url_hash=normalised and digest(normalised))
+                thread = Thread(site_id=site.id, key=key, url=normalised, title=title if published else None,
+                                url_hash=normalised and digest(normalised), version=1 if published else 0)
                 db.session.add(thread)
+            return thread
         except IntegrityError:
             thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.key == key))
-    else:
-        if title and thread.title != title and (update or thread.title is None):
+    if published:
+        if title and thread.title != title:
             thread.title = title
         if normalised and thread.url is None:
             thread.url, thread.url_hash = normalised, digest(normalised)
     return thread
+
+
+def name_page(comment):
+    """A comment published after it waited names its page with the title it came with, if none was given
+    since: the title was kept from readers while the comment waited."""
+    thread = comment.thread
+    if comment.status == "approved" and comment.page_title and thread.title is None:
+        thread.title = comment.page_title
 
 
 # session.info key: the (site id, thread id) pairs changed in the open transaction, which the live updates
@@ -140,8 +166,12 @@ def get_or_create_thread(site, url, thread_id, title, found=None, update=True):
 CHANGED_THREADS = "parley_changed_threads"
 
 
-_BUMP = (update(Thread).where(Thread.id == bindparam("thread_id")).values(version=Thread.version + 1)
-         .returning(Thread.site_id, Thread.version))
+# A thread readers knew nothing of (version 0: see readers_thread) is new to them now: it opens from now on.
+_BUMP = (update(Thread).where(Thread.id == bindparam("thread_id"))
+         .values(version=Thread.version + 1,
+                 created_at=case((Thread.version == 0, bindparam("now", type_=Thread.created_at.type)),
+                                  else_=Thread.created_at))
+         .returning(Thread.site_id, Thread.version, Thread.created_at))
 
 
 def bump_thread(thread_id):
@@ -149,17 +179,19 @@ def bump_thread(thread_id):
 
     Only for changes readers see: the live updates announce each bump to every open page, so a comment held
     or filed as spam, or its author's edit while it waits, bumps nothing (see own_waiting)."""
-    row = run_core(_BUMP, {"thread_id": thread_id}).first()
+    row = run_core(_BUMP, {"thread_id": thread_id, "now": utcnow()}).first()
     if row is None:
         return
     held = db.session.identity_map.get(identity_key(Thread, thread_id))
     if held is not None:  # a thread this request loaded (to render it, say) carries its new version
         set_committed_value(held, "version", row.version)
+        set_committed_value(held, "created_at", row.created_at)
     db.session.info.setdefault(CHANGED_THREADS, set()).add((row.site_id, thread_id))
 
 
 def thread_state(site_id, key):
-    """(thread id, version) of the thread stored under `key` (see thread_key), or (None, 0) before its first comment."""
+    """(thread id, version) of the thread stored under `key` (see thread_key), or (None, 0) before its first comment;
+    a thread with nothing published on it is at version 0 too (see readers_thread)."""
     row = db.session.execute(db.select(Thread.id, Thread.version).where(Thread.site_id == site_id,
                                                                        Thread.key == key)).first()
     return (row[0], row[1]) if row else (None, 0)
@@ -622,14 +654,14 @@ def post_comment(site, *, body, author, viewer, url=None, thread_id=None, title=
             not spam.spend_form_token(signals.form_token, now):
         verdict = spam.with_finding(verdict, spam.form_token(replace(submission, form_token_spent=True)))
     published = verdict.action == spam.PUBLISH
-    # A comment nobody else sees yet changes nothing they see: it names a page that had no title (for the
-    # moderators' queue), but renames none.
-    thread = get_or_create_thread(site, url, thread_id, title, found=thread, update=published)
+    # A comment nobody else sees yet changes nothing they see: it neither makes a thread they can tell is there
+    # nor names one. The title it came with waits with it, for a page that has none (see name_page).
+    thread = get_or_create_thread(site, url, thread_id, title, found=thread, published=published)
     comment = Comment(
         thread=thread, thread_id=thread.id, parent_id=parent_id, root_id=root_id, depth=depth, body=body, html=html,
         status=STATUS_OF[verdict.action], held_reasons=verdict.reasons or None, verdict=verdict.action,
         spam_score=verdict.score, akismet_sent=signals.akismet_sent, ip_hash=ip_hash, reader_key=viewer.reader_key,
-        notify=notify, created_at=now,
+        notify=notify, created_at=now, page_title=None if published or thread.title else title,
     )
     if user is not None:
         comment.user_id = user.id

@@ -76,6 +76,8 @@ class Config:
     RATELIMIT_EXCHANGES = "60 per minute;600 per hour"
     # Anonymous reader identities handed out to browsers that have none (each can like once).
     RATELIMIT_NEW_READERS = "10 per minute;30 per hour"
+    # Form tokens (one per comment, asked for as a reader starts writing): plenty for a reader on many pages.
+    RATELIMIT_FORM_TOKENS = "60 per minute;600 per hour"
     # Webmentions one address may send: each makes this server fetch a page.
     RATELIMIT_WEBMENTIONS = "10 per minute;100 per hour"
     # How often one address's refused page views are noted for the site's dashboard (it is told why either way).
@@ -109,9 +111,14 @@ class Config:
     OUTBOX_POLL_SECONDS = 5
     # A claimed job is another sender's to retry once this long has passed without its sender finishing it.
     OUTBOX_LEASE_SECONDS = 300
-    # Failed deliveries are retried after 30 s, 1 min, 2 min, ... at most 6 h apart, 12 times in all.
+    # Failed deliveries are retried after 30 s, 1 min, 2 min, ... at most 6 h apart, 12 times in all (one that ran
+    # out of time, twice).
     OUTBOX_RETRY_FIRST_SECONDS = 30
     OUTBOX_ATTEMPTS = 12
+    # Threads of each process's sender that fetch Webmention sources, and that deliver webhooks: each waits on
+    # another server, up to its deadline. (Emails and imports have one each.)
+    OUTBOX_FETCH_THREADS = 2
+    OUTBOX_WEBHOOK_THREADS = 2
     # Webhook targets and Webmention sources on private, loopback or link-local addresses are refused
     # unless this is true (an intranet install, a test); checked after DNS resolution.
     ALLOW_PRIVATE_TARGETS = False

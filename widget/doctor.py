@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .emails import SmtpConnection, SmtpSettings, SmtpUnavailable
 from .extensions import db, sqlite_file
 from .models import DashboardAccount, Site
-from .startup import ENVIRONMENTS, masked, missing_extras, production_problems
+from .startup import ENVIRONMENTS, masked, missing_extras, number_problems, production_problems
 
 TIMEOUT_SECONDS = 5
 # /healthz names its server by this keyed hash of the secret key: the check knows PARLEY_PUBLIC_URL reaches
@@ -49,7 +49,7 @@ def check_settings(config, environment, secret_key_given):
     """What would stop the server from starting, judged as the server it will be."""
     if environment not in ENVIRONMENTS:
         return [Finding("settings", False, f"PARLEY_ENV must be production or development, not {environment!r}")]
-    problems = missing_extras(config)
+    problems = missing_extras(config) + number_problems(config)
     if environment == "production":
         problems += production_problems(config, secret_key_given)
         said = "checked as a production server, as gunicorn runs it" + (

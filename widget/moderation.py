@@ -6,7 +6,7 @@ from sqlalchemy import String, and_, case, cast, func, literal, or_, true
 from sqlalchemy.orm import contains_eager
 
 from . import audit, markup, memberships, notifications, spam_filter, webhooks
-from .comments import bump_thread, check_body, get_or_create_thread, thread_is_closed
+from .comments import bump_thread, check_body, get_or_create_thread, name_page, thread_is_closed
 from .errors import InvalidInput, NotFound
 from .extensions import db
 from .models import COMMENT_STATUSES, MAX_ID, Comment, Thread, parse_id, utcnow
@@ -69,6 +69,7 @@ def _change(comment, action, base_url, now):
         comment.pinned = True
     elif action == "unpin":
         comment.pinned = False
+    name_page(comment)  # published now, it may name its page with the title it came with
 
 
 def _check_action(action):

@@ -313,8 +313,9 @@ def alert_recipients(site):
 # Webmentions) must not become a flood of email: the first held comment after a quiet period is told at
 # once; those after it in the same period of `every` minutes wait for one summary at the period's end; and
 # while each period has more, a summary at each period's end is all. A period is quiet again once its
-# summary found nothing new. What a sender decided is in the held job's result (COALESCED), which the
-# summary then counts.
+# summary found nothing new. What moderators were told is kept on each comment (moderators_told_at): a
+# summary tells of every waiting comment nobody told them of yet, whenever and wherever it was held, so that
+# no comment depends on which of two senders, on two clocks, looked first.
 COALESCED = "told in the summary of period "
 NOTHING_NEW = "nothing new waits"
 
@@ -331,6 +332,13 @@ def _summary(site, period):
     return db.session.scalar(db.select(Job).where(Job.dedupe_key == _summary_key(site, period)))
 
 
+def _started(summary):
+    """Whether a sender took the summary up already: it may have looked, so it cannot be counted on to tell of
+    anything held since. A claim counts an attempt in the same statement that leases the job (outbox.claim),
+    so this holds whatever the clocks of the two senders say."""
+    return summary is not None and (summary.status != "queued" or summary.attempts > 0)
+
+
 def _queue_summary(site, period, every, base_url, now):
     """The summary of one period, due at its end; whether this call queued it (it is queued once)."""
     ends = datetime.fromtimestamp((period + 1) * every.total_seconds(), UTC).replace(tzinfo=None)
@@ -339,38 +347,59 @@ def _queue_summary(site, period, every, base_url, now):
                                _summary_key(site, period), site_id=site.id, run_at=ends, now=now)
 
 
+def _mark_told(site, now, comment_id=None):
+    """Note that the site's moderators are told, in the caller's transaction, of this comment, or of every
+    comment of the site that waits and was not told of yet; the ids noted. One statement decides which: a
+    comment held meanwhile is either in it, or left for the next summary."""
+    waiting = db.select(Thread.id).where(Thread.site_id == site.id).scalar_subquery()
+    query = (db.update(Comment).where(Comment.status == "pending", Comment.moderators_told_at.is_(None),
+                                      Comment.thread_id.in_(waiting))
+             .values(moderators_told_at=now).returning(Comment.id).execution_options(synchronize_session=False))
+    if comment_id is not None:
+        query = query.where(Comment.id == comment_id)
+    return list(db.session.scalars(query))
+
+
 def fan_out_held(comment_id, base_url, now, every=timedelta(minutes=15)):
     """Tell the moderators of a held comment at once, or leave it to the summary of its period."""
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.status != "pending":
         return "the comment no longer waits"
+    if comment.moderators_told_at is not None:
+        return "told already, in a summary"
     site, period = comment.thread.site, _period(now, every)
     current, previous = _summary(site, period), _summary(site, period - 1)
-    if current is not None and current.status != "queued":
-        period += 1  # this period's summary is sent already: the next one tells of it
-    elif current is None and (previous is None or previous.result == NOTHING_NEW):
+    if current is None and (previous is None or previous.result == NOTHING_NEW):
         # Quiet before: told at once. Queuing the period's summary is the claim, won by one of two senders.
         if _queue_summary(site, period, every, base_url, now):
+            if not _mark_told(site, now, comment.id):  # a summary counted it meanwhile
+                db.session.commit()
+                return "told already, in a summary"
             return _to_moderators(site, {"template": "moderation", "comment_id": comment.id, "base": base_url},
                                   f"held:{comment.id}", now)
+        current = _summary(site, period)  # the other sender's claim
+    while _started(current):
+        # That summary may have looked already: the next one that nobody took up tells of this comment.
+        period += 1
+        current = _summary(site, period)
     _queue_summary(site, period, every, base_url, now)
     db.session.commit()
     return f"{COALESCED}{period}"
 
 
 def fan_out_digest(site_id, base_url, now, period=None, minutes=None):
-    """The daily digest of what waits; or, given a period, its summary, if anything was held in it since the
-    alert at its start."""
+    """The daily digest of what waits; or, given a period, its summary, if anything waits that the moderators
+    were not told of yet."""
     site = db.session.get(Site, site_id)
     if site is None:
         return "the site is gone"
-    if period is not None and not db.session.scalar(
-            db.select(Job.id).join(Comment, Comment.id == Job.payload["comment_id"].as_integer())
-            .where(Job.site_id == site.id, Job.kind == "held", Job.result == f"{COALESCED}{period}",
-                   Comment.status == "pending").limit(1)):
+    untold = _mark_told(site, now)
+    if period is not None and not untold:
+        db.session.rollback()
         return NOTHING_NEW
     waiting = waiting_comments(site)
     if not waiting:
+        db.session.rollback()
         return NOTHING_NEW if period is not None else "nothing waits"
     total = db.session.scalar(db.select(func.count(Comment.id)).join(Thread, Thread.id == Comment.thread_id)
                               .where(Thread.site_id == site.id, Comment.status == "pending"))

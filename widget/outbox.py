@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, case, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -24,6 +24,20 @@ class Retry(Exception):
 
 class GiveUp(Exception):
     """The job can never succeed as it is (an address refused, a target not allowed): stop trying."""
+
+
+# An exchange cut at its deadline cost its lane all of it: the job gets one more try later (the other side may
+# have been busy), not the dozen other failures get, which a host slow on purpose would turn into hours of
+# a lane's time (twenty webhooks at a black hole, say, on every event).
+TIMED_OUT_ATTEMPTS = 2
+
+
+def after_timeout(job, what):
+    """What a job whose exchange with another server ran out of time raises: Retry, or GiveUp once it has had
+    TIMED_OUT_ATTEMPTS attempts."""
+    if job.attempts >= TIMED_OUT_ATTEMPTS:
+        return GiveUp(f"{what} on attempt {job.attempts}: not tried again")
+    return Retry(what)
 
 
 @dataclass(frozen=True)
@@ -70,19 +84,30 @@ def _once_per_key(dialect_name):
     return _ONCE_PER_KEY[dialect_name]
 
 
-def claim(worker, now, lease_seconds, skip_kinds=(), kinds=None):
+def claim(worker, now, lease_seconds, skip_kinds=(), kinds=None, after_site=None):
     """The next due job (of `kinds` when given), claimed for `lease_seconds` by `worker` and committed as
     claimed, or None.
 
-    The claim is one conditional UPDATE: of two senders racing for a job, exactly one changes the row.
+    Fair between sites, so that one site's flood of slow jobs (its twenty webhooks at a black hole, a /48
+    sending Webmentions) holds up nobody else's in the same lane: sites with none of these kinds running come
+    first, then the site after `after_site` (the one this sender served last) in turn, and each site's jobs in
+    the order they fell due. The claim is one conditional UPDATE: of two senders racing for a job, exactly
+    one changes the row.
     """
-    due = (db.select(Job.id)
-           .where(Job.status == "queued", Job.run_at <= now, or_(Job.locked_until.is_(None), Job.locked_until < now))
-           .order_by(Job.run_at, Job.id).limit(20))
+    lane = []
     if kinds is not None:
-        due = due.where(Job.kind.in_(list(kinds)))
+        lane.append(Job.kind.in_(list(kinds)))
     if skip_kinds:
-        due = due.where(Job.kind.not_in(list(skip_kinds)))
+        lane.append(Job.kind.not_in(list(skip_kinds)))
+    site = func.coalesce(Job.site_id, 0)
+    running = db.select(func.coalesce(Job.site_id, 0)).where(Job.status == "queued", Job.locked_until >= now, *lane)
+    order = [case((site.in_(running), 1), else_=0)]
+    if after_site is not None:
+        order.append(case((site > after_site, 0), else_=1))
+    due = (db.select(Job.id)
+           .where(Job.status == "queued", Job.run_at <= now, or_(Job.locked_until.is_(None), Job.locked_until < now),
+                  *lane)
+           .order_by(*order, site, Job.run_at, Job.id).limit(20))
     for job_id in list(db.session.scalars(due)):
         claimed = db.session.execute(
             update(Job)

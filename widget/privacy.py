@@ -174,7 +174,7 @@ def _comment_json(comment):
         "site": thread.site.public_id,
         "site_name": thread.site.name,
         "page_url": thread.url,
-        "page_title": thread.title,
+        "page_title": thread.title or comment.page_title,
         "parent_id": comment.parent_id,
         "kind": comment.kind,
         "status": comment.status,

@@ -44,11 +44,13 @@ GZIP_LEVEL = 6
 BROTLI_QUALITY = 5  # near gzip's speed, smaller output; 11 would take a second per big thread
 
 # The checks: the site's updated_at, and each named thread's id and version ({p}: the driver's placeholder).
-# Sites are named by their public id, so a view can take its ticket before it reads anything else.
+# Sites are named by their public id, so a view can take its ticket before it reads anything else. A thread
+# with nothing published on it (version 0) reads as none, as it does to readers (comments.readers_thread):
+# held comments on a new page leave every stored answer good.
 THREAD_CHECK = ("SELECT s.updated_at, t.id, t.version FROM sites s "
-                "LEFT JOIN threads t ON t.site_id = s.id AND t.key = {p} WHERE s.public_id = {p}")
+                "LEFT JOIN threads t ON t.site_id = s.id AND t.key = {p} AND t.version > 0 WHERE s.public_id = {p}")
 COUNTS_CHECK = ("SELECT s.updated_at, t.id, t.version FROM sites s LEFT JOIN threads t "
-                "ON t.site_id = s.id AND t.url_hash IN ({ps}) WHERE s.public_id = {p} ORDER BY t.id")
+                "ON t.site_id = s.id AND t.url_hash IN ({ps}) AND t.version > 0 WHERE s.public_id = {p} ORDER BY t.id")
 
 
 @dataclass(frozen=True)

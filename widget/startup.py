@@ -1,6 +1,7 @@
 """What a server checks and says as it starts: refuse unsafe production settings, log the effective ones."""
 import importlib.util
 import logging
+import math
 import re
 
 import click
@@ -19,6 +20,10 @@ SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|API_KEY", re.IGNORECASE)
 LOGGED_PREFIXES = ("SQLALCHEMY_DATABASE_URI", "REDIS_URL", "PUBLIC_URL", "PROXY_COUNT", "DEMO", "ENV",
                    "AUTO_MIGRATE", "BACKGROUND_SENDER", "SMTP_", "LIVE_", "READ_CACHE_MB", "RATELIMIT_ENABLED",
                    "LOG_FORMAT", "MAX_CONTENT_LENGTH", "IMPORT_FOLDER", "ALLOW_PRIVATE_TARGETS", "SECRET_KEY")
+
+
+# Settings that must be a number above 0 (True: a whole one).
+POSITIVE_NUMBERS = {"MODERATOR_ALERT_MINUTES": False, "OUTBOX_FETCH_THREADS": True, "OUTBOX_WEBHOOK_THREADS": True}
 
 
 class UnsafeConfiguration(RuntimeError):
@@ -63,9 +68,34 @@ def missing_extras(config):
     return []
 
 
+def _number(value):
+    """The value as a finite number (PARLEY_X=15 arrives as 15, a caller's setting may be "15"), else None:
+    true and false are not numbers here, nor NaN or infinity."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def number_problems(config):
+    """Settings that must be a number above zero and are not: taken as they are, they would fail later, deep in
+    the server and on every use (a moderator alert period of 0 minutes divides by zero in every held job)."""
+    problems = []
+    for key, whole in POSITIVE_NUMBERS.items():
+        value = config.get(key)
+        number = _number(value)
+        if number is None or number <= 0 or (whole and not number.is_integer()):
+            kind = "a whole number" if whole else "a number"
+            problems.append(f"PARLEY_{key} must be {kind} above 0, not {value!r}")
+    return problems
+
+
 def check(config, secret_key_given):
     """Raise UnsafeConfiguration, naming every problem, when the server must not start."""
-    problems = missing_extras(config)
+    problems = missing_extras(config) + number_problems(config)
     if str(config.get("ENV", "")).lower() not in ENVIRONMENTS:
         # A typo ("prod") must not quietly run a production server with development's leniency.
         problems.append(f"PARLEY_ENV must be production or development, not {config.get('ENV')!r}")

@@ -219,6 +219,8 @@ def deliver(job, allow_private, timeout):
     try:
         answer = outbound.request("POST", url, allow_private=allow_private, headers=headers, content=body,
                                   timeout=timeout, max_bytes=ANSWER_BYTES, max_redirects=0, cut=True)
+    except outbound.TimedOut as error:
+        raise outbox.after_timeout(job, str(error)) from None
     except outbound.Unreachable as error:
         raise outbox.Retry(str(error)) from None
     if 200 <= answer.status < 300:

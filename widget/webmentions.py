@@ -29,9 +29,6 @@ MAX_URL = 2048
 # the first megabyte of the page, which holds the link on any reasonable one.
 MAX_REDIRECTS = 5
 MAX_SOURCE_BYTES = 1_000_000
-# A source cut at its deadline cost the sender all of it: it gets one more try later (its server may have
-# been busy), not the twelve other failures get, which a host slow on purpose would turn into hours.
-TIMED_OUT_ATTEMPTS = 2
 ACCEPT = "text/html, application/xhtml+xml;q=0.9, application/json;q=0.8, text/plain;q=0.7, */*;q=0.1"
 MAX_TITLE = 300
 MAX_AUTHOR = 100
@@ -117,9 +114,7 @@ def verify(job, allow_private, timeout, now=None):
                                   headers={"Accept": ACCEPT}, max_bytes=MAX_SOURCE_BYTES,
                                   max_redirects=MAX_REDIRECTS, cut=True)
     except outbound.TimedOut as late:
-        if job.attempts >= TIMED_OUT_ATTEMPTS:
-            raise outbox.GiveUp(f"the source {late} on attempt {job.attempts}: not tried again") from None
-        raise outbox.Retry(f"the source {late}") from None
+        raise outbox.after_timeout(job, f"the source {late}") from None
     site = db.session.get(Site, site_id)
     if site is None:
         raise outbox.GiveUp("the site is gone")
@@ -157,7 +152,8 @@ def _thread(site, target):
         _, page = thread_key(target)
         thread = db.session.scalar(db.select(Thread).where(Thread.site_id == site.id, Thread.url_hash == digest(page))
                                    .order_by(Thread.id).limit(1))
-    return thread or get_or_create_thread(site, target, None, None)
+    # Made for a mention that waits for a moderator: readers know nothing of it until something is published there.
+    return thread or get_or_create_thread(site, target, None, None, published=False)
 
 
 def _remove(site, source, target, now):

@@ -2,9 +2,10 @@
 checks Webmentions and origins waiting for proof, runs imports uploaded in the dashboard), in threads of
 each server process or as `flask --app app worker`.
 
-Jobs run in lanes, one thread each, each claiming only its own kinds: a Webmention source that
-takes its whole deadline to answer, a slow webhook receiver or a long import holds up its own lane,
-never the emails of every site.
+Jobs run in lanes, each claiming only its own kinds: a Webmention source that takes its whole deadline
+to answer, a slow webhook receiver or a long import holds up its own lane, never the emails of every
+site. Within a lane, sites take turns (outbox.claim), so that one site's flood waits behind itself; the
+lanes that wait on other servers (fetch, webhook) have more than one thread.
 """
 import logging
 import os
@@ -36,6 +37,8 @@ LANES: dict[str, tuple[str, ...] | None] = {
     "webhook": ("webhook",),
     "import": (import_jobs.KIND,),
 }
+# The lanes whose number of threads is a setting (OUTBOX_FETCH_THREADS, OUTBOX_WEBHOOK_THREADS); others have one.
+THREADED_LANES = ("fetch", "webhook")
 # Each waiting lane's event, and its lane: set when this process commits a job of the lane's kinds, so that
 # the lane starts on it at once.
 _wakes: dict[threading.Event, str] = {}
@@ -214,6 +217,7 @@ def run_pending(app, worker=None, limit=BATCH, stop=None, lane=None):
     backoff = _backoff(app)
     lease = float(app.config["OUTBOX_LEASE_SECONDS"])
     taken = 0
+    served = None  # the site of the last job taken: the next claim goes to the sites after it first
     kinds, skip = _lane_kinds(lane)
     settings = SmtpSettings.from_config(app.config)
     if not settings.host:
@@ -224,10 +228,10 @@ def run_pending(app, worker=None, limit=BATCH, stop=None, lane=None):
         smtp = SmtpConnection(settings)
         try:
             while taken < limit and not (stop and stop.is_set()):
-                job = outbox.claim(worker, utcnow(), lease, skip_kinds=skip, kinds=kinds)
+                job = outbox.claim(worker, utcnow(), lease, skip_kinds=skip, kinds=kinds, after_site=served)
                 if job is None:
                     break
-                taken += 1
+                taken, served = taken + 1, job.site_id or 0
                 try:
                     handler = HANDLERS.get(job.kind)
                     if handler is None:
@@ -289,11 +293,17 @@ def _run_lane(app, lane, stop, worker):
         _wakes.pop(woken, None)
 
 
+def lane_threads(config, lane):
+    """How many threads send a lane's jobs in each process."""
+    return int(config[f"OUTBOX_{lane.upper()}_THREADS"]) if lane in THREADED_LANES else 1
+
+
 def _start_lanes(app, stop, worker=None):
     worker = worker or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     _listen_for_commits()
-    threads = [threading.Thread(target=_run_lane, args=(app, lane, stop, worker), name=f"parley-sender-{lane}",
-                                daemon=True) for lane in LANES]
+    threads = [threading.Thread(target=_run_lane, args=(app, lane, stop, f"{worker}-{n}"),
+                                name=f"parley-sender-{lane}-{n}", daemon=True)
+               for lane in LANES for n in range(lane_threads(app.config, lane))]
     for thread in threads:
         thread.start()
     return threads

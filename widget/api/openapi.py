@@ -198,7 +198,7 @@ def openapi_document():
             "operationId": "formToken",
             "parameters": _query(schema.FormTokenQuery),
             "responses": {"200": _json(schema.FormTokenJSON, "A fresh token (never cached).")}
-            | _errors(400, 404, 503),
+            | _errors(400, 404, 429, 503),
         }},
         "/embed-check": {"get": {
             "summary": "Whether a site's comments can show on the asking page, judged by its Origin header; "

@@ -131,10 +131,12 @@ def read_thread():
     site = _site(query.site)
     url, sort, cursor = query.url, query.sort, query.cursor
     limit = query.limit or current_app.config["PAGE_SIZE"]
-    thread = service.find_thread(site, url=url, thread_id=query.thread_id)
+    found = service.find_thread(site, url=url, thread_id=query.thread_id)
     viewer = _viewer()
     now = utcnow()
-    waiting = service.own_waiting(thread, viewer)
+    waiting = service.own_waiting(found, viewer)
+    # Where nothing is published yet, only the author of a comment waiting there may know of the thread.
+    thread = found if waiting and waiting[0] else service.readers_thread(found)
     etag = _etag(site, thread, viewer, sort, cursor, limit, now, waiting)
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
@@ -422,6 +424,8 @@ def _embed_problem(site_id):
 def form_token():
     """A single-use token for one comment on the site: the widget asks when its reader starts writing."""
     site = _site(schema.parse_query(schema.FormTokenQuery, request.args).site)
+    # Each token lets one comment past the check for scripts: minted for anyone, so only so many per address.
+    rate_limits.hit("RATELIMIT_FORM_TOKENS")
     response = jsonify(form_token=make_form_token(current_app.secret_key, site.id),
                        min_seconds=current_app.config["SPAM_MIN_FORM_SECONDS"],
                        expires_in=int(FORM_TOKEN_MAX_AGE.total_seconds()))

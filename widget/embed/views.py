@@ -35,6 +35,7 @@ THEMES = ("light", "dark", "auto")
 MAX_BEHIND = 2000  # the colours a page paints behind its comments, as the loader reads them
 EMBED_PAGES_BYTES = 32 * 1024 * 1024  # rendered iframe pages kept per worker
 YEAR = 31_536_000
+THEME_SECONDS = 86_400
 # What a site may set through CSS custom properties on its container (read by the loader).
 # Strict shapes: the values end up in style properties inside the iframe.
 COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|(rgb|rgba|hsl|hsla)\([0-9.,%\s/a-z-]{1,60}\)|[a-zA-Z]{3,30})$")
@@ -343,7 +344,7 @@ def _stored_page(embed, found, now, etag):
 def thread():
     embed = _embed_params()
     try:
-        found = service.find_thread(embed.site, url=embed.url, thread_id=embed.thread_id)
+        found = service.readers_thread(service.find_thread(embed.site, url=embed.url, thread_id=embed.thread_id))
     except InvalidInput as error:
         raise Refused(400, "refused.bad_request", detail=error.message) from None
     now = utcnow()
@@ -369,7 +370,9 @@ def theme():
     response = current_app.response_class(json.dumps({"theme": _theme(_style_params())}),
                                           mimetype="application/json")
     response.cache_control.public = True
-    response.cache_control.max_age = YEAR
+    # Its URL names colours, not the rule that judges them: a day, so that a release that changes the rule is
+    # followed within one by every browser and shared cache.
+    response.cache_control.max_age = THEME_SECONDS
     return response
 
 

@@ -109,7 +109,7 @@ def thread_feed(site_id):
     url = inputs.query_arg("url")
     thread_id = inputs.query_arg("thread_id", 200)
     key, normalised = service.thread_key(url, thread_id)
-    thread = service.find_thread(site, url=url, thread_id=thread_id)
+    thread = service.readers_thread(service.find_thread(site, url=url, thread_id=thread_id))
     page = (thread and thread.url) or normalised
     name = (thread and thread.title) or page or thread_id
     asked = {"url": normalised, "thread_id": thread_id}

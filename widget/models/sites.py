@@ -151,7 +151,8 @@ class Thread(Model):
     url_hash: Mapped[str | None] = mapped_column(String(64))
     title: Mapped[str | None] = mapped_column(String(300))
     locked: Mapped[bool] = mapped_column(default=False)
-    # Bumped by every write to the thread; the read ETag is derived from it.
+    # Bumped by every write to the thread that readers see; the read ETag is derived from it. 0 while nothing on
+    # it was ever published: readers cannot tell it from no thread at all (comments.readers_thread).
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Who wrote the page: their comments carry a "post author" badge. Set from the dashboard.
@@ -237,6 +238,13 @@ class Comment(Model):
     import_site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), default=None)
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id", ondelete="SET NULL"),
                                                         default=None, index=True)
+
+    # The page title a comment came with while it waited, on a page that had none: it becomes the page's title
+    # only if the comment is published (comments.name_page), never while readers may not see the comment.
+    page_title: Mapped[str | None] = mapped_column(String(300), default=None)
+    # When the site's moderators were told that it waits: by its own alert, or by a summary or digest that
+    # counted it (notifications.fan_out_held). None while nobody was.
+    moderators_told_at: Mapped[datetime | None] = mapped_column(default=None)
 
     thread: Mapped[Thread] = relationship()
 

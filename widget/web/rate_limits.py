@@ -30,7 +30,8 @@ LIMITS = {
 # What each limit is called in the message a limited reader sees.
 COUNTED = {"RATELIMIT_COMMENTS": "comments", "RATELIMIT_EDITS": "edits", "RATELIMIT_LIKES": "likes",
            "RATELIMIT_LOGINS": "login attempts", "RATELIMIT_EXCHANGES": "login checks",
-           "RATELIMIT_NEW_READERS": "new readers", "RATELIMIT_WEBMENTIONS": "Webmentions",
+           "RATELIMIT_NEW_READERS": "new readers", "RATELIMIT_FORM_TOKENS": "form tokens",
+           "RATELIMIT_WEBMENTIONS": "Webmentions",
            "RATELIMIT_REFUSED_ORIGINS": "refused origins", "RATELIMIT_CONFIRMATIONS": "confirmation emails"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
