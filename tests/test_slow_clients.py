@@ -300,7 +300,8 @@ def test_a_stalled_upload_is_given_up_within_seconds(server):
         # Meanwhile a reader's comment is written at once: the upload holds no transaction (on SQLite, no write
         # lock) while its body comes.
         time.sleep(0.5)
-        posted = requests.post(f"http://127.0.0.1:{server.port}/api/v1/comments", timeout=20, headers={"Origin": ORIGIN},
+        posted = requests.post(f"http://127.0.0.1:{server.port}/api/v1/comments", timeout=20,
+                               headers={"Origin": ORIGIN},
                                json={"site": "blog", "url": f"{ORIGIN}/post", "body": "Written while a file uploads.",
                                      "author": {"name": "Ada", "email": "ada@example.org"}})
         assert posted.status_code == 201, (posted.status_code, posted.text[:300])
