@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 
@@ -39,6 +40,21 @@ def wait_for_health(process, url, seconds=90):
             stop(process)
             raise AssertionError(f"{url} did not answer within {seconds} s:\n{output(process)}")
         time.sleep(0.2)
+
+
+def healthz_seconds(port, timeout=5):
+    """How long /healthz takes to answer on a new connection (the timeout if it does not)."""
+    started = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout) as response:
+            response.read()
+    except TimeoutError:
+        return timeout
+    except urllib.error.URLError as error:  # a connection that timed out before it was made
+        if isinstance(error.reason, TimeoutError):
+            return timeout
+        raise
+    return time.monotonic() - started
 
 
 def stop(process):

@@ -12,6 +12,7 @@ import requests
 from conftest import GUEST, ORIGIN, PAGE, REDIS_URL, require_redis
 from dashboard_helpers import comment_on, submit, thread_html
 from helpers import serve_in_background
+from processes import healthz_seconds
 from tcp_proxy import TcpProxy
 from test_concurrency import Gunicorn, _prepare
 from werkzeug.serving import make_server
@@ -333,16 +334,6 @@ def _raw_stream(port):
     return sock, int(head.split(b" ", 2)[1])
 
 
-def _healthz_seconds(port, timeout):
-    """How long /healthz takes to answer on a new connection (the timeout if it does not)."""
-    started = time.monotonic()
-    try:
-        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=timeout).raise_for_status()
-    except requests.Timeout:
-        return timeout
-    return time.monotonic() - started
-
-
 def test_streams_and_half_sent_headers_never_take_every_thread_and_a_closed_stream_frees_its_slot(
         fresh_database_url):
     """The production set-up without a proxy in front: one gunicorn worker, its default 66 threads and 50 streams."""
@@ -364,7 +355,7 @@ def test_streams_and_half_sent_headers_never_take_every_thread_and_a_closed_stre
                          b"Content-Length: 300\r\n\r\n{\"site\": \"blog\", ")
             slow.append(sock)
         time.sleep(0.5)
-        assert _healthz_seconds(server.port, timeout=5) < 2
+        assert healthz_seconds(server.port, timeout=5) < 2
         # Readers who leave give their stream back at once, not at the next heartbeat 20 s later.
         for sock, _ in streams:
             sock.close()

@@ -18,7 +18,7 @@ import requests
 from conftest import ORIGIN
 from dashboard_helpers import PASSWORD, create_admin
 from helpers import write_wxr
-from processes import free_port, start, stop, wait_for_health
+from processes import free_port, healthz_seconds, start, stop, wait_for_health
 
 from widget import create_app
 
@@ -65,16 +65,6 @@ def _send(port, payload, count=THREADS):
         connection.sendall(payload)
         connections.append(connection)
     return connections
-
-
-def _healthz_seconds(port, timeout=5):
-    """How long /healthz takes to answer on a new connection (the timeout if it does not)."""
-    started = time.monotonic()
-    try:
-        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=timeout).raise_for_status()
-    except requests.Timeout:
-        return timeout
-    return time.monotonic() - started
 
 
 def _answer(connection, seconds=5):
@@ -127,7 +117,7 @@ def test_a_request_that_stops_half_way_never_takes_a_thread(server, attack):
     connections = _send(server.port, attack.encode())
     try:
         time.sleep(0.5)
-        assert _healthz_seconds(server.port) < 1
+        assert healthz_seconds(server.port) < 1
     finally:
         for connection in connections:
             connection.close()
@@ -154,7 +144,7 @@ def test_clients_that_never_close_after_connection_close_never_hold_up_the_serve
         waits = []
         for _ in range(3):
             time.sleep(0.3)
-            waits.append(_healthz_seconds(server.port, timeout=30))
+            waits.append(healthz_seconds(server.port, timeout=30))
         assert max(waits) < 1, waits
         assert [_status_lines(_answer(connection)) for connection in connections] == [[b"200"]] * 10
     finally:
@@ -212,7 +202,7 @@ def test_fifty_heads_of_a_megabyte_each_are_refused_at_64_kib_and_cost_the_worke
     try:
         answers = _push(connections, head)
         held = _rss_mb(pid)
-        assert _healthz_seconds(server.port) < 1
+        assert healthz_seconds(server.port) < 1
     finally:
         for connection in connections:
             connection.close()

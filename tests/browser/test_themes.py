@@ -84,23 +84,6 @@ def test_the_snippet_pasted_unchanged_is_readable_on_any_page(widget, browser, b
     context.close()
 
 
-def test_a_page_that_darkens_by_a_class_alone_darkens_the_widget(widget, browser):
-    """A theme switch that changes colours and declares no color-scheme: the widget follows what is painted."""
-    widget.site()
-    context, page = reader(browser)
-    frame = widget.open(page, before="<style>html.night body { background: #121212; color: #ddd }</style>")
-    frame.locator("#parley-comment").fill("Typed before the lights went out.")
-    inner = widget_frame(page)
-    assert drawn(inner) == ["light", LIGHT_TEXT]
-    page.evaluate("() => document.documentElement.classList.add('night')")
-    expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
-    assert drawn(inner) == ["dark", DARK_TEXT]
-    expect(frame.locator("#parley-comment")).to_have_value("Typed before the lights went out.")
-    page.evaluate("() => document.documentElement.classList.remove('night')")
-    expect(frame.locator("html")).to_have_attribute("data-theme", "light")
-    context.close()
-
-
 def test_a_theme_the_site_names_wins_over_the_page(widget, browser):
     widget.site()
     context, page = reader(browser, scheme="dark")
@@ -109,11 +92,15 @@ def test_a_theme_the_site_names_wins_over_the_page(widget, browser):
     context.close()
 
 
-def test_a_page_that_switches_its_scheme_switches_the_widget_without_a_reload(widget, browser):
+@pytest.mark.parametrize("container, night", [
+    (' data-parley-theme="auto"', "html.night { color-scheme: dark; background: #111; color: #eee }"),
+    # A theme switch that changes colours alone and declares no scheme: the widget follows what is painted.
+    ("", "html.night body { background: #121212; color: #ddd }"),
+], ids=["declared-scheme", "colours-alone"])
+def test_a_page_that_switches_its_scheme_switches_the_widget_without_a_reload(widget, browser, container, night):
     widget.site()
     context, page = reader(browser)
-    frame = widget.open(page, container=' data-parley-theme="auto"',
-                        before="<style>html.night { color-scheme: dark; background: #111; color: #eee }</style>")
+    frame = widget.open(page, container=container, before=f"<style>{night}</style>")
     frame.locator("#parley-comment").fill("Half a thought, typed before dark.")
     inner = widget_frame(page)
     assert drawn(inner) == ["light", LIGHT_TEXT]
